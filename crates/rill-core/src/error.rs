@@ -1,0 +1,114 @@
+use std::sync::Arc;
+
+/// Result alias used across rill's library crates.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Errors raised by rill's library crates. Each variant says *what* (record, field, expression,
+/// path) and *why*, so a message can be shown to a user unchanged.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// A configuration problem found while building a flow (bad option, unknown name…).
+    #[error("configuration error: {0}")]
+    Config(String),
+    /// Input data that cannot be decoded (malformed CSV/JSON row, bad timestamp…).
+    #[error("{source_name}, record {record}: {reason}")]
+    BadRecord {
+        /// The source (file path, topic…) the record came from.
+        source_name: Arc<str>,
+        /// 1-based record (line) number within the source.
+        record: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A field that a step needs is absent or of the wrong type.
+    #[error("field '{field}': {reason}")]
+    Field {
+        /// The field name.
+        field: String,
+        /// Why it could not be used.
+        reason: String,
+    },
+    /// An expression failed to compile or to evaluate.
+    #[error("expression `{expr}`: {reason}")]
+    Expr {
+        /// The expression text.
+        expr: String,
+        /// Why it failed.
+        reason: String,
+    },
+    /// A file or network I/O failure.
+    #[error("{context}: {message}")]
+    Io {
+        /// What was being done (e.g. "reading data/x.csv").
+        context: String,
+        /// The underlying error message.
+        message: String,
+    },
+    /// A failure raised by user code (a closure) or by a step.
+    #[error("{0}")]
+    User(String),
+    /// A state store (table driver) failure.
+    #[error("table '{table}': {message}")]
+    Table {
+        /// The table name.
+        table: String,
+        /// The underlying error message.
+        message: String,
+    },
+    /// The flow is no longer running (terminated, or failed earlier).
+    #[error("flow is not running: {0}")]
+    FlowClosed(String),
+    /// An error wrapped with the place it happened (step, record, key).
+    #[error("{context}: {inner}")]
+    Context {
+        /// Where it happened, e.g. "step 'filter' on record 17 of data.csv (key \"a\")".
+        context: String,
+        /// The original error.
+        inner: Box<Error>,
+    },
+}
+
+impl Error {
+    /// Shorthand for a [`Error::Config`] error.
+    pub fn config(msg: impl Into<String>) -> Self {
+        Error::Config(msg.into())
+    }
+    /// Shorthand for a [`Error::Field`] error.
+    pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Field { field: field.into(), reason: reason.into() }
+    }
+    /// Shorthand for a [`Error::User`] error.
+    pub fn user(msg: impl Into<String>) -> Self {
+        Error::User(msg.into())
+    }
+    /// Shorthand for an [`Error::Io`] error.
+    pub fn io(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
+        Error::Io { context: context.into(), message: err.to_string() }
+    }
+    /// Wraps the error with a description of where it happened.
+    pub fn context(self, context: impl Into<String>) -> Self {
+        Error::Context { context: context.into(), inner: Box::new(self) }
+    }
+    /// The innermost error, without context wrappers.
+    pub fn root(&self) -> &Error {
+        match self {
+            Error::Context { inner, .. } => inner.root(),
+            e => e,
+        }
+    }
+    /// A short name of the error's kind, used to pick a recovery step per error kind
+    /// and in run summaries: `config`, `bad_record`, `field`, `expr`, `io`, `user`, `table`, `closed`.
+    pub fn kind(&self) -> &'static str {
+        match self.root() {
+            Error::Config(_) => "config",
+            Error::BadRecord { .. } => "bad_record",
+            Error::Field { .. } => "field",
+            Error::Expr { .. } => "expr",
+            Error::Io { .. } => "io",
+            Error::User(_) => "user",
+            Error::Table { .. } => "table",
+            Error::FlowClosed(_) => "closed",
+            Error::Context { .. } => unreachable!("root() strips context"),
+        }
+    }
+}
