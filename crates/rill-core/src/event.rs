@@ -87,92 +87,130 @@ struct CompletionState {
     results: Vec<Value>,
     error: Option<Error>,
     expected: usize,
+    /// Every copy of the event is gone: no more results can come.
+    finished: bool,
     waker: Option<Waker>,
 }
 
-/// The awaitable result of one emitted event, set by the flow's `complete` step(s).
-/// Wait for it blocking ([`Completion::wait`]) or `.await` it ([`Completion::future`]).
-#[derive(Debug, Clone)]
-pub struct Completion(Arc<(Mutex<CompletionState>, Condvar)>);
+#[derive(Debug, Default)]
+struct Slot {
+    state: Mutex<CompletionState>,
+    cv: Condvar,
+}
 
-impl Completion {
-    /// A handle that completes after `expected` results (storey's `expected_number_of_results`).
-    pub fn new(expected: usize) -> Completion {
-        let st = CompletionState { expected: expected.max(1), ..Default::default() };
-        Completion(Arc::new((Mutex::new(st), Condvar::new())))
-    }
+impl Slot {
     fn update(&self, f: impl FnOnce(&mut CompletionState)) {
-        let (lock, cv) = &*self.0;
-        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut st);
         if let Some(w) = st.waker.take() {
             w.wake();
         }
-        cv.notify_all();
-    }
-    /// Records one result.
-    pub fn complete(&self, value: Value) {
-        self.update(|st| st.results.push(value));
-    }
-    /// Fails the handle (the event's processing failed).
-    pub fn fail(&self, err: Error) {
-        self.update(|st| {
-            st.error.get_or_insert(err);
-        });
+        self.cv.notify_all();
     }
     fn ready(st: &mut CompletionState) -> Option<Result<Value, Error>> {
         if let Some(e) = &st.error {
             return Some(Err(e.clone()));
         }
-        if st.results.len() >= st.expected {
+        if st.results.len() >= st.expected || st.finished {
             let mut r = std::mem::take(&mut st.results);
-            return Some(Ok(if st.expected == 1 { r.swap_remove(0) } else { Value::List(r) }));
+            return Some(Ok(match (st.expected, r.len()) {
+                (1, 0) => Value::Null,
+                (1, _) => r.swap_remove(0),
+                _ => Value::List(r),
+            }));
         }
         None
     }
+}
+
+/// Dropped with the last copy of its event: resolves the handle with what was collected.
+#[derive(Debug)]
+struct Guard(Arc<Slot>);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.0.update(|st| st.finished = true);
+    }
+}
+
+/// The event side of an awaitable result: carried by the event (and its copies) through the
+/// flow; the `complete` step records results on it. When every copy of the event is gone (for
+/// example a filter dropped it), the caller's [`ResultHandle`] resolves to what was collected
+/// (`Null` for none), so a waiting caller never hangs.
+#[derive(Debug, Clone)]
+pub struct Completion(Arc<Guard>);
+
+/// The caller side of an awaitable result: wait blocking ([`ResultHandle::wait`]) or `.await`
+/// it ([`ResultHandle::future`]).
+#[derive(Debug, Clone)]
+pub struct ResultHandle(Arc<Slot>);
+
+impl Completion {
+    /// A pair that completes after `expected` results (storey's `expected_number_of_results`).
+    pub fn new(expected: usize) -> (Completion, ResultHandle) {
+        let slot = Arc::new(Slot::default());
+        slot.update(|st| st.expected = expected.max(1));
+        (Completion(Arc::new(Guard(slot.clone()))), ResultHandle(slot))
+    }
+    /// Records one result.
+    pub fn complete(&self, value: Value) {
+        (self.0).0.update(|st| st.results.push(value));
+    }
+    /// Fails the handle (the event's processing failed).
+    pub fn fail(&self, err: Error) {
+        (self.0).0.update(|st| {
+            st.error.get_or_insert(err);
+        });
+    }
+}
+
+impl ResultHandle {
     /// Blocks until the result is set; a list when more than one result was expected.
     pub fn wait(&self) -> Result<Value, Error> {
-        let (lock, cv) = &*self.0;
-        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(r) = Self::ready(&mut st) {
+            if let Some(r) = Slot::ready(&mut st) {
                 return r;
             }
-            st = cv.wait(st).unwrap_or_else(|p| p.into_inner());
+            st = self.0.cv.wait(st).unwrap_or_else(|p| p.into_inner());
         }
     }
     /// Blocks at most `timeout`; `None` when it has not completed by then.
     pub fn wait_timeout(&self, timeout: std::time::Duration) -> Option<Result<Value, Error>> {
-        let (lock, cv) = &*self.0;
         let deadline = std::time::Instant::now() + timeout;
-        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(r) = Self::ready(&mut st) {
+            if let Some(r) = Slot::ready(&mut st) {
                 return Some(r);
             }
             let now = std::time::Instant::now();
             if now >= deadline {
                 return None;
             }
-            st = cv.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            st = self.0.cv.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
         }
+    }
+    /// Fails the handle from outside the flow (e.g. the flow died before the event ran).
+    pub fn fail(&self, err: Error) {
+        self.0.update(|st| {
+            st.error.get_or_insert(err);
+        });
     }
     /// A future resolving to the result.
     pub fn future(&self) -> CompletionFuture {
-        CompletionFuture(self.clone())
+        CompletionFuture(self.0.clone())
     }
 }
 
-/// Future returned by [`Completion::future`].
+/// Future returned by [`ResultHandle::future`].
 #[derive(Debug)]
-pub struct CompletionFuture(Completion);
+pub struct CompletionFuture(Arc<Slot>);
 
 impl Future for CompletionFuture {
     type Output = Result<Value, Error>;
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (lock, _) = &*(self.0).0;
-        let mut st = lock.lock().unwrap_or_else(|p| p.into_inner());
-        match Completion::ready(&mut st) {
+        let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());
+        match Slot::ready(&mut st) {
             Some(r) => Poll::Ready(r),
             None => {
                 st.waker = Some(cx.waker().clone());
@@ -188,16 +226,28 @@ mod tests {
 
     #[test]
     fn completion_waits_for_expected_results() {
-        let c = Completion::new(2);
-        let c2 = c.clone();
+        let (c, h) = Completion::new(2);
         let t = std::thread::spawn(move || {
-            c2.complete(Value::Int(1));
-            c2.complete(Value::Int(2));
+            c.complete(Value::Int(1));
+            c.complete(Value::Int(2));
         });
-        assert_eq!(c.wait().unwrap(), Value::List(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(h.wait().unwrap(), Value::List(vec![Value::Int(1), Value::Int(2)]));
         t.join().unwrap();
-        let f = Completion::new(1);
+        let (f, h) = Completion::new(1);
         f.fail(Error::user("boom"));
-        assert_eq!(f.wait().unwrap_err().to_string(), "boom");
+        assert_eq!(h.wait().unwrap_err().to_string(), "boom");
+    }
+
+    #[test]
+    fn dropped_event_resolves_to_null() {
+        let (c, h) = Completion::new(1);
+        let ev = Event::new(Value::Int(1));
+        let mut ev2 = ev.clone();
+        ev2.meta_mut().completion = Some(c);
+        let copy = ev2.clone();
+        drop(ev2);
+        assert!(h.wait_timeout(std::time::Duration::from_millis(1)).is_none(), "a copy is still alive");
+        drop(copy);
+        assert_eq!(h.wait().unwrap(), Value::Null);
     }
 }

@@ -20,7 +20,7 @@ mod time;
 mod value;
 
 pub use error::{Error, Result};
-pub use event::{Completion, Event, EventMeta};
+pub use event::{Completion, CompletionFuture, Event, EventMeta, ResultHandle};
 pub use record::{FieldSlot, Record, Schema, SchemaExtender};
 pub use time::{parse_duration, Duration, TimeFormat, Timestamp};
 pub use value::{Str, Value};
