@@ -1,0 +1,207 @@
+//! Aggregation operations (`count`, `sum`, … `p99`): names, parsing, and which per-bucket
+//! columns each one needs.
+
+use rill_core::{Error, Str};
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// One aggregation operation. Parsed from its storey name (`"count"`, `"avg"`, …) or, for
+/// quantiles, from `"p50"`, `"p99.9"` or `"quantile_0.95"`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Number of aggregated values (`0.0` for an empty window).
+    Count,
+    /// Σx (`0.0` for an empty window).
+    Sum,
+    /// Σx² (`0.0` for an empty window).
+    Sqr,
+    /// Smallest value (NaN for an empty window).
+    Min,
+    /// Largest value (NaN for an empty window).
+    Max,
+    /// Value with the smallest event time; ties: the earlier arrival (NaN if empty).
+    First,
+    /// Value with the greatest event time; ties: the earlier arrival, like storey (NaN if empty).
+    Last,
+    /// Σx / n (NaN if empty).
+    Avg,
+    /// Sample variance `(n·Σx² − (Σx)²) / (n(n−1))`, NaN if n ≤ 1, tiny negatives clamped to 0.
+    StdVar,
+    /// √stdvar.
+    StdDev,
+    /// Exact number of distinct values (numbers by numeric value, so `1 == 1.0`; strings by
+    /// content; bools and timestamps are their own kinds).
+    CountDistinct,
+    /// Estimated number of distinct values (HyperLogLog++, precision 12: ~1.6 % standard error).
+    ApproxCountDistinct,
+    /// A quantile estimated with DDSketch (1 % relative accuracy).
+    Quantile(Quantile),
+}
+
+/// A quantile operation: `q` in `[0, 1]` and the name it was written with (used in feature names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Quantile {
+    /// The quantile, in `[0, 1]`.
+    pub q: f64,
+    /// The operation's name as written (`"p99"`, `"quantile_0.95"`).
+    pub label: Str,
+}
+
+impl Op {
+    /// The name used in feature names (`<aggregator>_<op>_<window>`).
+    pub fn name(&self) -> &str {
+        match self {
+            Op::Count => "count",
+            Op::Sum => "sum",
+            Op::Sqr => "sqr",
+            Op::Min => "min",
+            Op::Max => "max",
+            Op::First => "first",
+            Op::Last => "last",
+            Op::Avg => "avg",
+            Op::StdVar => "stdvar",
+            Op::StdDev => "stddev",
+            Op::CountDistinct => "count_distinct",
+            Op::ApproxCountDistinct => "approx_count_distinct",
+            Op::Quantile(q) => &q.label,
+        }
+    }
+
+    /// True when the op needs a numeric value (the others count any non-null value, as storey's
+    /// `count` does for a string field).
+    pub fn is_numeric(&self) -> bool {
+        !matches!(self, Op::Count | Op::CountDistinct | Op::ApproxCountDistinct)
+    }
+
+    /// Columns of the per-bucket ring this op reads.
+    pub(crate) fn needs(&self) -> Needs {
+        let mut n = Needs::default();
+        match self {
+            Op::Count => {}
+            Op::Sum | Op::Avg => n.sum = true,
+            Op::Sqr => n.sqr = true,
+            Op::StdVar | Op::StdDev => {
+                n.sum = true;
+                n.sqr = true
+            }
+            Op::Min => n.min = true,
+            Op::Max => n.max = true,
+            Op::First => n.first = true,
+            Op::Last => n.last = true,
+            Op::CountDistinct => n.distinct = true,
+            Op::ApproxCountDistinct => n.hll = true,
+            Op::Quantile(_) => n.quantile = true,
+        }
+        n
+    }
+}
+
+/// Which optional columns an aggregator keeps (count is always kept: it marks empty buckets).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Needs {
+    pub sum: bool,
+    pub sqr: bool,
+    pub min: bool,
+    pub max: bool,
+    pub first: bool,
+    pub last: bool,
+    pub distinct: bool,
+    pub hll: bool,
+    pub quantile: bool,
+}
+
+impl Needs {
+    pub fn union(self, o: Needs) -> Needs {
+        Needs {
+            sum: self.sum | o.sum,
+            sqr: self.sqr | o.sqr,
+            min: self.min | o.min,
+            max: self.max | o.max,
+            first: self.first | o.first,
+            last: self.last | o.last,
+            distinct: self.distinct | o.distinct,
+            hll: self.hll | o.hll,
+            quantile: self.quantile | o.quantile,
+        }
+    }
+    /// True when any per-bucket sketch (set, HLL, DDSketch) is needed.
+    pub fn sketches(self) -> bool {
+        self.distinct | self.hll | self.quantile
+    }
+}
+
+fn parse_quantile(s: &str) -> Option<f64> {
+    // Only plain decimals: "p99.9", not "p1e2" or "pinf".
+    let plain = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.');
+    if let Some(rest) = s.strip_prefix("quantile_") {
+        let q: f64 = rest.parse().ok().filter(|_| plain(rest))?;
+        (0.0..=1.0).contains(&q).then_some(q)
+    } else if let Some(rest) = s.strip_prefix('p') {
+        let pct: f64 = rest.parse().ok().filter(|_| plain(rest))?;
+        (0.0..=100.0).contains(&pct).then_some(pct / 100.0)
+    } else {
+        None
+    }
+}
+
+impl FromStr for Op {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self, Error> {
+        Ok(match s {
+            "count" => Op::Count,
+            "sum" => Op::Sum,
+            "sqr" => Op::Sqr,
+            "min" => Op::Min,
+            "max" => Op::Max,
+            "first" => Op::First,
+            "last" => Op::Last,
+            "avg" => Op::Avg,
+            "stdvar" => Op::StdVar,
+            "stddev" => Op::StdDev,
+            "count_distinct" => Op::CountDistinct,
+            "approx_count_distinct" => Op::ApproxCountDistinct,
+            other => match parse_quantile(other) {
+                Some(q) => Op::Quantile(Quantile { q, label: Str::from(other) }),
+                None => {
+                    return Err(Error::config(format!(
+                        "unknown aggregation '{other}': use count, sum, sqr, min, max, first, last, avg, stdvar, stddev, \
+                         count_distinct, approx_count_distinct, or a quantile such as p50, p99.9 or quantile_0.95"
+                    )))
+                }
+            },
+        })
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Op {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_quantiles() {
+        assert_eq!("avg".parse::<Op>().unwrap(), Op::Avg);
+        assert_eq!("count_distinct".parse::<Op>().unwrap(), Op::CountDistinct);
+        let Op::Quantile(q) = "p99.9".parse::<Op>().unwrap() else { panic!("not a quantile") };
+        assert!((q.q - 0.999).abs() < 1e-12);
+        assert_eq!(q.label, "p99.9");
+        let Op::Quantile(q) = "quantile_0.95".parse::<Op>().unwrap() else { panic!("not a quantile") };
+        assert_eq!(q.q, 0.95);
+        for bad in ["Count", "p101", "quantile_1.5", "p", "pinf", "median", "p-5"] {
+            assert!(bad.parse::<Op>().is_err(), "{bad} should be rejected");
+        }
+    }
+}
