@@ -154,6 +154,12 @@ impl Record {
     }
 }
 
+impl Default for Record {
+    fn default() -> Self {
+        Record::empty()
+    }
+}
+
 impl PartialEq for Record {
     /// Records are equal as maps: same names with equal values, in any order.
     fn eq(&self, other: &Self) -> bool {

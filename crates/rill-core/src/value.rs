@@ -195,3 +195,29 @@ impl<T: Into<Value>> From<Option<T>> for Value {
         v.map_or(Value::Null, Into::into)
     }
 }
+
+impl Eq for Value {}
+
+impl std::hash::Hash for Value {
+    /// Consistent with `PartialEq`: records hash order-insensitively, `-0.0`/`0.0` and NaNs alike.
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        std::mem::discriminant(self).hash(h);
+        match self {
+            Value::Null => {}
+            Value::Bool(b) => b.hash(h),
+            Value::Int(i) => i.hash(h),
+            Value::Float(f) => {
+                let bits = if f.is_nan() { f64::NAN.to_bits() } else if *f == 0.0 { 0 } else { f.to_bits() };
+                bits.hash(h)
+            }
+            Value::Str(s) => s.hash(h),
+            Value::Time(t) => t.hash(h),
+            Value::List(l) => l.hash(h),
+            Value::Record(r) => {
+                let st = ahash::RandomState::with_seeds(1, 2, 3, 4);
+                let x = r.iter().fold(0u64, |acc, (k, v)| acc ^ st.hash_one((k, v)));
+                (r.len(), x).hash(h)
+            }
+        }
+    }
+}

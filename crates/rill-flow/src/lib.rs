@@ -5,8 +5,19 @@
 //! per-step inboxes processed in topological order, so a batch of events crosses the whole graph
 //! with no locks, no channels and no per-event allocation inside the engine.
 
+mod controller;
+mod graph;
+mod run;
+mod runtime;
 pub mod source;
 pub mod step;
+pub mod steps;
+mod summary;
 
+pub use controller::{Controller, ControllerOptions};
+pub use graph::{ErrorPolicy, Flow, NodeRef};
+pub use run::{run, Clock, RunError, RunOptions, RunOutcome};
+pub use runtime::Graph;
 pub use source::{IterSource, Source, SourceBatch};
 pub use step::{Cx, Failure, Step, StepResult};
+pub use summary::{RunSummary, StepStats};

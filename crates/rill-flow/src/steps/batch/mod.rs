@@ -1,0 +1,96 @@
+//! `batch`: collects events into lists (storey `Batch`).
+
+use super::group::GroupBy;
+use crate::step::{Cx, Step, StepResult};
+use rill_core::{Duration, Event, Result, Timestamp, Value};
+
+struct Pending {
+    key: Value,
+    events: Vec<Event>,
+    /// When the batch must be flushed (first event's clock time + flush_after).
+    due: Option<Timestamp>,
+}
+
+/// Emits a new event whose body is the list of collected bodies (or of whole events with
+/// `full_event`) when a group reaches `max_events`, when `flush_after` has passed since the
+/// group's first event (a real timer on the flow's clock), and for every remaining group at
+/// termination (in first-insertion order). The batch event's key is the group key (`null`
+/// without grouping), its time the time of its last event.
+pub struct Batch {
+    max_events: Option<usize>,
+    flush_after: Option<Duration>,
+    group: GroupBy,
+    full_event: bool,
+    pending: Vec<Pending>,
+}
+
+impl Batch {
+    /// A batch of at most `max_events` and/or at most `flush_after` old.
+    pub fn new(max_events: Option<usize>, flush_after: Option<Duration>, group: GroupBy) -> Batch {
+        Batch { max_events, flush_after, group, full_event: false, pending: Vec::new() }
+    }
+    /// Batch whole events as records `{key, time, id, body}` instead of bodies.
+    pub fn full_event(mut self, yes: bool) -> Batch {
+        self.full_event = yes;
+        self
+    }
+
+    fn emit(&self, p: Pending, cx: &mut Cx) {
+        let time = p.events.last().map_or(cx.now(), |e| e.time);
+        let items: Vec<Value> = p
+            .events
+            .into_iter()
+            .map(|e| {
+                if self.full_event {
+                    Value::Record(rill_core::Record::from_pairs([
+                        ("key", e.key),
+                        ("time", Value::Time(e.time)),
+                        ("id", e.id.map_or(Value::Null, Value::Str)),
+                        ("body", e.body),
+                    ]))
+                } else {
+                    e.body
+                }
+            })
+            .collect();
+        cx.emit(Event { body: Value::List(items), key: p.key, time, ..Default::default() });
+    }
+}
+
+impl Step for Batch {
+    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+        let key = self.group.key_of(&event);
+        let idx = match self.pending.iter().position(|p| p.key == key) {
+            Some(i) => i,
+            None => {
+                let due = self.flush_after.map(|d| cx.now().add(d));
+                self.pending.push(Pending { key, events: Vec::new(), due });
+                self.pending.len() - 1
+            }
+        };
+        self.pending[idx].events.push(event);
+        if self.max_events.is_some_and(|m| self.pending[idx].events.len() >= m) {
+            let p = self.pending.remove(idx);
+            self.emit(p, cx);
+        }
+        Ok(())
+    }
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.pending.iter().filter_map(|p| p.due).min()
+    }
+    fn on_timer(&mut self, cx: &mut Cx) -> Result<()> {
+        let now = cx.now();
+        let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending).into_iter().partition(|p| p.due.is_some_and(|d| d <= now));
+        self.pending = keep;
+        for p in due {
+            self.emit(p, cx);
+        }
+        Ok(())
+    }
+    fn terminate(&mut self, cx: &mut Cx) -> Result<Option<Value>> {
+        for p in std::mem::take(&mut self.pending) {
+            self.emit(p, cx);
+        }
+        Ok(None)
+    }
+}

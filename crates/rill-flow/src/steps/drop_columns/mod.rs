@@ -1,0 +1,47 @@
+//! `drop_columns`: removes body fields (storey `DropColumns`).
+
+use super::reshape::Reshaper;
+use crate::step::{Cx, Step, StepResult};
+use rill_core::{Event, Schema, Str, Value};
+
+type Plan = Box<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send>;
+
+/// Removes the listed fields from record bodies (absent ones are ignored).
+pub struct DropColumns {
+    reshaper: Reshaper<Plan>,
+}
+
+impl DropColumns {
+    /// Drops `columns`.
+    pub fn new<I: IntoIterator<Item = S>, S: Into<Str>>(columns: I) -> DropColumns {
+        let cols: Vec<Str> = columns.into_iter().map(Into::into).collect();
+        let plan: Plan = Box::new(move |s: &Schema| {
+            s.names().iter().enumerate().filter(|(_, n)| !cols.contains(n)).map(|(i, n)| (n.clone(), i)).collect()
+        });
+        DropColumns { reshaper: Reshaper::new(plan) }
+    }
+}
+
+impl Step for DropColumns {
+    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
+        if let Value::Record(r) = &mut event.body {
+            self.reshaper.apply(r);
+        }
+        cx.emit(event);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rill_core::Record;
+
+    #[test]
+    fn drops_listed_fields() {
+        let mut step = DropColumns::new(["a", "zzz"]);
+        let mut cx = Cx::default();
+        step.process(Event::new(Record::from_pairs([("a", Value::Int(1)), ("b", Value::Int(2))])), &mut cx).unwrap();
+        assert_eq!(cx.take_outputs()[0].body, Value::Record(Record::from_pairs([("b", Value::Int(2))])));
+    }
+}

@@ -1,0 +1,41 @@
+//! Built-in steps, one folder each. This file is the one list of them.
+
+mod group;
+mod reshape;
+
+pub mod batch;
+pub mod choice;
+pub mod collect;
+pub mod complete;
+pub mod concurrent;
+pub mod drop_columns;
+pub mod extend;
+pub mod filter;
+pub mod flat_map;
+pub mod for_each;
+pub mod map;
+pub mod map_with_state;
+pub mod partition;
+pub mod reduce;
+pub mod reify_metadata;
+pub mod rename;
+pub mod sample_window;
+
+pub use batch::Batch;
+pub use choice::Choice;
+pub use collect::{Collect, Collected};
+pub use complete::Complete;
+pub use concurrent::{Concurrent, ConcurrentOptions};
+pub use drop_columns::DropColumns;
+pub use extend::Extend;
+pub use filter::Filter;
+pub use flat_map::FlatMap;
+pub use for_each::ForEach;
+pub use group::GroupBy;
+pub use map::Map;
+pub use map_with_state::MapWithState;
+pub use partition::Partition;
+pub use reduce::Reduce;
+pub use reify_metadata::{Attribute, ReifyMetadata};
+pub use rename::Rename;
+pub use sample_window::{EmitPeriod, SampleWindow};

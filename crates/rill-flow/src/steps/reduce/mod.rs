@@ -1,0 +1,44 @@
+//! `reduce`: folds every event into an accumulator; the flow's termination result
+//! (storey `Reduce`).
+
+use crate::step::{Cx, Failure, Step, StepResult};
+use rill_core::{Event, Result, Value};
+
+type ReduceFn = Box<dyn FnMut(Value, &Event) -> Result<Value> + Send>;
+
+/// `acc = f(acc, body)` per event; `acc` is returned by `await_termination`. Terminal: it emits
+/// nothing.
+pub struct Reduce {
+    acc: Option<Value>,
+    f: ReduceFn,
+}
+
+impl Reduce {
+    /// Folds bodies.
+    pub fn new(initial: Value, mut f: impl FnMut(Value, &Value) -> Result<Value> + Send + 'static) -> Reduce {
+        Reduce { acc: Some(initial), f: Box::new(move |a, e: &Event| f(a, &e.body)) }
+    }
+    /// Folds whole events (storey `full_event=True`).
+    pub fn with_event(initial: Value, f: impl FnMut(Value, &Event) -> Result<Value> + Send + 'static) -> Reduce {
+        Reduce { acc: Some(initial), f: Box::new(f) }
+    }
+}
+
+impl Step for Reduce {
+    fn process(&mut self, event: Event, _cx: &mut Cx) -> StepResult {
+        let acc = self.acc.take().unwrap_or_default();
+        match (self.f)(acc.clone(), &event) {
+            Ok(a) => {
+                self.acc = Some(a);
+                Ok(())
+            }
+            Err(e) => {
+                self.acc = Some(acc);
+                Err(Failure::new(e, event))
+            }
+        }
+    }
+    fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>> {
+        Ok(self.acc.take())
+    }
+}

@@ -1,0 +1,67 @@
+//! `rename`: renames body fields (storey `Rename`).
+
+use super::reshape::Reshaper;
+use crate::step::{Cx, Step, StepResult};
+use rill_core::{Event, Schema, Str, Value};
+
+type Plan = Box<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send>;
+
+/// Renames `old → new` for fields present in the body; a renamed field moves to the end (as
+/// in storey); missing fields are ignored. Non-record bodies pass unchanged.
+pub struct Rename {
+    reshaper: Reshaper<Plan>,
+}
+
+impl Rename {
+    /// Renames according to `mapping` (old name, new name).
+    pub fn new<I, A, B>(mapping: I) -> Rename
+    where
+        I: IntoIterator<Item = (A, B)>,
+        A: Into<Str>,
+        B: Into<Str>,
+    {
+        let mapping: Vec<(Str, Str)> = mapping.into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+        let plan: Plan = Box::new(move |s: &Schema| {
+            let renamed = |n: &Str| mapping.iter().any(|(o, _)| o == n);
+            let mut out: Vec<(Str, usize)> = s.names().iter().enumerate().filter(|(_, n)| !renamed(n)).map(|(i, n)| (n.clone(), i)).collect();
+            for (old, new) in &mapping {
+                if let Some(i) = s.index_of(old) {
+                    // a rename onto an existing field replaces it
+                    out.retain(|(n, _)| n != new);
+                    out.push((new.clone(), i));
+                }
+            }
+            out
+        });
+        Rename { reshaper: Reshaper::new(plan) }
+    }
+}
+
+impl Step for Rename {
+    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
+        if let Value::Record(r) = &mut event.body {
+            self.reshaper.apply(r);
+        }
+        cx.emit(event);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rill_core::Record;
+
+    #[test]
+    fn renames_present_fields_and_moves_them_last() {
+        let mut step = Rename::new([("a", "alpha"), ("missing", "m")]);
+        let mut cx = Cx::default();
+        let body = Record::from_pairs([("a", Value::Int(1)), ("b", Value::Int(2))]);
+        step.process(Event::new(body), &mut cx).unwrap();
+        let out = cx.take_outputs();
+        let r = out[0].body.as_record().unwrap();
+        let names: Vec<&str> = r.schema().names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["b", "alpha"]);
+        assert_eq!(r.get("alpha"), Some(&Value::Int(1)));
+    }
+}
