@@ -1,0 +1,397 @@
+//! Evaluator. Every node evaluates to a `Cow<Value>`: field reads and constants are *borrowed*
+//! from the event or the compiled expression, so `status == 'fail'` or `x * 2 + 1 > y` allocate
+//! nothing; only values that are built (lists, records, long strings) are owned.
+
+use crate::functions;
+use crate::node::{MacroKind, Node};
+use crate::ops;
+use crate::value_fmt::describe;
+use rill_core::{Str, Value};
+use std::borrow::Cow;
+use std::cell::Cell;
+
+/// Why an evaluation failed. `Missing` is separate so aggregation inputs can treat an absent
+/// field as "no value" while filters and maps report it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum EvalError {
+    /// A field that is not there; the path names it (`x`, `state.count`).
+    Missing(Str),
+    /// Anything else, as a message for the user.
+    Failed(String),
+}
+
+pub(crate) type EResult<T> = Result<T, EvalError>;
+
+/// Shorthand for a failed evaluation.
+pub(crate) fn fail<T>(msg: impl Into<String>) -> EResult<T> {
+    Err(EvalError::Failed(msg.into()))
+}
+
+/// Upper bound on the work of one evaluation (elements made by `range()` plus macro iterations),
+/// so that `range(1000000).map(i, range(1000000))` fails cleanly instead of exhausting memory.
+pub(crate) const MAX_WORK: u64 = 10_000_000;
+
+static NULL: Value = Value::Null;
+
+/// What an evaluation can see. `'a` is the lifetime of values (event, variables, constants);
+/// `'c` that of the context's own bookkeeping.
+#[derive(Clone, Copy)]
+pub(crate) struct Ctx<'a, 'c> {
+    pub body: &'a Value,
+    pub vars: &'c [&'a Value],
+    pub locals: Option<&'c Locals<'a, 'c>>,
+    /// Remaining work budget (see [`MAX_WORK`]).
+    pub budget: &'c Cell<u64>,
+}
+
+/// The loop variables of the macros being evaluated, innermost first, as a linked list on the
+/// stack (no allocation per iteration).
+pub(crate) struct Locals<'a, 'c> {
+    value: &'a Value,
+    parent: Option<&'c Locals<'a, 'c>>,
+}
+
+/// Takes `n` units from the work budget.
+pub(crate) fn charge(budget: &Cell<u64>, n: u64) -> EResult<()> {
+    match budget.get().checked_sub(n) {
+        Some(left) => {
+            budget.set(left);
+            Ok(())
+        }
+        None => fail(format!(
+            "evaluation is too large (more than {MAX_WORK} elements or iterations)"
+        )),
+    }
+}
+
+/// Evaluates a node with no event (used to fold constants at compile time).
+pub(crate) fn eval_const(node: &Node) -> EResult<Value> {
+    let budget = Cell::new(MAX_WORK);
+    let cx = Ctx {
+        body: &NULL,
+        vars: &[],
+        locals: None,
+        budget: &budget,
+    };
+    eval(node, &cx).map(Cow::into_owned)
+}
+
+fn want_bool(v: &Value, what: &str) -> EResult<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => fail(format!("{what} needs a bool, got {}", describe(other))),
+    }
+}
+
+/// A macro's expression result as a bool (the message is only built on error).
+fn macro_bool(v: &Value, kind: MacroKind) -> EResult<bool> {
+    match v {
+        Value::Bool(b) => Ok(*b),
+        other => fail(format!(
+            "the expression of {}() needs a bool, got {}",
+            kind.name(),
+            describe(other)
+        )),
+    }
+}
+
+/// Evaluates `node`.
+pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
+    use Cow::{Borrowed, Owned};
+    Ok(match node {
+        Node::Const(v) => Borrowed(v),
+        Node::Body => Borrowed(cx.body),
+        Node::Var(i) => match cx.vars.get(*i) {
+            Some(v) => Borrowed(*v),
+            None => return fail(format!("variable #{} was not given a value", i + 1)),
+        },
+        Node::Local(depth) => {
+            let mut l = cx.locals;
+            for _ in 0..*depth {
+                l = l.and_then(|l| l.parent);
+            }
+            match l {
+                Some(l) => Borrowed(l.value),
+                None => return fail("internal: loop variable out of scope"),
+            }
+        }
+        Node::Field { slot, path } => match slot.get_in(cx.body) {
+            Some(v) => Borrowed(v),
+            None if matches!(cx.body, Value::Record(_)) => {
+                return Err(EvalError::Missing(path.clone()))
+            }
+            None => {
+                return fail(format!(
+                    "cannot read field '{path}': the body is {}, not a record",
+                    describe(cx.body)
+                ))
+            }
+        },
+        Node::Member { obj, slot, path } => match eval(obj, cx)? {
+            Borrowed(Value::Record(r)) => match slot.get(r) {
+                Some(v) => Borrowed(v),
+                None => return Err(EvalError::Missing(path.clone())),
+            },
+            Owned(Value::Record(mut r)) => match slot.index(r.schema()) {
+                // the record is ours: move the field out instead of cloning it
+                Some(i) => Owned(std::mem::take(&mut r.values_mut()[i])),
+                None => return Err(EvalError::Missing(path.clone())),
+            },
+            other => {
+                return fail(format!(
+                    "cannot read field '{}' of {}",
+                    slot.name(),
+                    describe(&other)
+                ))
+            }
+        },
+        Node::Index { obj, idx, path } => {
+            let o = eval(obj, cx)?;
+            let i = eval(idx, cx)?;
+            match index(o, &i, path)? {
+                Some(v) => v,
+                None => return Err(EvalError::Missing(key_path(path, &i))),
+            }
+        }
+        Node::Not(e) => Owned(Value::Bool(!want_bool(&*eval(e, cx)?, "'!'")?)),
+        Node::Neg(e) => Owned(ops::neg(&*eval(e, cx)?)?),
+        Node::Binary { op, l, r } => {
+            let l = eval(l, cx)?;
+            let r = eval(r, cx)?;
+            Owned(ops::binary(*op, &l, &r)?)
+        }
+        Node::Add { l, r, merge } => {
+            let l = eval(l, cx)?;
+            let r = eval(r, cx)?;
+            Owned(ops::add(l, r, merge)?)
+        }
+        Node::And(l, r) => {
+            let b = want_bool(&*eval(l, cx)?, "'&&'")? && want_bool(&*eval(r, cx)?, "'&&'")?;
+            Owned(Value::Bool(b))
+        }
+        Node::Or(l, r) => {
+            let b = want_bool(&*eval(l, cx)?, "'||'")? || want_bool(&*eval(r, cx)?, "'||'")?;
+            Owned(Value::Bool(b))
+        }
+        Node::Cond(c, a, b) => {
+            if want_bool(&*eval(c, cx)?, "the condition of '? :'")? {
+                eval(a, cx)?
+            } else {
+                eval(b, cx)?
+            }
+        }
+        Node::List(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for it in items {
+                out.push(eval(it, cx)?.into_owned());
+            }
+            Owned(Value::List(out))
+        }
+        Node::Record { schema, fields } => {
+            let mut vals = Vec::with_capacity(fields.len());
+            for f in fields {
+                vals.push(eval(f, cx)?.into_owned());
+            }
+            Owned(Value::Record(rill_core::Record::new(schema.clone(), vals)))
+        }
+        // has() never fails: anything that cannot be resolved is simply "not there"
+        Node::Has(e) => Owned(Value::Bool(
+            matches!(eval_opt(e, cx), Ok(Some(v)) if !v.is_null()),
+        )),
+        Node::IsNull(e) => Owned(Value::Bool(eval_opt(e, cx)?.is_none_or(|v| v.is_null()))),
+        Node::Coalesce(items) => {
+            for it in items {
+                if let Some(v) = eval_opt(it, cx)? {
+                    if !v.is_null() {
+                        return Ok(v);
+                    }
+                }
+            }
+            Borrowed(&NULL)
+        }
+        Node::Call { func, args } => Owned(call(*func, args, cx)?),
+        Node::Macro {
+            kind,
+            list,
+            pred,
+            body,
+        } => eval_macro(*kind, list, pred.as_deref(), body, cx)?,
+    })
+}
+
+/// The path of `obj[key]` for a "missing" message.
+fn key_path(obj_path: &str, key: &Value) -> Str {
+    let k = key.as_str().map_or_else(|| key.to_string(), str::to_string);
+    match obj_path {
+        "" | "body" => Str::from(k),
+        p => Str::from(format!("{p}.{k}")),
+    }
+}
+
+/// `obj[idx]`: `Ok(None)` for a missing record field, an error for anything else that fails.
+fn index<'a>(obj: Cow<'a, Value>, idx: &Value, path: &str) -> EResult<Option<Cow<'a, Value>>> {
+    match (&*obj, idx) {
+        (Value::List(l), Value::Int(i)) => {
+            let len = l.len();
+            // negative positions count from the end, as in Python
+            let pos = if *i < 0 {
+                i.checked_add(len as i64)
+            } else {
+                Some(*i)
+            };
+            let Some(pos) = pos
+                .filter(|p| (0..len as i64).contains(p))
+                .map(|p| p as usize)
+            else {
+                return fail(format!("index {i} is out of range for a list of {len}"));
+            };
+            Ok(Some(match obj {
+                Cow::Borrowed(Value::List(l)) => Cow::Borrowed(&l[pos]),
+                Cow::Owned(Value::List(mut l)) => Cow::Owned(l.swap_remove(pos)),
+                _ => return fail("internal: list changed shape"),
+            }))
+        }
+        (Value::Record(r), Value::Str(k)) => {
+            let Some(pos) = r.schema().index_of(k) else {
+                return Ok(None);
+            };
+            Ok(Some(match obj {
+                Cow::Borrowed(Value::Record(r)) => Cow::Borrowed(r.get_at(pos)),
+                Cow::Owned(Value::Record(mut r)) => {
+                    Cow::Owned(std::mem::take(&mut r.values_mut()[pos]))
+                }
+                _ => return fail("internal: record changed shape"),
+            }))
+        }
+        (o, i) => {
+            let what = if path.is_empty() {
+                String::new()
+            } else {
+                format!(" ({path})")
+            };
+            fail(format!(
+                "cannot index {}{what} with {}",
+                describe(o),
+                describe(i)
+            ))
+        }
+    }
+}
+
+/// Like [`eval`], but a path (field, member, index) that does not resolve is `None` instead of an
+/// error. Used by `has()`, `is_null()` and `coalesce()`.
+fn eval_opt<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Option<Cow<'a, Value>>> {
+    match node {
+        Node::Field { slot, .. } => Ok(slot.get_in(cx.body).map(Cow::Borrowed)),
+        Node::Member { obj, slot, .. } => Ok(match eval_opt(obj, cx)? {
+            Some(Cow::Borrowed(Value::Record(r))) => slot.get(r).map(Cow::Borrowed),
+            Some(Cow::Owned(Value::Record(mut r))) => slot
+                .index(r.schema())
+                .map(|i| Cow::Owned(std::mem::take(&mut r.values_mut()[i]))),
+            _ => None,
+        }),
+        Node::Index { obj, idx, path } => match eval_opt(obj, cx)? {
+            None => Ok(None),
+            Some(o) => {
+                let i = eval(idx, cx)?;
+                match (&*o, &*i) {
+                    // an index past the end is "not there", not an error, inside has()/coalesce()
+                    (Value::List(l), Value::Int(n))
+                        if *n >= l.len() as i64 || *n < -(l.len() as i64) =>
+                    {
+                        Ok(None)
+                    }
+                    (Value::List(_) | Value::Record(_), _) => index(o, &i, path),
+                    _ => Ok(None),
+                }
+            }
+        },
+        _ => eval(node, cx).map(Some),
+    }
+}
+
+fn call(func: functions::Func, args: &[Node], cx: &Ctx<'_, '_>) -> EResult<Value> {
+    // up to four arguments live on the stack: no allocation per call
+    if args.len() <= 4 {
+        let mut buf: [Cow<'_, Value>; 4] = [
+            Cow::Borrowed(&NULL),
+            Cow::Borrowed(&NULL),
+            Cow::Borrowed(&NULL),
+            Cow::Borrowed(&NULL),
+        ];
+        for (slot, a) in buf.iter_mut().zip(args) {
+            *slot = eval(a, cx)?;
+        }
+        functions::call(func, &buf[..args.len()], cx.budget)
+    } else {
+        let vals = args
+            .iter()
+            .map(|a| eval(a, cx))
+            .collect::<EResult<Vec<_>>>()?;
+        functions::call(func, &vals, cx.budget)
+    }
+}
+
+fn eval_macro<'a>(
+    kind: MacroKind,
+    list: &'a Node,
+    pred: Option<&'a Node>,
+    body: &'a Node,
+    cx: &Ctx<'a, '_>,
+) -> EResult<Cow<'a, Value>> {
+    let list = eval(list, cx)?;
+    let Value::List(items) = &*list else {
+        return fail(format!(
+            "{}() needs a list, got {}",
+            kind.name(),
+            describe(&list)
+        ));
+    };
+    let mut out = Vec::new();
+    let mut count = 0usize;
+    for item in items {
+        charge(cx.budget, 1)?;
+        let frame = Locals {
+            value: item,
+            parent: cx.locals,
+        };
+        let inner = Ctx {
+            body: cx.body,
+            vars: cx.vars,
+            locals: Some(&frame),
+            budget: cx.budget,
+        };
+        match kind {
+            MacroKind::Map => {
+                if let Some(p) = pred {
+                    if !macro_bool(&*eval(p, &inner)?, kind)? {
+                        continue;
+                    }
+                }
+                out.push(eval(body, &inner)?.into_owned());
+            }
+            MacroKind::Filter => {
+                if macro_bool(&*eval(body, &inner)?, kind)? {
+                    out.push(item.clone());
+                }
+            }
+            MacroKind::All => {
+                if !macro_bool(&*eval(body, &inner)?, kind)? {
+                    return Ok(Cow::Owned(Value::Bool(false)));
+                }
+            }
+            MacroKind::Exists => {
+                if macro_bool(&*eval(body, &inner)?, kind)? {
+                    return Ok(Cow::Owned(Value::Bool(true)));
+                }
+            }
+            MacroKind::ExistsOne => count += usize::from(macro_bool(&*eval(body, &inner)?, kind)?),
+        }
+    }
+    Ok(Cow::Owned(match kind {
+        MacroKind::Map | MacroKind::Filter => Value::List(out),
+        MacroKind::All => Value::Bool(true),
+        MacroKind::Exists => Value::Bool(false),
+        MacroKind::ExistsOne => Value::Bool(count == 1),
+    }))
+}
