@@ -235,7 +235,10 @@ fn worker_loop(graph: &mut Graph, rx: &flume::Receiver<Msg>, max_batch: usize) -
         let mut msg = first;
         while let Some(m) = msg {
             match m {
-                Msg::Event(ev) => graph.push(ev),
+                Msg::Event(ev) => {
+                    graph.summary.records_read += 1;
+                    graph.push(ev)
+                }
                 Msg::Terminate => {
                     terminate = true;
                     break;

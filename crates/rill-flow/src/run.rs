@@ -74,6 +74,7 @@ impl Flow {
 /// Runs a built graph over a pull source.
 pub fn run(mut graph: Graph, source: &mut dyn Source, opts: &RunOptions) -> std::result::Result<RunOutcome, RunError> {
     graph.set_source_name(source.name());
+    graph.event_time = opts.clock == Clock::EventTime;
     match drive(&mut graph, source, opts) {
         Ok(result) => Ok(RunOutcome { result, summary: graph.summary.clone() }),
         Err(error) => Err(RunError { error, summary: graph.snapshot_summary() }),
@@ -83,6 +84,7 @@ pub fn run(mut graph: Graph, source: &mut dyn Source, opts: &RunOptions) -> std:
 fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Result<Option<Value>> {
     let mut batch = SourceBatch::default();
     let mut watermark = Timestamp(i64::MIN);
+    let timers = graph.uses_timers();
     let now = |wm: Timestamp| match opts.clock {
         Clock::EventTime => wm,
         Clock::Wall => Timestamp::now(),
@@ -94,19 +96,21 @@ fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Resul
         for f in batch.rejects.drain(..) {
             graph.on_reject(f)?;
         }
-        let mut deadline = graph.next_deadline();
-        for ev in batch.events.drain(..) {
-            if ev.time > watermark {
-                watermark = ev.time;
-                // event time crossed a timer: run what is queued, then fire it, so timer output
-                // lands between the events before and after the deadline
-                if opts.clock == Clock::EventTime && deadline.is_some_and(|d| d <= watermark) {
-                    graph.run(now(watermark))?;
+        if timers {
+            // timers: one event at a time, firing each timer before the first event past it
+            for ev in batch.events.drain(..) {
+                watermark = watermark.max(ev.time);
+                if opts.clock == Clock::EventTime && graph.next_deadline().is_some_and(|d| d <= watermark) {
                     graph.fire_timers(now(watermark))?;
-                    deadline = graph.next_deadline();
                 }
+                graph.push(ev);
+                graph.run(now(watermark))?;
             }
-            graph.push(ev);
+        } else {
+            for ev in batch.events.drain(..) {
+                watermark = watermark.max(ev.time);
+                graph.push(ev);
+            }
         }
         graph.run(now(watermark))?;
         if graph.next_deadline().is_some_and(|d| d <= now(watermark)) {

@@ -30,6 +30,7 @@ pub struct Graph {
     scratch: Vec<Event>,
     pub(crate) summary: RunSummary,
     pub(crate) has_complete: bool,
+    pub(crate) event_time: bool,
 }
 
 impl Graph {
@@ -102,6 +103,7 @@ impl Graph {
             scratch: Vec::new(),
             summary: RunSummary::default(),
             has_complete,
+            event_time: false,
         })
     }
 
@@ -159,21 +161,27 @@ impl Graph {
         }
     }
 
-    /// Drains every inbox in topological order.
+    /// Drains every inbox in topological order. When a step fails under the `fail` policy, the
+    /// steps after it still process what they had already received (events that came before the
+    /// failing one), then the error is returned.
     pub(crate) fn run(&mut self, now: Timestamp) -> Result<()> {
-        self.cx.now = now;
+        let mut first_error = None;
         for oi in 0..self.order.len() {
             let i = self.order[oi];
             if self.nodes[i].inbox.is_empty() {
                 continue;
             }
+            self.cx.now = now;
             let mut batch = std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
             self.nodes[i].stats.events_in += batch.len() as u64;
-            let mut failure = None;
             for ev in batch.drain(..) {
+                if self.event_time && ev.time > self.cx.now {
+                    // event-time clock: "now" is the newest event time this step has seen
+                    self.cx.now = ev.time;
+                }
                 if let Err(f) = self.nodes[i].step.process(ev, &mut self.cx) {
                     if let Err(e) = self.on_failure(i, f) {
-                        failure = Some(e);
+                        first_error.get_or_insert(e);
                         break;
                     }
                 }
@@ -181,11 +189,17 @@ impl Graph {
             batch.clear();
             self.scratch = batch;
             self.route(i);
-            if let Some(e) = failure {
-                return Err(e);
-            }
         }
-        Ok(())
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// True when a step keeps timers (then an event-time replay runs event by event, so timers
+    /// fire at exactly the right point in the data).
+    pub(crate) fn uses_timers(&self) -> bool {
+        self.nodes.iter().any(|n| n.step.uses_timers())
     }
 
     /// Handles a step failure: recovery chain, else the error policy. `Err` stops the flow.

@@ -87,6 +87,12 @@ pub trait Step: Send {
         Ok(())
     }
 
+    /// True when the step keeps timers ([`Step::next_deadline`]); lets the runtime skip timer
+    /// bookkeeping for flows without any.
+    fn uses_timers(&self) -> bool {
+        false
+    }
+
     /// The next instant (in the flow's clock) at which [`Step::on_timer`] must run.
     fn next_deadline(&self) -> Option<Timestamp> {
         None

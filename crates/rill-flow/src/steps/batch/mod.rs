@@ -75,6 +75,9 @@ impl Step for Batch {
         }
         Ok(())
     }
+    fn uses_timers(&self) -> bool {
+        self.flush_after.is_some()
+    }
     fn next_deadline(&self) -> Option<Timestamp> {
         self.pending.iter().filter_map(|p| p.due).min()
     }

@@ -128,6 +128,9 @@ impl Step for Concurrent {
         }
         Ok(())
     }
+    fn uses_timers(&self) -> bool {
+        true
+    }
     fn next_deadline(&self) -> Option<Timestamp> {
         // poll again in 1 ms (wall clock) while work is in flight, so results are not held back
         // until the next event; under an event-time clock they leave with later events or at
