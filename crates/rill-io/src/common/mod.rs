@@ -1,0 +1,253 @@
+//! Pieces shared by every source: path lists, the key/time/id fields, rejects.
+
+mod fields;
+
+pub(crate) use fields::EventFields;
+
+use rill_core::{Error, Event, Str, Timestamp, Value};
+use rill_flow::Failure;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// One string or a list of strings: `key: user` or `key: [user, device]`; `path: a.csv` or
+/// `path: [a.csv, b.csv]`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single name.
+    One(String),
+    /// Several names, in order.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The names as a slice (one element for [`OneOrMany::One`]).
+    pub fn as_slice(&self) -> &[String] {
+        match self {
+            OneOrMany::One(s) => std::slice::from_ref(s),
+            OneOrMany::Many(v) => v,
+        }
+    }
+    /// True for the list form (a list key stays a list even with one element).
+    pub fn is_list(&self) -> bool {
+        matches!(self, OneOrMany::Many(_))
+    }
+}
+
+impl From<&str> for OneOrMany {
+    fn from(s: &str) -> Self {
+        OneOrMany::One(s.to_string())
+    }
+}
+
+impl From<Vec<&str>> for OneOrMany {
+    fn from(v: Vec<&str>) -> Self {
+        OneOrMany::Many(v.into_iter().map(str::to_string).collect())
+    }
+}
+
+/// A declared column type for text sources (`types: {amount: float}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// 64-bit integer.
+    Int,
+    /// 64-bit float (integers are accepted).
+    Float,
+    /// Text, kept as is.
+    String,
+    /// `true` / `false` (also `True`/`TRUE`, `1`/`0`).
+    Bool,
+    /// A timestamp in the source's `time_format`.
+    Time,
+}
+
+impl FieldType {
+    /// The name used in error messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldType::Int => "an int",
+            FieldType::Float => "a float",
+            FieldType::String => "a string",
+            FieldType::Bool => "a bool",
+            FieldType::Time => "a timestamp",
+        }
+    }
+}
+
+/// Expands a path option into files: plain paths are kept (a missing one fails when opened),
+/// glob patterns (`*`, `?`, `[`) are expanded in sorted order and must match something.
+pub(crate) fn expand_paths(paths: &OneOrMany) -> Result<Vec<PathBuf>, Error> {
+    let mut out = Vec::new();
+    for p in paths.as_slice() {
+        if p.contains(['*', '?', '[']) {
+            let matches =
+                glob::glob(p).map_err(|e| Error::config(format!("bad path pattern '{p}': {e}")))?;
+            let mut found: Vec<PathBuf> = Vec::new();
+            for m in matches {
+                found.push(m.map_err(|e| Error::io(format!("expanding '{p}'"), e))?);
+            }
+            if found.is_empty() {
+                return Err(Error::io(
+                    format!("reading '{p}'"),
+                    "no file matches the pattern",
+                ));
+            }
+            found.sort();
+            out.extend(found);
+        } else {
+            out.push(PathBuf::from(p));
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::config("a file source needs at least one path"));
+    }
+    Ok(out)
+}
+
+/// A rejected record: the error names source, record and reason; the event carries the raw
+/// record as a string body so a dead-letter target can keep it.
+pub(crate) fn reject(
+    source: &Arc<str>,
+    record: u64,
+    reason: String,
+    raw: String,
+    now: Timestamp,
+) -> Failure {
+    let error = Error::BadRecord {
+        source_name: source.clone(),
+        record,
+        reason,
+    };
+    let event = Event {
+        body: Value::Str(Str::from(raw)),
+        time: now,
+        offset: record,
+        ..Default::default()
+    };
+    Failure::new(error, event)
+}
+
+/// Parses text as a time of `format`, with the error message sources use.
+pub(crate) fn parse_time_text(
+    field: &str,
+    text: &str,
+    format: &rill_core::TimeFormat,
+) -> Result<Timestamp, String> {
+    parse_time(text, format).map_err(|e| field_reason(field, e))
+}
+
+/// Like [`TimeFormat::parse_str`](rill_core::TimeFormat::parse_str), but fractional epoch
+/// values keep their precision (see [`epoch_f64`]).
+pub(crate) fn parse_time(text: &str, format: &rill_core::TimeFormat) -> Result<Timestamp, Error> {
+    use rill_core::TimeFormat as F;
+    if matches!(format, F::EpochSeconds | F::EpochMillis | F::EpochMicros) {
+        let t = text.trim();
+        if t.parse::<i64>().is_err() {
+            let scale = format.from_i64(1)?.nanos();
+            if let Some(n) = decimal_epoch(t, scale) {
+                return Ok(Timestamp(n));
+            }
+            if let Ok(f) = t.parse::<f64>() {
+                return epoch_f64(f, format);
+            }
+        }
+    }
+    format.parse_str(text)
+}
+
+/// Exact nanoseconds of a plain decimal (`-12.345`) in a unit of `scale` nanoseconds;
+/// `None` for other shapes (exponents…) or overflow. Digits below a nanosecond are dropped.
+fn decimal_epoch(t: &str, scale: i64) -> Option<i64> {
+    let (neg, body) = match t.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, t.strip_prefix('+').unwrap_or(t)),
+    };
+    let (int, frac) = body.split_once('.')?;
+    if int.is_empty() && frac.is_empty()
+        || !int.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let whole: i64 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let mut n = whole.checked_mul(scale)?;
+    // each fractional digit is worth scale/10, scale/100, … nanoseconds
+    let mut unit = scale;
+    for d in frac.bytes() {
+        unit /= 10;
+        if unit == 0 {
+            break;
+        }
+        n = n.checked_add(i64::from(d - b'0') * unit)?;
+    }
+    Some(if neg { -n } else { n })
+}
+
+/// A fractional epoch value in `format`'s unit. Scaling the whole float (as
+/// `TimeFormat::from_f64` does) loses the fraction: 1595367600.25 s × 1e9 is not exact in f64,
+/// so the integer and fractional parts are scaled separately.
+pub(crate) fn epoch_f64(f: f64, format: &rill_core::TimeFormat) -> Result<Timestamp, Error> {
+    let scale = format.from_i64(1)?.nanos();
+    let whole = f.trunc();
+    if !f.is_finite() || whole.abs() >= 9.2e18 / scale as f64 {
+        return format.from_f64(f);
+    }
+    let nanos = (whole as i64)
+        .checked_mul(scale)
+        .and_then(|n| n.checked_add(((f - whole) * scale as f64).round() as i64));
+    nanos
+        .map(Timestamp)
+        .ok_or_else(|| Error::field("time", format!("{f} is out of range")))
+}
+
+/// Turns a time value (text, epoch number or time) into a timestamp.
+pub(crate) fn time_from_value(
+    field: &str,
+    v: &Value,
+    format: &rill_core::TimeFormat,
+) -> Result<Timestamp, String> {
+    match v {
+        Value::Time(t) => Ok(*t),
+        Value::Str(s) => parse_time_text(field, s, format),
+        Value::Int(i) => format.from_i64(*i).map_err(|e| field_reason(field, e)),
+        Value::Float(f) => epoch_f64(*f, format).map_err(|e| field_reason(field, e)),
+        Value::Null => Err(format!("field '{field}': time is empty")),
+        other => Err(format!(
+            "field '{field}': {} is not a timestamp",
+            rill_core::json::to_json(other)
+        )),
+    }
+}
+
+/// `field 'x': <reason>` from a core error (whose own field name may be a generic "time").
+fn field_reason(field: &str, e: Error) -> String {
+    format!("field '{field}': {}", reason_of(e))
+}
+
+/// The reason of a core field error, without its (generic) field name.
+pub(crate) fn reason_of(e: Error) -> String {
+    match e {
+        Error::Field { reason, .. } => reason,
+        other => other.to_string(),
+    }
+}
+
+/// Opens a file for reading, with an error naming it.
+pub(crate) fn open_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
+    std::fs::File::open(path).map_err(|e| Error::io(format!("opening '{}'", path.display()), e))
+}
+
+/// Creates a file for writing, creating its parent directories first.
+pub(crate) fn create_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::io(format!("creating directory '{}'", dir.display()), e))?;
+    }
+    std::fs::File::create(path).map_err(|e| Error::io(format!("creating '{}'", path.display()), e))
+}
+
+/// The name a source reports: its path(s) as given.
+pub(crate) fn display_paths(paths: &OneOrMany) -> String {
+    paths.as_slice().join(",")
+}

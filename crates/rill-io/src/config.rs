@@ -1,0 +1,123 @@
+//! The registry of file sources and targets, as they appear in YAML pipelines.
+//!
+//! Externally tagged, snake_case: `source: {csv: {path: data/x.csv, key: user, time: time}}`,
+//! `targets: [{parquet: {path: out/x.parquet}}]`. Adding a component = one variant here plus
+//! one arm in `build`; this file is the complete list.
+
+use crate::sources::csv::{CsvSource, CsvSourceConfig};
+use crate::sources::jsonl::{JsonlSource, JsonlSourceConfig};
+use crate::sources::parquet::{ParquetSource, ParquetSourceConfig};
+use crate::targets::csv::{CsvTarget, CsvTargetConfig};
+use crate::targets::jsonl::{JsonlTarget, JsonlTargetConfig};
+use crate::targets::parquet::{ParquetTarget, ParquetTargetConfig};
+use rill_core::Error;
+use rill_flow::{Source, Step};
+use serde::{Deserialize, Serialize};
+
+/// A file source, by format.
+///
+/// ```
+/// use rill_io::SourceConfig;
+/// let cfg: SourceConfig = serde_json::from_str(r#"{"csv": {"path": "x.csv", "key": "user"}}"#).unwrap();
+/// assert!(matches!(cfg, SourceConfig::Csv(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceConfig {
+    /// CSV files (`csv`).
+    Csv(CsvSourceConfig),
+    /// JSON lines files (`jsonl`).
+    Jsonl(JsonlSourceConfig),
+    /// Parquet files (`parquet`).
+    Parquet(ParquetSourceConfig),
+}
+
+impl SourceConfig {
+    /// Builds the source (checks options, expands paths; files are opened when read).
+    pub fn build(&self) -> Result<Box<dyn Source>, Error> {
+        Ok(match self {
+            SourceConfig::Csv(c) => Box::new(CsvSource::new(c.clone())?),
+            SourceConfig::Jsonl(c) => Box::new(JsonlSource::new(c.clone())?),
+            SourceConfig::Parquet(c) => Box::new(ParquetSource::new(c.clone())?),
+        })
+    }
+}
+
+/// A file target, by format.
+///
+/// ```
+/// use rill_io::TargetConfig;
+/// let cfg: TargetConfig = serde_json::from_str(r#"{"parquet": {"path": "out/x.parquet"}}"#).unwrap();
+/// assert!(matches!(cfg, TargetConfig::Parquet(_)));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetConfig {
+    /// CSV file (`csv`).
+    Csv(CsvTargetConfig),
+    /// JSON lines file (`jsonl`).
+    Jsonl(JsonlTargetConfig),
+    /// Parquet file (`parquet`).
+    Parquet(ParquetTargetConfig),
+}
+
+impl TargetConfig {
+    /// Builds the target step (checks options; the file is created when first written).
+    pub fn build(&self) -> Result<Box<dyn Step>, Error> {
+        Ok(match self {
+            TargetConfig::Csv(c) => Box::new(CsvTarget::new(c.clone())?),
+            TargetConfig::Jsonl(c) => Box::new(JsonlTarget::new(c.clone())?),
+            TargetConfig::Parquet(c) => Box::new(ParquetTarget::new(c.clone())?),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn yaml_shapes_parse_and_unknown_fields_fail() {
+        let src: SourceConfig = serde_json::from_str(
+            r#"{"csv": {"path": ["a.csv", "b.csv"], "key": ["user", "device"], "time": "t", "time_format": "epoch_ms", "types": {"amount": "float"}}}"#,
+        )
+        .unwrap();
+        let SourceConfig::Csv(c) = &src else {
+            panic!("csv expected")
+        };
+        assert_eq!(c.path.as_slice(), ["a.csv", "b.csv"]);
+        assert!(c.header);
+        assert_eq!(c.time_format, rill_core::TimeFormat::EpochMillis);
+        assert_eq!(c.types.get("amount"), Some(&crate::FieldType::Float));
+        let err =
+            serde_json::from_str::<SourceConfig>(r#"{"csv": {"path": "a.csv", "keyy": "user"}}"#)
+                .unwrap_err();
+        assert!(err.to_string().contains("unknown field `keyy`"), "{err}");
+        let tgt: TargetConfig =
+            serde_json::from_str(r#"{"jsonl": {"path": "o.jsonl", "flush_after": "5s"}}"#).unwrap();
+        let TargetConfig::Jsonl(j) = &tgt else {
+            panic!("jsonl expected")
+        };
+        assert_eq!(j.flush_after, Some(rill_core::Duration::from_secs(5)));
+        assert_eq!(j.max_events, 1024);
+        assert!(serde_json::from_str::<TargetConfig>(r#"{"kafka": {"path": "x"}}"#).is_err());
+    }
+
+    #[test]
+    fn build_rejects_bad_options() {
+        let bad = TargetConfig::Csv(CsvTargetConfig {
+            columns: Some(vec!["$nope".into()]),
+            ..CsvTargetConfig::new("x.csv")
+        });
+        assert_eq!(
+            bad.build().err().map(|e| e.to_string()).as_deref(),
+            Some("configuration error: column '$nope': unknown event attribute '$nope' (use $key, $time or $id)")
+        );
+        let mut p = ParquetSourceConfig::new("x.parquet");
+        p.start = Some("2020-01-01T00:00:00Z".into());
+        assert_eq!(
+            SourceConfig::Parquet(p).build().err().map(|e| e.to_string()).as_deref(),
+            Some("configuration error: parquet `start`/`end` filter on the time column: set `time` too")
+        );
+    }
+}

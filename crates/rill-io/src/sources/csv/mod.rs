@@ -1,0 +1,394 @@
+//! CSV source: one event per row, body = a record over the header's names.
+//!
+//! Rows are read as `csv::ByteRecord`s into one reused buffer and decoded cell by cell straight
+//! from bytes (no `String` per field); every row of a file shares one [`Schema`].
+
+#[cfg(test)]
+mod tests;
+
+use crate::common::{
+    display_paths, expand_paths, open_file, parse_time, reason_of, reject, EventFields, FieldType,
+    OneOrMany,
+};
+use rill_core::{Error, Event, Record, Schema, Str, TimeFormat, Timestamp, Value};
+use rill_flow::{Source, SourceBatch};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Options of the `csv` source.
+///
+/// ```yaml
+/// source:
+///   csv: {path: data/clicks.csv, key: user, time: time, types: {purchase_amount: float}}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvSourceConfig {
+    /// File to read: a path, a list of paths, or a glob pattern (`data/*.csv`, expanded in sorted
+    /// order). Files are read one after the other.
+    pub path: OneOrMany,
+    /// Whether the first line of each file holds the column names (default `true`).
+    #[serde(default = "default_true")]
+    pub header: bool,
+    /// Column names. Required to name the columns of a file without header (otherwise they are
+    /// `c0`, `c1`, …); with a header, they replace the header's names (same count).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// Field separator, one ASCII character (default `,`).
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+    /// Field(s) holding the event key. A list makes a list key (`[user, device]`). A row whose
+    /// key field is empty is rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<OneOrMany>,
+    /// Field holding the event time. It is parsed with `time_format`, stored in the body as a
+    /// timestamp and used as the event time; a row whose time does not parse is rejected.
+    /// Without it, the event time is the time the row was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
+    /// How `time` (and fields declared `time`) are written: `iso8601` (default; a value without
+    /// offset is UTC), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns`, or a strftime pattern such as
+    /// `"%d/%m/%Y %H:%M:%S"`.
+    #[serde(default)]
+    pub time_format: TimeFormat,
+    /// Field holding the event id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Declared types per field: `int`, `float`, `string`, `bool` or `time`. A value that does not
+    /// parse as its type is rejected. Undeclared fields are inferred per value: int, else float,
+    /// else `true`/`false`, else string; an empty value is null.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, FieldType>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_delimiter() -> char {
+    ','
+}
+
+impl CsvSourceConfig {
+    /// Options for `path` with every default (header, `,`, no key/time/id, inferred types).
+    pub fn new(path: impl Into<String>) -> Self {
+        CsvSourceConfig {
+            path: OneOrMany::One(path.into()),
+            header: true,
+            columns: None,
+            delimiter: ',',
+            key: None,
+            time: None,
+            time_format: TimeFormat::Iso8601,
+            id: None,
+            types: BTreeMap::new(),
+        }
+    }
+}
+
+/// How one column is decoded.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Kind {
+    Infer,
+    Declared(FieldType),
+}
+
+/// The file being read.
+struct OpenFile {
+    name: Arc<str>,
+    reader: csv::Reader<std::fs::File>,
+    /// Set once the column names are known (from the header, `columns`, or the first row).
+    layout: Option<Layout>,
+}
+
+/// Names and decoders of a file's columns.
+#[derive(Clone)]
+struct Layout {
+    schema: Arc<Schema>,
+    kinds: Vec<Kind>,
+}
+
+/// Reads CSV files into events. Build with [`CsvSource::new`].
+pub struct CsvSource {
+    name: String,
+    cfg: CsvSourceConfig,
+    files: std::vec::IntoIter<PathBuf>,
+    current: Option<OpenFile>,
+    fields: EventFields,
+    /// The previous file's layout, reused when the next file has the same columns.
+    last_layout: Option<Layout>,
+    row: csv::ByteRecord,
+    delimiter: u8,
+}
+
+impl CsvSource {
+    /// Checks the options and expands the paths (files are opened as they are reached).
+    pub fn new(cfg: CsvSourceConfig) -> Result<Self, Error> {
+        if !cfg.delimiter.is_ascii() {
+            return Err(Error::config(format!(
+                "csv delimiter '{}' must be one ASCII character",
+                cfg.delimiter
+            )));
+        }
+        let files = expand_paths(&cfg.path)?;
+        let fields = EventFields::new(
+            cfg.key.as_ref(),
+            cfg.time.as_deref(),
+            &cfg.time_format,
+            cfg.id.as_deref(),
+        );
+        Ok(CsvSource {
+            name: display_paths(&cfg.path),
+            delimiter: cfg.delimiter as u8,
+            files: files.into_iter(),
+            current: None,
+            fields,
+            last_layout: None,
+            row: csv::ByteRecord::new(),
+            cfg,
+        })
+    }
+
+    /// Opens the next file; false when there is none.
+    fn open_next(&mut self) -> Result<bool, Error> {
+        let Some(path) = self.files.next() else {
+            return Ok(false);
+        };
+        let file = open_file(&path)?;
+        let name: Arc<str> = Arc::from(path.display().to_string());
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(self.cfg.header)
+            .delimiter(self.delimiter)
+            // rows with a wrong field count are rejected by us, with a message naming the row
+            .flexible(true)
+            .from_reader(file);
+        let mut layout = None;
+        if self.cfg.header {
+            let headers = reader
+                .byte_headers()
+                .map_err(|e| Error::io(format!("reading the header of '{name}'"), e))?;
+            let mut names = Vec::with_capacity(headers.len());
+            for h in headers.iter() {
+                let h = std::str::from_utf8(h).map_err(|_| {
+                    Error::io(
+                        format!("reading the header of '{name}'"),
+                        "a column name is not valid UTF-8",
+                    )
+                })?;
+                names.push(h.to_string());
+            }
+            if let Some(cols) = &self.cfg.columns {
+                if cols.len() != names.len() {
+                    return Err(Error::config(format!(
+                        "'{name}' has {} columns in its header but `columns` lists {}",
+                        names.len(),
+                        cols.len()
+                    )));
+                }
+                names = cols.clone();
+            }
+            layout = Some(self.layout_for(&name, names)?);
+        } else if let Some(cols) = &self.cfg.columns {
+            layout = Some(self.layout_for(&name, cols.clone())?);
+        }
+        self.current = Some(OpenFile {
+            name,
+            reader,
+            layout,
+        });
+        Ok(true)
+    }
+
+    /// The layout for these column names (reusing the previous file's schema when equal), after
+    /// checking that every field the options name is a column.
+    fn layout_for(&mut self, file: &str, names: Vec<String>) -> Result<Layout, Error> {
+        if let Some(l) = &self.last_layout {
+            if l.schema.matches(&names) {
+                return Ok(l.clone());
+            }
+        }
+        let schema = Schema::new(names.iter().map(String::as_str));
+        for n in self
+            .fields
+            .names()
+            .chain(self.cfg.types.keys().map(String::as_str))
+        {
+            if schema.index_of(n).is_none() {
+                return Err(Error::config(format!(
+                    "field '{n}' is not a column of '{file}' (columns: {})",
+                    names.join(", ")
+                )));
+            }
+        }
+        let time = self.fields.time_name();
+        let kinds = names
+            .iter()
+            .map(|n| match self.cfg.types.get(n) {
+                Some(t) => Kind::Declared(*t),
+                None if Some(n.as_str()) == time => Kind::Declared(FieldType::Time),
+                None => Kind::Infer,
+            })
+            .collect();
+        let layout = Layout { schema, kinds };
+        self.last_layout = Some(layout.clone());
+        Ok(layout)
+    }
+}
+
+impl Source for CsvSource {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn next_batch(&mut self, batch: &mut SourceBatch, max: usize) -> Result<bool, Error> {
+        // one clock reading per batch: rows without a time field get the time they were read
+        let now = Timestamp::now();
+        let mut n = 0;
+        while n < max {
+            let Some(file) = self.current.as_mut() else {
+                if self.open_next()? {
+                    continue;
+                }
+                return Ok(false);
+            };
+            let more = file
+                .reader
+                .read_byte_record(&mut self.row)
+                .map_err(|e| Error::io(format!("reading '{}'", file.name), e))?;
+            if !more {
+                self.current = None;
+                continue;
+            }
+            n += 1;
+            let line = self.row.position().map_or(0, |p| p.line());
+            if file.layout.is_none() {
+                // no header and no `columns`: the first row fixes the count, named c0, c1, …
+                let names = (0..self.row.len()).map(|i| format!("c{i}")).collect();
+                let name = file.name.clone();
+                let layout = self.layout_for(&name, names)?;
+                if let Some(f) = self.current.as_mut() {
+                    f.layout = Some(layout);
+                }
+            }
+            let Some(file) = self.current.as_ref() else {
+                continue;
+            };
+            let Some(layout) = file.layout.as_ref() else {
+                continue;
+            };
+            match decode_row(&self.row, layout, &self.fields, line, now) {
+                Ok(ev) => batch.events.push(ev),
+                Err(reason) => {
+                    let raw = raw_line(&self.row, self.delimiter);
+                    batch
+                        .rejects
+                        .push(reject(&file.name, line, reason, raw, now));
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Decodes one row into an event; `Err` is the reject reason.
+fn decode_row(
+    row: &csv::ByteRecord,
+    layout: &Layout,
+    fields: &EventFields,
+    line: u64,
+    now: Timestamp,
+) -> Result<Event, String> {
+    if row.len() != layout.kinds.len() {
+        return Err(format!(
+            "expected {} fields, found {}",
+            layout.kinds.len(),
+            row.len()
+        ));
+    }
+    let mut values = Vec::with_capacity(row.len());
+    for (i, (cell, kind)) in row.iter().zip(&layout.kinds).enumerate() {
+        let v = decode_cell(cell, *kind, fields.format())
+            .map_err(|why| format!("field '{}': {why}", layout.schema.names()[i]))?;
+        values.push(v);
+    }
+    let mut rec = Record::new(layout.schema.clone(), values);
+    let r = fields.resolve(&mut rec)?;
+    Ok(Event {
+        body: Value::Record(rec),
+        key: r.key,
+        time: r.time.unwrap_or(now),
+        id: r.id,
+        offset: line,
+        meta: None,
+    })
+}
+
+/// Decodes one cell; `Err` is the reason without the field name.
+fn decode_cell(cell: &[u8], kind: Kind, format: &TimeFormat) -> Result<Value, String> {
+    if cell.is_empty() {
+        return Ok(Value::Null);
+    }
+    let s = std::str::from_utf8(cell).map_err(|_| "value is not valid UTF-8".to_string())?;
+    Ok(match kind {
+        Kind::Infer => infer(s),
+        Kind::Declared(FieldType::String) => Value::Str(Str::from(s)),
+        Kind::Declared(FieldType::Int) => Value::Int(
+            s.trim()
+                .parse()
+                .map_err(|_| format!("'{s}' is not an int"))?,
+        ),
+        Kind::Declared(FieldType::Float) => Value::Float(
+            s.trim()
+                .parse()
+                .map_err(|_| format!("'{s}' is not a float"))?,
+        ),
+        Kind::Declared(FieldType::Bool) => Value::Bool(
+            parse_bool(s.trim()).ok_or_else(|| format!("'{s}' is not a bool (true/false)"))?,
+        ),
+        Kind::Declared(FieldType::Time) => Value::Time(parse_time(s, format).map_err(reason_of)?),
+    })
+}
+
+/// Per-value inference: int, then float, then bool, else string.
+fn infer(s: &str) -> Value {
+    let b0 = s.as_bytes()[0];
+    if b0.is_ascii_digit() || matches!(b0, b'-' | b'+' | b'.') {
+        if let Ok(i) = s.parse::<i64>() {
+            return Value::Int(i);
+        }
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    } else if matches!(b0, b'n' | b'N' | b'i' | b'I') && s.len() <= 9 {
+        // NaN / inf / infinity, as the CSV target writes non-finite floats
+        if let Ok(f) = s.parse::<f64>() {
+            return Value::Float(f);
+        }
+    }
+    match s {
+        "true" | "True" | "TRUE" => Value::Bool(true),
+        "false" | "False" | "FALSE" => Value::Bool(false),
+        _ => Value::Str(Str::from(s)),
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "true" | "True" | "TRUE" | "1" => Some(true),
+        "false" | "False" | "FALSE" | "0" => Some(false),
+        _ => None,
+    }
+}
+
+/// The row as text for a reject's body (fields re-joined; only built for bad rows).
+fn raw_line(row: &csv::ByteRecord, delimiter: u8) -> String {
+    let mut out = String::new();
+    for (i, f) in row.iter().enumerate() {
+        if i > 0 {
+            out.push(delimiter as char);
+        }
+        out.push_str(&String::from_utf8_lossy(f));
+    }
+    out
+}

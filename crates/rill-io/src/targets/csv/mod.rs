@@ -1,0 +1,213 @@
+//! CSV target: one row per event.
+
+#[cfg(test)]
+mod tests;
+
+use crate::common::create_file;
+use crate::targets::{record_error, Columns, FlushPolicy};
+use rill_core::{Duration, Error, Event, Timestamp, Value};
+use rill_flow::{Cx, Failure, Step, StepResult};
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+
+/// Options of the `csv` target.
+///
+/// ```yaml
+/// targets:
+///   - csv: {path: out/clicks.csv, columns: [user=$key, $time, click], max_events: 512, flush_after: 5s}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CsvTargetConfig {
+    /// File to write (replaced if it exists; parent directories are created).
+    pub path: String,
+    /// Write a header line with the column names (default `true`).
+    #[serde(default = "default_true")]
+    pub header: bool,
+    /// Columns to write, in order: `name` (body field), `new=old` (field `old` as column `new`),
+    /// `$key`, `$time`, `$id` (event attributes, as columns `key`, `time`, `id`), `name=$key`.
+    /// Default: the fields of the first event; a later event with a field outside them is an
+    /// error naming the record and the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// Write buffered rows to the file every this many events (default 1024).
+    #[serde(default = "default_max_events")]
+    pub max_events: usize,
+    /// Also write buffered rows this long after the first of them arrived (e.g. `5s`), in the
+    /// flow's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_after: Option<Duration>,
+    /// Field separator, one ASCII character (default `,`).
+    #[serde(default = "default_delimiter")]
+    pub delimiter: char,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_max_events() -> usize {
+    1024
+}
+fn default_delimiter() -> char {
+    ','
+}
+
+impl CsvTargetConfig {
+    /// Options for `path` with every default.
+    pub fn new(path: impl Into<String>) -> Self {
+        CsvTargetConfig {
+            path: path.into(),
+            header: true,
+            columns: None,
+            max_events: 1024,
+            flush_after: None,
+            delimiter: ',',
+        }
+    }
+}
+
+/// Writes events as CSV rows and passes them on. Build with [`CsvTarget::new`].
+///
+/// Values: text as is, numbers as Rust prints them (floats always with a `.` or exponent so they
+/// read back as floats, e.g. `1.0`; `NaN`, `inf`, `-inf`), bools `true`/`false`, times in
+/// RFC 3339, lists and records as JSON, null as an empty field.
+pub struct CsvTarget {
+    cfg: CsvTargetConfig,
+    columns: Columns,
+    flush: FlushPolicy,
+    writer: Option<csv::Writer<std::fs::File>>,
+    /// Reused text buffer for one cell.
+    cell: Vec<u8>,
+}
+
+impl CsvTarget {
+    /// Checks the options; the file is created with the first event (or at termination).
+    pub fn new(cfg: CsvTargetConfig) -> Result<Self, Error> {
+        if !cfg.delimiter.is_ascii() {
+            return Err(Error::config(format!(
+                "csv delimiter '{}' must be one ASCII character",
+                cfg.delimiter
+            )));
+        }
+        Ok(CsvTarget {
+            columns: Columns::new(cfg.columns.as_deref())?,
+            flush: FlushPolicy::new(cfg.max_events, cfg.flush_after)?,
+            writer: None,
+            cell: Vec::with_capacity(64),
+            cfg,
+        })
+    }
+
+    fn io(&self, e: impl std::fmt::Display) -> Error {
+        Error::io(format!("writing '{}'", self.cfg.path), e)
+    }
+
+    /// Creates the file and writes the header (once the columns are known).
+    fn open(&mut self) -> Result<(), Error> {
+        let file = create_file(std::path::Path::new(&self.cfg.path))?;
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(self.cfg.delimiter as u8)
+            .buffer_capacity(1 << 16)
+            .from_writer(file);
+        if self.cfg.header {
+            w.write_record(self.columns.names().iter().map(|n| n.as_bytes()))
+                .map_err(|e| self.io(e))?;
+        }
+        self.writer = Some(w);
+        Ok(())
+    }
+
+    fn flush_now(&mut self) -> Result<(), Error> {
+        if let Some(w) = self.writer.as_mut() {
+            w.flush()
+                .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))?;
+        }
+        self.flush.flushed();
+        Ok(())
+    }
+
+    fn write_row(&mut self, ev: &Event) -> Result<(), Error> {
+        let Some(w) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        for i in 0..self.columns.names().len() {
+            self.cell.clear();
+            format_cell(&mut self.cell, &self.columns.value(i, ev));
+            w.write_field(&self.cell)
+                .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))?;
+        }
+        w.write_record(None::<&[u8]>)
+            .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))
+    }
+}
+
+/// Appends the CSV text of a value.
+pub(crate) fn format_cell(out: &mut Vec<u8>, v: &Value) {
+    // writes into a Vec cannot fail
+    let _ = match v {
+        Value::Null => Ok(()),
+        Value::Bool(b) => write!(out, "{b}"),
+        Value::Int(i) => write!(out, "{i}"),
+        Value::Float(f) => {
+            let start = out.len();
+            let r = write!(out, "{f}");
+            // "1" would read back as an int: keep floats recognisable
+            if f.is_finite()
+                && out[start..]
+                    .iter()
+                    .all(|c| c.is_ascii_digit() || *c == b'-')
+            {
+                out.extend_from_slice(b".0");
+            }
+            r
+        }
+        Value::Str(s) => out.write_all(s.as_bytes()),
+        Value::Time(t) => out.write_all(t.to_iso().as_bytes()),
+        other => write!(out, "{}", rill_core::json::to_json(other)),
+    };
+}
+
+impl Step for CsvTarget {
+    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+        if let Err(reason) = self.columns.prepare(&event) {
+            return Err(Failure::new(
+                record_error(&self.cfg.path, &event, reason),
+                event,
+            ));
+        }
+        if self.writer.is_none() {
+            self.open()?;
+        }
+        self.write_row(&event)?;
+        if self.flush.added(cx.now()) {
+            self.flush_now()?;
+        }
+        cx.emit(event);
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.flush.deadline()
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx) -> Result<(), Error> {
+        if self.flush.due(cx.now()) {
+            self.flush_now()?;
+        }
+        Ok(())
+    }
+
+    fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
+        if self.writer.is_none() {
+            // no event: still leave the file (with its header when the columns are listed)
+            if self.columns.known() {
+                self.open()?;
+            } else {
+                create_file(std::path::Path::new(&self.cfg.path))?;
+            }
+        }
+        self.flush_now()?;
+        self.writer = None;
+        Ok(None)
+    }
+}

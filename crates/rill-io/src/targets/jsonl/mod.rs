@@ -1,0 +1,157 @@
+//! JSON lines target: one JSON object per event.
+
+#[cfg(test)]
+mod tests;
+
+use crate::common::create_file;
+use crate::targets::{record_error, Columns, FlushPolicy};
+use rill_core::{Duration, Error, Event, Timestamp, Value};
+use rill_flow::{Cx, Failure, Step, StepResult};
+use serde::{Deserialize, Serialize};
+use std::io::{BufWriter, Write};
+
+/// Options of the `jsonl` target.
+///
+/// ```yaml
+/// targets:
+///   - jsonl: {path: out/features.jsonl, columns: [user=$key, $time, clicks_count_1h]}
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonlTargetConfig {
+    /// File to write (replaced if it exists; parent directories are created).
+    pub path: String,
+    /// Fields to write, in the notation of the CSV target (`name`, `new=old`, `$key`, `$time`,
+    /// `$id`, `name=$key`). Default: the whole body, whatever its fields.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub columns: Option<Vec<String>>,
+    /// Write buffered lines to the file every this many events (default 1024).
+    #[serde(default = "default_max_events")]
+    pub max_events: usize,
+    /// Also write buffered lines this long after the first of them arrived (e.g. `5s`), in the
+    /// flow's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush_after: Option<Duration>,
+}
+
+fn default_max_events() -> usize {
+    1024
+}
+
+impl JsonlTargetConfig {
+    /// Options for `path` with every default.
+    pub fn new(path: impl Into<String>) -> Self {
+        JsonlTargetConfig {
+            path: path.into(),
+            columns: None,
+            max_events: 1024,
+            flush_after: None,
+        }
+    }
+}
+
+/// Writes events as JSON lines and passes them on. Build with [`JsonlTarget::new`].
+///
+/// Values are written as by [`rill_core::json::to_json`]: times in RFC 3339, non-finite floats
+/// as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
+pub struct JsonlTarget {
+    cfg: JsonlTargetConfig,
+    /// `None` writes whole bodies.
+    columns: Option<Columns>,
+    flush: FlushPolicy,
+    /// Lines not yet written to the file.
+    buf: Vec<u8>,
+    file: Option<BufWriter<std::fs::File>>,
+}
+
+impl JsonlTarget {
+    /// Checks the options; the file is created with the first flush.
+    pub fn new(cfg: JsonlTargetConfig) -> Result<Self, Error> {
+        let columns = cfg
+            .columns
+            .as_deref()
+            .map(|c| Columns::new(Some(c)))
+            .transpose()?;
+        Ok(JsonlTarget {
+            columns,
+            flush: FlushPolicy::new(cfg.max_events, cfg.flush_after)?,
+            buf: Vec::with_capacity(1 << 16),
+            file: None,
+            cfg,
+        })
+    }
+
+    fn write_line(&mut self, ev: &Event) -> Result<(), String> {
+        match &self.columns {
+            None => serde_json::to_writer(&mut self.buf, &ev.body).map_err(|e| e.to_string())?,
+            Some(cols) => {
+                self.buf.push(b'{');
+                for (i, name) in cols.names().iter().enumerate() {
+                    if i > 0 {
+                        self.buf.push(b',');
+                    }
+                    serde_json::to_writer(&mut self.buf, name.as_str())
+                        .map_err(|e| e.to_string())?;
+                    self.buf.push(b':');
+                    serde_json::to_writer(&mut self.buf, cols.value(i, ev).as_ref())
+                        .map_err(|e| e.to_string())?;
+                }
+                self.buf.push(b'}');
+            }
+        }
+        self.buf.push(b'\n');
+        Ok(())
+    }
+
+    fn flush_now(&mut self) -> Result<(), Error> {
+        let ctx = || format!("writing '{}'", self.cfg.path);
+        if self.file.is_none() {
+            self.file = Some(BufWriter::new(create_file(std::path::Path::new(
+                &self.cfg.path,
+            ))?));
+        }
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(&self.buf)
+                .and_then(|_| f.flush())
+                .map_err(|e| Error::io(ctx(), e))?;
+        }
+        self.buf.clear();
+        self.flush.flushed();
+        Ok(())
+    }
+}
+
+impl Step for JsonlTarget {
+    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+        let mark = self.buf.len();
+        if let Err(reason) = self.write_line(&event) {
+            self.buf.truncate(mark);
+            return Err(Failure::new(
+                record_error(&self.cfg.path, &event, reason),
+                event,
+            ));
+        }
+        if self.flush.added(cx.now()) {
+            self.flush_now()?;
+        }
+        cx.emit(event);
+        Ok(())
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.flush.deadline()
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx) -> Result<(), Error> {
+        if self.flush.due(cx.now()) {
+            self.flush_now()?;
+        }
+        Ok(())
+    }
+
+    fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
+        self.flush_now()?;
+        self.file = None;
+        Ok(None)
+    }
+}

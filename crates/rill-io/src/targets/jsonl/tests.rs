@@ -1,0 +1,86 @@
+use super::*;
+use crate::sources::jsonl::{JsonlSource, JsonlSourceConfig};
+use crate::testutil::{drain, events, run_target, s};
+use rill_core::Record;
+
+#[test]
+fn round_trip_through_the_jsonl_source() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/out.jsonl");
+    let evs = events();
+    let passed = run_target(
+        &mut JsonlTarget::new(JsonlTargetConfig::new(s(&path))).unwrap(),
+        evs.clone(),
+    );
+    assert_eq!(passed.len(), 3);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(
+        text.lines().next().unwrap(),
+        r#"{"time":"2020-07-21T21:40:00+00:00","user":"u1","click":1,"amount":1.0,"ok":true,"note":"plain"}"#
+    );
+    assert!(text.lines().nth(2).unwrap().contains(r#""amount":"NaN""#));
+    let mut cfg = JsonlSourceConfig::new(s(&path));
+    cfg.key = Some("user".into());
+    cfg.time = Some("time".into());
+    let back = drain(&mut JsonlSource::new(cfg).unwrap());
+    assert!(back.rejects.is_empty());
+    for (a, b) in evs.iter().zip(&back.events).take(2) {
+        assert_eq!(a.body, b.body);
+        assert_eq!((&a.key, a.time), (&b.key, b.time));
+    }
+    // NaN comes back as the string JSON can hold
+    assert_eq!(back.events[2].body.get("amount"), Some(&Value::from("NaN")));
+}
+
+#[test]
+fn columns_select_and_rename() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("c.jsonl");
+    let mut cfg = JsonlTargetConfig::new(s(&path));
+    cfg.columns = Some(vec![
+        "who=$key".into(),
+        "$time".into(),
+        "c=click".into(),
+        "$id".into(),
+    ]);
+    run_target(&mut JsonlTarget::new(cfg).unwrap(), events()[..1].to_vec());
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"who\":\"u1\",\"time\":\"2020-07-21T21:40:00+00:00\",\"c\":1,\"id\":\"id0\"}\n"
+    );
+}
+
+#[test]
+fn bodies_of_any_shape_and_batched_flushes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("b.jsonl");
+    let mut cfg = JsonlTargetConfig::new(s(&path));
+    cfg.max_events = 2;
+    let mut tgt = JsonlTarget::new(cfg).unwrap();
+    let mut cx = Cx::new(Timestamp(0));
+    let lines = || {
+        std::fs::read_to_string(&path)
+            .map(|t| t.lines().count())
+            .unwrap_or(0)
+    };
+    tgt.process(
+        Event::new(Record::from_pairs([("a", Value::Int(1))])),
+        &mut cx,
+    )
+    .unwrap();
+    assert_eq!(lines(), 0);
+    tgt.process(
+        Event::new(Record::from_pairs([("b", Value::Int(2))])),
+        &mut cx,
+    )
+    .unwrap();
+    assert_eq!(lines(), 2);
+    tgt.process(Event::new(Value::List(vec![Value::Int(3)])), &mut cx)
+        .unwrap();
+    assert_eq!(cx.take_outputs().len(), 3, "events are passed on");
+    tgt.terminate(&mut cx).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"a\":1}\n{\"b\":2}\n[3]\n"
+    );
+}

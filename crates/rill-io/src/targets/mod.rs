@@ -1,0 +1,19 @@
+//! Targets: terminal steps that write every event to a file and pass it on (so targets can be
+//! chained, as in storey). They buffer, flush every `max_events` events and `flush_after` a
+//! buffered event arrived (in the flow's clock), and flush and close at termination.
+
+mod columns;
+pub mod csv;
+mod flush;
+pub mod jsonl;
+pub mod parquet;
+
+pub(crate) use columns::Columns;
+pub(crate) use flush::FlushPolicy;
+
+use rill_core::{Error, Event};
+
+/// The error for a record a target cannot write: names the target file and the record.
+pub(crate) fn record_error(path: &str, ev: &Event, reason: String) -> Error {
+    Error::user(reason).context(format!("writing '{path}', {}", ev.describe()))
+}
