@@ -11,6 +11,7 @@ mod run;
 mod runtime;
 pub mod source;
 pub mod step;
+pub mod config;
 pub mod steps;
 mod summary;
 

@@ -97,3 +97,37 @@ impl Step for Batch {
         Ok(None)
     }
 }
+
+/// YAML `batch: {max_events: 100, flush_after: 5s, key: $key}`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// Emit a batch when it holds this many events.
+    #[serde(default)]
+    pub max_events: Option<usize>,
+    /// Emit a batch this long after its first event (on the flow's clock).
+    #[serde(default)]
+    pub flush_after: Option<Duration>,
+    /// Group by: absent = one batch, `$key` = event key, else a body field.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Batch whole events `{key, time, id, body}` instead of bodies.
+    #[serde(default)]
+    pub full_event: bool,
+    /// The step's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl BatchConfig {
+    /// Builds the step.
+    pub fn build(&self) -> Result<Box<dyn Step>> {
+        if self.max_events.is_none() && self.flush_after.is_none() {
+            return Err(rill_core::Error::config("batch needs max_events, flush_after or both"));
+        }
+        if self.max_events == Some(0) {
+            return Err(rill_core::Error::config("batch: max_events must be at least 1"));
+        }
+        Ok(Box::new(Batch::new(self.max_events, self.flush_after, GroupBy::parse(self.key.as_deref())).full_event(self.full_event)))
+    }
+}

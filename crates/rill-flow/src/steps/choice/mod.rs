@@ -88,3 +88,14 @@ impl Step for Choice {
         Ok(())
     }
 }
+
+/// Which routes an event takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Matches {
+    /// Every route whose condition holds (storey 1.14).
+    #[default]
+    All,
+    /// Only the first route whose condition holds.
+    First,
+}

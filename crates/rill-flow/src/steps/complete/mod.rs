@@ -43,3 +43,19 @@ impl Step for Complete {
         true
     }
 }
+
+/// YAML `complete: {}` or `complete: {full_event: true}`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteConfig {
+    /// Complete with the whole event `{key, time, id, body}` instead of the body.
+    #[serde(default)]
+    pub full_event: bool,
+}
+
+impl CompleteConfig {
+    /// Builds the step.
+    pub fn build(&self) -> rill_core::Result<Box<dyn Step>> {
+        Ok(Box::new(if self.full_event { Complete::full_event() } else { Complete::new() }))
+    }
+}

@@ -45,3 +45,18 @@ mod tests {
         assert_eq!(cx.take_outputs()[0].body, Value::Record(Record::from_pairs([("b", Value::Int(2))])));
     }
 }
+
+/// YAML `drop_columns: [a, b]`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct DropColumnsConfig {
+    /// Fields to remove.
+    pub columns: Vec<String>,
+}
+
+impl DropColumnsConfig {
+    /// Builds the step.
+    pub fn build(&self) -> rill_core::Result<Box<dyn Step>> {
+        Ok(Box::new(DropColumns::new(self.columns.iter().map(String::as_str))))
+    }
+}

@@ -17,6 +17,10 @@ impl Extend {
     pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Send + 'static) -> Extend {
         Extend { f: Box::new(move |e: &Event| f(&e.body)), cache: None }
     }
+    /// A fallible function of the whole event returning a `Value::Record`.
+    pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Send + 'static) -> Extend {
+        Extend { f: Box::new(f), cache: None }
+    }
     /// An infallible function returning the fields to set.
     pub fn new(mut f: impl FnMut(&Value) -> Record + Send + 'static) -> Extend {
         Extend { f: Box::new(move |e: &Event| Ok(Value::Record(f(&e.body)))), cache: None }
@@ -45,3 +49,6 @@ impl Step for Extend {
         Ok(())
     }
 }
+
+mod config;
+pub use config::ExtendConfig;

@@ -40,3 +40,6 @@ impl Step for Filter {
         }
     }
 }
+
+mod config;
+pub use config::FilterConfig;

@@ -20,6 +20,10 @@ impl FlatMap {
     pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Send + 'static) -> FlatMap {
         FlatMap { f: Box::new(move |e: &Event| f(&e.body)) }
     }
+    /// A fallible function of the whole event returning a `Value::List`.
+    pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Send + 'static) -> FlatMap {
+        FlatMap { f: Box::new(f) }
+    }
     /// Identity flatten: a list body becomes one event per element (storey `Flatten`).
     pub fn flatten() -> FlatMap {
         FlatMap { f: Box::new(|e: &Event| Ok(e.body.clone())) }
@@ -52,3 +56,6 @@ impl Step for FlatMap {
         }
     }
 }
+
+mod config;
+pub use config::FlatMapConfig;

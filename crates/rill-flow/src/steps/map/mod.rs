@@ -37,3 +37,6 @@ impl Step for Map {
         }
     }
 }
+
+mod config;
+pub use config::MapConfig;

@@ -75,3 +75,53 @@ impl Step for MapWithState {
         Ok(())
     }
 }
+
+/// YAML `map_with_state`: `state` computes the new state from `state` and the event; `output`
+/// computes the output body from the event, `state` (before) and `new_state` (after).
+///
+/// ```yaml
+/// # global: emits the previous state, keeps the current body (storey's classic example)
+/// - map_with_state: {initial: 1000, state: "body", output: "state"}
+/// # per key, in table `users`: running count and total per key
+/// - map_with_state:
+///     table: users
+///     state: "{count: coalesce(state.count, 0) + 1, total: coalesce(state.total, 0) + x}"
+///     output: "body + {running_count: new_state.count, running_total: new_state.total}"
+/// ```
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MapWithStateConfig {
+    /// Initial state of a global map_with_state (not used with `table`).
+    #[serde(default)]
+    pub initial: Value,
+    /// Keep one state per event key in this table (the key's attributes, `{}` when new);
+    /// without it the state is global.
+    #[serde(default)]
+    pub table: Option<String>,
+    /// Expression for the new state (variables: `state`, and the event's).
+    pub state: String,
+    /// Expression for the output body (variables: `state`, `new_state`); default `body`.
+    #[serde(default)]
+    pub output: Option<String>,
+    /// The step's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl MapWithStateConfig {
+    /// Builds the step.
+    pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
+        let state = crate::config::ExprFn::compile(&self.state, &["state"])?;
+        let output = crate::config::ExprFn::compile(self.output.as_deref().unwrap_or("body"), &["state", "new_state"])?;
+        let f = move |e: &Event, s: Value| {
+            let new_state = state.eval(e, &[&s])?;
+            let out = output.eval(e, &[&s, &new_state])?;
+            Ok((out, new_state))
+        };
+        let step = MapWithState { f: Box::new(f), scope: Scope::Global(Value::Null) };
+        Ok(Box::new(match &self.table {
+            Some(t) => MapWithState { scope: Scope::PerKey(cx.tables.get_or_create(t)), ..step },
+            None => MapWithState { scope: Scope::Global(self.initial.clone()), ..step },
+        }))
+    }
+}

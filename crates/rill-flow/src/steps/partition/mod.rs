@@ -34,3 +34,6 @@ impl Step for Partition {
         }
     }
 }
+
+mod config;
+pub use config::PartitionConfig;

@@ -42,3 +42,24 @@ impl Step for Reduce {
         Ok(self.acc.take())
     }
 }
+
+/// YAML `reduce: {initial: 0, expr: "acc + x"}`: `acc` is the accumulator.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReduceConfig {
+    /// The accumulator's initial value.
+    pub initial: Value,
+    /// The new accumulator, from `acc` and the event (body fields, `body`, `key`, `time`).
+    pub expr: String,
+    /// The step's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+impl ReduceConfig {
+    /// Builds the step.
+    pub fn build(&self) -> Result<Box<dyn Step>> {
+        let f = crate::config::ExprFn::compile(&self.expr, &["acc"])?;
+        Ok(Box::new(Reduce::with_event(self.initial.clone(), move |acc, e| f.eval(e, &[&acc]))))
+    }
+}

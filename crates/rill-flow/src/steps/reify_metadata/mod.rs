@@ -66,3 +66,18 @@ impl Step for ReifyMetadata {
         Ok(())
     }
 }
+
+/// YAML `reify_metadata: {body_field: key|time|id|offset, …}`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct ReifyMetadataConfig {
+    /// Body field → event attribute copied into it.
+    pub mapping: std::collections::BTreeMap<String, Attribute>,
+}
+
+impl ReifyMetadataConfig {
+    /// Builds the step.
+    pub fn build(&self) -> Result<Box<dyn Step>> {
+        Ok(Box::new(ReifyMetadata::new(self.mapping.iter().map(|(f, a)| (f.as_str(), *a)))))
+    }
+}

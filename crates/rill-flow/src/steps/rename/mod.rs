@@ -65,3 +65,18 @@ mod tests {
         assert_eq!(r.get("alpha"), Some(&Value::Int(1)));
     }
 }
+
+/// YAML `rename: {old_name: new_name, …}`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(transparent)]
+pub struct RenameConfig {
+    /// Old field name → new field name.
+    pub mapping: std::collections::BTreeMap<String, String>,
+}
+
+impl RenameConfig {
+    /// Builds the step.
+    pub fn build(&self) -> rill_core::Result<Box<dyn Step>> {
+        Ok(Box::new(Rename::new(self.mapping.iter().map(|(a, b)| (a.as_str(), b.as_str())))))
+    }
+}

@@ -78,3 +78,34 @@ impl Step for SampleWindow {
         Ok(None)
     }
 }
+
+/// YAML `sample_window: {window_size: 10, emit: last, key: $key}`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleWindowConfig {
+    /// Events per window (> 1).
+    pub window_size: usize,
+    /// `first` (default) or `last` event of each window.
+    #[serde(default = "first")]
+    pub emit: EmitPeriod,
+    /// Emit each group's last unsent event at termination.
+    #[serde(default)]
+    pub emit_before_termination: bool,
+    /// Group by: absent = all events, `$key` = event key, else a body field.
+    #[serde(default)]
+    pub key: Option<String>,
+    /// The step's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+fn first() -> EmitPeriod {
+    EmitPeriod::First
+}
+
+impl SampleWindowConfig {
+    /// Builds the step.
+    pub fn build(&self) -> Result<Box<dyn Step>> {
+        Ok(Box::new(SampleWindow::new(self.window_size, self.emit, self.emit_before_termination, GroupBy::parse(self.key.as_deref()))?))
+    }
+}

@@ -1,0 +1,58 @@
+//! Expressions over events: the variables every step expression sees.
+
+use rill_core::{Event, Result, Value};
+use rill_expr::Expr;
+
+/// Variables bound in every step expression, besides the body's fields as bare names:
+/// `body` (the whole body), `key` (the event key), `time` (the event time).
+pub const EVENT_VARS: [&str; 3] = ["body", "key", "time"];
+
+/// A compiled expression evaluated against an event (plus step-specific variables such as
+/// `state` or `acc`, bound after the event variables).
+#[derive(Clone)]
+pub struct ExprFn {
+    expr: Expr,
+}
+
+impl ExprFn {
+    /// Compiles `src`; `extra` names variables passed to [`ExprFn::eval`] after the event's.
+    pub fn compile(src: &str, extra: &[&str]) -> Result<ExprFn> {
+        let vars: Vec<&str> = EVENT_VARS.iter().copied().chain(extra.iter().copied()).collect();
+        Ok(ExprFn { expr: Expr::compile(src, &vars)? })
+    }
+    /// The expression text.
+    pub fn source(&self) -> &str {
+        self.expr.source()
+    }
+    /// Evaluates against an event.
+    #[inline]
+    pub fn eval(&self, e: &Event, extra: &[&Value]) -> Result<Value> {
+        let time = Value::Time(e.time);
+        match extra {
+            [] => self.expr.eval(&e.body, &[&e.body, &e.key, &time]),
+            [a] => self.expr.eval(&e.body, &[&e.body, &e.key, &time, a]),
+            _ => {
+                let vars: Vec<&Value> = [&e.body, &e.key, &time].into_iter().chain(extra.iter().copied()).collect();
+                self.expr.eval(&e.body, &vars)
+            }
+        }
+    }
+    /// Evaluates a condition against an event.
+    #[inline]
+    pub fn eval_bool(&self, e: &Event, extra: &[&Value]) -> Result<bool> {
+        let time = Value::Time(e.time);
+        match extra {
+            [] => self.expr.eval_bool(&e.body, &[&e.body, &e.key, &time]),
+            _ => {
+                let vars: Vec<&Value> = [&e.body, &e.key, &time].into_iter().chain(extra.iter().copied()).collect();
+                self.expr.eval_bool(&e.body, &vars)
+            }
+        }
+    }
+    /// Evaluates to a number (null or missing → `None`), for aggregation inputs.
+    #[inline]
+    pub fn eval_f64(&self, e: &Event) -> Result<Option<f64>> {
+        let time = Value::Time(e.time);
+        self.expr.eval_f64(&e.body, &[&e.body, &e.key, &time])
+    }
+}
