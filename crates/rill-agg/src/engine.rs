@@ -439,15 +439,17 @@ impl Aggregations {
         }
         for op in &p.ops {
             for (w, acc) in accs.iter().enumerate() {
-                let x = match op {
-                    Op::CountDistinct => merges[w].count_distinct(),
-                    Op::ApproxCountDistinct => merges[w].approx_count_distinct(),
-                    Op::Quantile(qu) => merges[w].quantile(qu.q),
-                    _ => value_of(op, acc),
-                };
-                let x = match p.cap {
+                // Raw values come capped from the fold (max_value); derived ones are computed
+                // from capped parts; sketch results are capped here.
+                let sketch = |x: f64| match p.cap {
                     Some(m) if x > m => m,
                     _ => x,
+                };
+                let x = match op {
+                    Op::CountDistinct => sketch(merges[w].count_distinct()),
+                    Op::ApproxCountDistinct => sketch(merges[w].approx_count_distinct()),
+                    Op::Quantile(qu) => sketch(merges[w].quantile(qu.q)),
+                    _ => value_of(op, acc),
                 };
                 out.push(Value::Float(x));
             }
@@ -503,4 +505,102 @@ fn stdvar(n: f64, sum: f64, sqr: f64) -> f64 {
         return f64::NAN;
     }
     ((n * sqr - sum * sum) / (n * (n - 1.0))).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn aggs(json: &str) -> Aggregations {
+        Aggregations::new(serde_json::from_str(json).unwrap()).unwrap()
+    }
+    const T0: i64 = 1_595_367_600_000_000_000;
+    const MIN: i64 = 60_000_000_000;
+
+    #[test]
+    fn feature_order_and_config_errors() {
+        let a = aggs(r#"[{"name":"x","ops":["sum","count"],"windows":{"sliding":["1h","2h"],"period":"10m"}},
+                         {"name":"y","ops":["p99"],"windows":{"fixed":["1d"]}}]"#);
+        assert_eq!(a.feature_names(), ["x_sum_1h", "x_sum_2h", "x_count_1h", "x_count_2h", "y_p99_1d"]);
+        assert_eq!(a.feature_range(1), 4..5);
+        let dup = r#"[{"name":"x","ops":["sum"],"windows":{"fixed":["1h"]}},{"name":"x","ops":["count"],"windows":{"fixed":["1h"]}}]"#;
+        assert!(Aggregations::new(serde_json::from_str(dup).unwrap()).unwrap_err().to_string().contains("'x'"));
+    }
+
+    #[test]
+    fn sketches_and_invalid_values() {
+        let a = aggs(r#"[{"name":"s","ops":["count_distinct","approx_count_distinct","p50","p99"],"windows":{"sliding":["1h"],"period":"10m"}}]"#);
+        let mut st = a.new_state();
+        for i in 0..1000i64 {
+            let o = a.update(&mut st, 0, Timestamp(T0 + i * 1_000_000_000), &Value::Int(i % 500 + 1));
+            assert_eq!(o, Outcome::Aggregated { late: false });
+        }
+        assert_eq!(a.update(&mut st, 0, Timestamp(T0), &Value::from("x")), Outcome::Invalid("value is not a number"));
+        let mut out = Vec::new();
+        a.features_at(&st, Timestamp(T0 + 1000 * 1_000_000_000), &mut out);
+        let v: Vec<f64> = out.iter().map(|v| v.as_f64().unwrap()).collect();
+        assert_eq!(v[0], 500.0);
+        assert!((v[1] - 500.0).abs() < 500.0 * 0.05, "approx distinct {}", v[1]);
+        assert!((v[2] - 250.0).abs() < 250.0 * 0.03, "p50 {}", v[2]);
+        assert!((v[3] - 495.0).abs() < 495.0 * 0.03, "p99 {}", v[3]);
+        // Two hours later the window is empty: 0 distinct, NaN quantile.
+        out.clear();
+        a.features_at(&st, Timestamp(T0 + 120 * MIN), &mut out);
+        assert_eq!(out[0], Value::Float(0.0));
+        assert!(out[2].as_f64().unwrap().is_nan());
+        // count_distinct over strings: counts any hashable value.
+        let c = aggs(r#"[{"name":"c","ops":["count","count_distinct"],"windows":{"fixed":["1h"]}}]"#);
+        let mut st = c.new_state();
+        for s in ["a", "b", "a"] {
+            c.update(&mut st, 0, Timestamp(T0), &Value::from(s));
+        }
+        assert_eq!(c.update(&mut st, 0, Timestamp(T0), &Value::List(vec![])), Outcome::Invalid("value cannot be counted distinctly (list or record)"));
+        out.clear();
+        c.features_at(&st, Timestamp(T0), &mut out);
+        assert_eq!(out, [Value::Float(3.0), Value::Float(2.0)]);
+    }
+
+    #[test]
+    fn running_sums_survive_cancellation() {
+        // A huge value entering and leaving the window must not wipe out the small ones.
+        let a = aggs(r#"[{"name":"s","ops":["sum","stddev"],"windows":{"sliding":["20m"],"period":"10m"}}]"#);
+        let mut st = a.new_state();
+        a.update(&mut st, 0, Timestamp(T0), &Value::Float(1e20));
+        a.update(&mut st, 0, Timestamp(T0 + 10 * MIN), &Value::Float(0.1));
+        a.update(&mut st, 0, Timestamp(T0 + 10 * MIN), &Value::Float(0.2));
+        a.update(&mut st, 0, Timestamp(T0 + 20 * MIN), &Value::Float(0.3));
+        let mut out = Vec::new();
+        a.features_at(&st, Timestamp(T0 + 20 * MIN), &mut out);
+        assert!((out[0].as_f64().unwrap() - 0.6).abs() < 1e-12, "{:?}", out[0]);
+        assert!((out[1].as_f64().unwrap() - 0.1).abs() < 1e-9, "{:?}", out[1]);
+    }
+
+    #[test]
+    fn max_value_caps_floats() {
+        let a = aggs(r#"[{"name":"m","ops":["count","sum","max"],"windows":{"sliding":["1h"],"period":"10m"},"max_value":5}]"#);
+        let mut st = a.new_state();
+        for x in [3, 4, 9] {
+            a.update(&mut st, 0, Timestamp(T0), &Value::Int(x));
+        }
+        let mut out = Vec::new();
+        a.features_at(&st, Timestamp(T0), &mut out);
+        assert_eq!(out, [Value::Float(3.0), Value::Float(5.0), Value::Float(5.0)]);
+    }
+
+    #[test]
+    fn late_policies() {
+        let mk = |late: &str| aggs(&format!(r#"[{{"name":"l","ops":["count"],"windows":{{"sliding":["1h"],"period":"10m"}},"late":"{late}"}}]"#));
+        for (late, want) in [("drop", Outcome::Dropped(DropReason::Policy)), ("side_output", Outcome::SideOutput)] {
+            let a = mk(late);
+            let mut st = a.new_state();
+            a.update(&mut st, 0, Timestamp(T0 + 30 * MIN), &Value::Int(1));
+            assert_eq!(a.update(&mut st, 0, Timestamp(T0), &Value::Int(1)), want);
+            assert_eq!(a.update(&mut st, 0, Timestamp(T0 + 31 * MIN), &Value::Int(1)), Outcome::Aggregated { late: false });
+        }
+        let a = mk("accept");
+        let mut st = a.new_state();
+        a.update(&mut st, 0, Timestamp(T0 + 60 * MIN), &Value::Int(1));
+        assert_eq!(a.update(&mut st, 0, Timestamp(T0 + 10 * MIN), &Value::Int(1)), Outcome::Aggregated { late: true });
+        assert_eq!(a.update(&mut st, 0, Timestamp(T0), &Value::Int(1)), Outcome::Dropped(DropReason::TooLate));
+    }
 }
