@@ -72,8 +72,10 @@ impl fmt::Display for Expr {
 
 impl Expr {
     /// Compiles `src`. `vars` are the names the caller will bind at evaluation time, by position
-    /// (e.g. `["key", "time", "state"]`); they take precedence over body fields. `body` is always
-    /// bound to the event body and must not be listed. Any other bare name is a body field.
+    /// (e.g. `["key", "time", "state"]`); they take precedence over body fields. `body` always
+    /// means the `body` argument of `eval`: listing it is allowed (so callers can bind the same
+    /// variables everywhere) and its position is then simply not read. Any other bare name is a
+    /// body field.
     ///
     /// Errors ([`Error::Expr`]) give the column and what was expected, e.g.
     /// ``expression `x +`: column 4: expected a value, name or '(', found end of input``.
@@ -83,11 +85,6 @@ impl Expr {
             reason,
         };
         for (i, v) in vars.iter().enumerate() {
-            if *v == "body" {
-                return Err(error(
-                    "variable 'body' is always bound to the event body; do not list it".into(),
-                ));
-            }
             if vars[..i].contains(v) {
                 return Err(error(format!("variable '{v}' is listed twice")));
             }
@@ -229,11 +226,14 @@ mod tests {
 
     #[test]
     fn variable_names_are_checked() {
-        let e = Expr::compile("1", &["body"]).unwrap_err();
-        assert!(
-            e.to_string().contains("variable 'body' is always bound"),
-            "{e}"
+        // `body` may be listed; it still means the body argument (and gets field slots)
+        let b = Expr::compile("body.x + x", &["body", "key"]).unwrap();
+        let body = Value::Record(rill_core::Record::from_pairs([("x", Value::Int(2))]));
+        assert_eq!(
+            b.eval(&body, &[&Value::Null, &Value::Null]).unwrap(),
+            Value::Int(4)
         );
+        assert_eq!(b.body_fields(), ["x"]);
         let e = Expr::compile("1", &["k", "k"]).unwrap_err();
         assert_eq!(
             e.to_string(),

@@ -268,7 +268,7 @@ fn numeric_functions() {
     assert_eq!(ev("round(2.5)"), Value::Float(3.0), "half away from zero");
     assert_eq!(ev("round(-2.5)"), Value::Float(-3.0));
     assert_eq!(ev("round(x)"), Value::Int(3));
-    assert_eq!(ev("round(3.14159, 2)"), Value::Float(3.14));
+    assert_eq!(ev("round(2.71828, 2)"), Value::Float(2.72));
     assert_eq!(ev("floor(2.7)"), Value::Float(2.0));
     assert_eq!(ev("ceil(2.1)"), Value::Float(3.0));
     assert_eq!(ev("floor(x)"), Value::Int(3));
