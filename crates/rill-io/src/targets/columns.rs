@@ -47,9 +47,11 @@ impl Columns {
                 Some("key") => From::Key,
                 Some("time") => From::Time,
                 Some("id") => From::Id,
-                Some(other) => return Err(Error::config(format!(
+                Some(other) => {
+                    return Err(Error::config(format!(
                     "column '{spec}': unknown event attribute '${other}' (use $key, $time or $id)"
-                ))),
+                )))
+                }
                 None => From::Field(FieldSlot::new(src)),
             };
             if name.is_empty() || src.is_empty() {
