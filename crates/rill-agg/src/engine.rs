@@ -48,6 +48,7 @@ pub struct Aggregations {
     names: Vec<Str>,
     data_len: usize,
     times_len: usize,
+    occ_len: usize,
 }
 
 /// A value classified for one aggregator.
@@ -78,32 +79,47 @@ impl Aggregations {
                     names.push(Str::from(format!("{}_{}_{}", p.name, op.name(), w)));
                 }
             }
-            let n = p.needs;
-            let kept = [true, n.sum, n.sqr, n.min, n.max, n.first, n.last];
-            for (c, k) in kept.iter().enumerate() {
-                if *k {
-                    p.col[c] = data_len;
-                    data_len += p.ring;
-                }
-            }
-            for (c, k) in [n.first, n.last].iter().enumerate() {
-                if *k {
-                    p.tcol[c] = times_len;
-                    times_len += p.ring;
-                }
-            }
+            plans.push(p);
+        }
+        // Running blocks of all aggregators first (adjacent: one read touches few cache lines),
+        // then the bucket rings; times likewise.
+        for p in &mut plans {
             p.run = data_len;
             data_len += RUN_STRIDE * p.wins.len();
             p.trun = times_len;
             times_len += 2 * p.wins.len();
-            plans.push(p);
+        }
+        let mut occ_len = 0;
+        for p in &mut plans {
+            let n = p.needs;
+            let kept = [true, n.sum, n.sqr, n.min, n.max, n.first, n.last];
+            p.stride = kept.iter().filter(|k| **k).count();
+            let mut i = 0;
+            for (c, k) in kept.iter().enumerate() {
+                if *k {
+                    p.col[c] = data_len + i;
+                    i += 1;
+                }
+            }
+            data_len += p.ring * p.stride;
+            p.tstride = n.first as usize + n.last as usize;
+            let mut i = 0;
+            for (c, k) in [n.first, n.last].iter().enumerate() {
+                if *k {
+                    p.tcol[c] = times_len + i;
+                    i += 1;
+                }
+            }
+            times_len += p.ring * p.tstride;
+            p.occ = occ_len;
+            occ_len += p.ring.div_ceil(64);
         }
         for (i, n) in names.iter().enumerate() {
             if names[..i].contains(n) {
                 return Err(Error::config(format!("feature name '{n}' would be produced twice")));
             }
         }
-        Ok(Aggregations { plans, names, data_len, times_len })
+        Ok(Aggregations { plans, names, data_len, times_len, occ_len })
     }
 
     /// Feature names, `<name>_<op>_<window as written>` (e.g. `number_of_clicks_count_1h`),
@@ -167,14 +183,16 @@ impl Aggregations {
         let mut times = vec![0i64; self.times_len];
         let mut sketches = Vec::with_capacity(self.plans.len());
         for p in &self.plans {
-            for (c, o) in p.col.iter().enumerate() {
-                if *o != usize::MAX {
-                    data[*o..*o + p.ring].fill(EMPTY[c]);
+            for pos in 0..p.ring {
+                for (c, o) in p.col.iter().enumerate() {
+                    if *o != usize::MAX {
+                        data[o + pos * p.stride] = EMPTY[c];
+                    }
                 }
-            }
-            for (c, o) in p.tcol.iter().enumerate() {
-                if *o != usize::MAX {
-                    times[*o..*o + p.ring].fill(EMPTY_T[c]);
+                for (c, o) in p.tcol.iter().enumerate() {
+                    if *o != usize::MAX {
+                        times[o + pos * p.tstride] = EMPTY_T[c];
+                    }
                 }
             }
             for w in 0..p.wins.len() {
@@ -186,6 +204,7 @@ impl Aggregations {
         }
         KeyState {
             hdr: vec![Hdr { newest: NONE, head: 0 }; self.plans.len()].into(),
+            occ: vec![0u64; self.occ_len].into(),
             data: data.into(),
             times: times.into(),
             sketches: sketches.into(),
@@ -249,7 +268,7 @@ impl Aggregations {
         }
         let pos = p.pos(h, b);
         let (data, times) = (&mut st.data[..], &mut st.times[..]);
-        p.add_to_bucket(data, times, pos, x, time.0);
+        p.add_to_bucket(&mut st.occ, data, times, pos, x, time.0);
         if p.needs.sketches() {
             st.sketches[agg][pos].get_or_insert_with(Box::default).add(p.needs, key.as_ref(), Some(x).filter(|_| p.numeric));
         }
@@ -285,7 +304,7 @@ impl Aggregations {
                 run[C_LAST] = x;
             }
             if cancelled {
-                self.rebuild(p, st_parts(data, times), h, w);
+                self.rebuild(p, &st.occ, st_parts(data, times), h, w);
             }
         }
         Outcome::Aggregated { late }
@@ -322,7 +341,7 @@ impl Aggregations {
         }
         let n = h.newest;
         let k = m - n;
-        let (data, times) = (&mut st.data[..], &mut st.times[..]);
+        let (occ, data, times) = (&mut st.occ[..], &mut st.data[..], &mut st.times[..]);
         let mut dirty: u64 = 0;
         for (w, win) in p.wins.iter().enumerate() {
             if win.fixed {
@@ -332,7 +351,8 @@ impl Aggregations {
                 }
                 continue;
             }
-            if k >= win.nb {
+            if k >= win.nb || data[p.run_at(w) + C_COUNT] == 0.0 {
+                // Everything leaves, or nothing is there to leave.
                 p.set_running(data, times, w, &Acc::EMPTY);
                 continue;
             }
@@ -340,7 +360,7 @@ impl Aggregations {
             let mut rebuild = false;
             for b in (n - win.nb + 1)..=(m - win.nb) {
                 let pos = p.pos(h, b);
-                if data[p.col[C_COUNT] + pos] == 0.0 {
+                if !p.occupied(occ, pos) {
                     continue;
                 }
                 let bk = p.bucket(data, times, pos);
@@ -366,7 +386,7 @@ impl Aggregations {
         let sk = &mut st.sketches[agg];
         if k as u64 >= p.ring as u64 {
             for pos in 0..p.ring {
-                p.clear_bucket(data, times, sk, pos);
+                p.clear_bucket(occ, data, times, sk, pos);
             }
         } else {
             let mut pos = h.head as usize;
@@ -375,7 +395,7 @@ impl Aggregations {
                 if pos == p.ring {
                     pos = 0;
                 }
-                p.clear_bucket(data, times, sk, pos);
+                p.clear_bucket(occ, data, times, sk, pos);
             }
         }
         let head = ((h.head as u64 + (k as u64 % p.ring as u64)) % p.ring as u64) as u32;
@@ -384,14 +404,14 @@ impl Aggregations {
         while dirty != 0 {
             let w = dirty.trailing_zeros() as usize;
             dirty &= dirty - 1;
-            self.rebuild(p, st_parts(data, times), nh, w);
+            self.rebuild(p, occ, st_parts(data, times), nh, w);
         }
     }
 
     /// Recomputes window `w`'s running value at the newest bucket from the buckets.
-    fn rebuild(&self, p: &AggPlan, (data, times): (&mut [f64], &mut [i64]), h: Hdr, w: usize) {
+    fn rebuild(&self, p: &AggPlan, occ: &[u64], (data, times): (&mut [f64], &mut [i64]), h: Hdr, w: usize) {
         let (lo, _) = p.wins[w].range(h.newest);
-        let acc = p.fold(h, data, times, lo, h.newest, None);
+        let acc = p.fold(h, occ, data, times, lo, h.newest, None);
         p.set_running(data, times, w, &acc);
     }
 
@@ -430,7 +450,7 @@ impl Aggregations {
                 p.running(&st.data, &st.times, w)
             } else {
                 let (lo, hi) = win.range(q);
-                p.fold(h, &st.data, &st.times, lo, hi, p.cap)
+                p.fold(h, &st.occ, &st.data, &st.times, lo, hi, p.cap)
             };
         }
         let mut merges: Vec<SketchMerge> = Vec::new();

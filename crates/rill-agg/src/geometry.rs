@@ -70,11 +70,17 @@ pub(crate) struct AggPlan {
     pub late: LatePolicy,
     /// Index of this aggregator's first feature in `feature_names()`.
     pub feature_off: usize,
-    /// Offsets into `KeyState::data` of the ring columns (count, sum, sqr, min, max, first, last);
-    /// `usize::MAX` for a column not kept.
+    /// Index into `KeyState::data` of each column (count, sum, sqr, min, max, first, last) of the
+    /// bucket at ring position 0; position `p` is at `col[c] + p·stride`. `usize::MAX`: not kept.
     pub col: [usize; 7],
-    /// Offsets into `KeyState::times` of the first/last time rings.
+    /// f64 per bucket (the number of kept columns).
+    pub stride: usize,
+    /// Like `col`, for the first/last time rings in `KeyState::times`.
     pub tcol: [usize; 2],
+    /// i64 per bucket in the time rings.
+    pub tstride: usize,
+    /// Offset into `KeyState::occ` of this aggregator's occupancy bitmap.
+    pub occ: usize,
     /// Offset into `KeyState::data` of the running values: `RUN_STRIDE` f64 per window.
     pub run: usize,
     /// Offset into `KeyState::times` of the running first/last times: 2 per window.
@@ -197,7 +203,10 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
         late: spec.late,
         feature_off: 0,
         col: [usize::MAX; 7],
+        stride: 0,
         tcol: [usize::MAX; 2],
+        tstride: 0,
+        occ: 0,
         run: 0,
         trun: 0,
     })

@@ -1,9 +1,11 @@
 //! Per-key state: for each aggregator a ring of period-long buckets (flat f64 columns, one slot
 //! per bucket) plus running values of every window at the key's newest bucket.
 //!
-//! Layout (offsets precomputed in [`AggPlan`]): `data` holds, per aggregator, the kept columns
-//! `count, sum, sqr, min, max, first, last` (each `ring` long) and then `RUN_STRIDE` f64 of
-//! running values per window; `times` holds the first/last event-time rings and running times.
+//! Layout (offsets precomputed in [`AggPlan`]): `data` starts with the running values of every
+//! window of every aggregator (`RUN_STRIDE` f64 each, adjacent, so a read touches few cache
+//! lines), then per aggregator its ring of buckets, each bucket the kept columns of
+//! `count, sum, sqr, min, max, first, last` side by side (one cache line per bucket update);
+//! `times` holds the running first/last times, then the first/last time rings.
 //! The bucket `b` lives at ring position `head − (newest − b)` (mod ring), so no division is
 //! needed on the hot path.
 
@@ -25,6 +27,9 @@ pub(crate) struct Hdr {
 /// The state of one key: create with `Aggregations::new_state`, one per key (e.g. per dense slot).
 pub struct KeyState {
     pub(crate) hdr: Box<[Hdr]>,
+    /// Per aggregator: one bit per ring position, set when the bucket is non-empty, so slides,
+    /// evictions and folds touch only buckets that hold data (a key's state is usually cold).
+    pub(crate) occ: Box<[u64]>,
     pub(crate) data: Box<[f64]>,
     pub(crate) times: Box<[i64]>,
     /// Per aggregator: one lazily allocated sketch per ring position (empty if no sketch op).
@@ -85,6 +90,12 @@ impl Acc {
 }
 
 impl AggPlan {
+    /// Whether ring position `pos` holds data.
+    #[inline]
+    pub fn occupied(&self, occ: &[u64], pos: usize) -> bool {
+        occ[self.occ + pos / 64] & (1u64 << (pos % 64)) != 0
+    }
+
     /// Ring position of bucket `b` (`newest − ring < b <= newest`).
     #[inline]
     pub fn pos(&self, h: Hdr, b: i64) -> usize {
@@ -103,28 +114,33 @@ impl AggPlan {
         let mut a = Acc::EMPTY;
         for (c, o) in self.col.iter().enumerate() {
             if *o != usize::MAX {
-                a.v[c] = data[o + pos];
+                a.v[c] = data[o + pos * self.stride];
             }
         }
         for (c, o) in self.tcol.iter().enumerate() {
             if *o != usize::MAX {
-                a.t[c] = times[o + pos];
+                a.t[c] = times[o + pos * self.tstride];
             }
         }
         a
     }
 
-    /// Resets one bucket to empty (its sketches too).
+    /// Resets one bucket to empty (its sketches too) if it holds data.
     #[inline]
-    pub fn clear_bucket(&self, data: &mut [f64], times: &mut [i64], sk: &mut [Option<Box<SketchBucket>>], pos: usize) {
+    pub fn clear_bucket(&self, occ: &mut [u64], data: &mut [f64], times: &mut [i64], sk: &mut [Option<Box<SketchBucket>>], pos: usize) {
+        let (w, bit) = (self.occ + pos / 64, 1u64 << (pos % 64));
+        if occ[w] & bit == 0 {
+            return;
+        }
+        occ[w] &= !bit;
         for (c, o) in self.col.iter().enumerate() {
             if *o != usize::MAX {
-                data[o + pos] = EMPTY[c];
+                data[o + pos * self.stride] = EMPTY[c];
             }
         }
         for (c, o) in self.tcol.iter().enumerate() {
             if *o != usize::MAX {
-                times[o + pos] = EMPTY_T[c];
+                times[o + pos * self.tstride] = EMPTY_T[c];
             }
         }
         if let Some(s) = sk.get_mut(pos) {
@@ -134,38 +150,39 @@ impl AggPlan {
 
     /// Adds one numeric value (count-only aggregators pass 0.0) at event time `t` to bucket `pos`.
     #[inline]
-    pub fn add_to_bucket(&self, data: &mut [f64], times: &mut [i64], pos: usize, x: f64, t: i64) {
+    pub fn add_to_bucket(&self, occ: &mut [u64], data: &mut [f64], times: &mut [i64], pos: usize, x: f64, t: i64) {
         let n = &self.needs;
-        data[self.col[C_COUNT] + pos] += 1.0;
+        occ[self.occ + pos / 64] |= 1u64 << (pos % 64);
+        data[self.col[C_COUNT] + pos * self.stride] += 1.0;
         if n.sum {
-            data[self.col[C_SUM] + pos] += x;
+            data[self.col[C_SUM] + pos * self.stride] += x;
         }
         if n.sqr {
-            data[self.col[C_SQR] + pos] += x * x;
+            data[self.col[C_SQR] + pos * self.stride] += x * x;
         }
         if n.min {
-            let m = &mut data[self.col[C_MIN] + pos];
+            let m = &mut data[self.col[C_MIN] + pos * self.stride];
             *m = m.min(x);
         }
         if n.max {
-            let m = &mut data[self.col[C_MAX] + pos];
+            let m = &mut data[self.col[C_MAX] + pos * self.stride];
             *m = m.max(x);
         }
-        if n.first && t < times[self.tcol[0] + pos] {
-            times[self.tcol[0] + pos] = t;
-            data[self.col[C_FIRST] + pos] = x;
+        if n.first && t < times[self.tcol[0] + pos * self.tstride] {
+            times[self.tcol[0] + pos * self.tstride] = t;
+            data[self.col[C_FIRST] + pos * self.stride] = x;
         }
         // `>` keeps the earlier arrival on a tie; the empty time is i64::MIN, so the very first
         // value always lands (an event at exactly i64::MIN ns is 1677 and cannot be parsed).
-        if n.last && t > times[self.tcol[1] + pos] {
-            times[self.tcol[1] + pos] = t;
-            data[self.col[C_LAST] + pos] = x;
+        if n.last && t > times[self.tcol[1] + pos * self.tstride] {
+            times[self.tcol[1] + pos * self.tstride] = t;
+            data[self.col[C_LAST] + pos * self.stride] = x;
         }
     }
 
     /// Folds buckets `[lo, hi]` ∩ the retained ring, capping each bucket and the result at
     /// `cap` (`max_value` for reads; `None` when rebuilding running values).
-    pub fn fold(&self, h: Hdr, data: &[f64], times: &[i64], lo: i64, hi: i64, cap: Option<f64>) -> Acc {
+    pub fn fold(&self, h: Hdr, occ: &[u64], data: &[f64], times: &[i64], lo: i64, hi: i64, cap: Option<f64>) -> Acc {
         let mut acc = Acc::EMPTY;
         if h.newest == NONE {
             return acc;
@@ -177,7 +194,7 @@ impl AggPlan {
         }
         let mut pos = self.pos(h, lo);
         for _ in lo..=hi {
-            if data[self.col[C_COUNT] + pos] != 0.0 {
+            if self.occupied(occ, pos) {
                 let mut b = self.bucket(data, times, pos);
                 if let Some(m) = cap {
                     b.cap(m);
