@@ -127,10 +127,11 @@ impl BatchCursor {
         }
     }
 
-    /// Starts over with record numbers from 1 (a new file) and a new name.
-    pub fn restart(&mut self, name: Arc<str>) {
+    /// Starts a new stretch of rows (a file's row group) named `name`, whose first row is
+    /// record `before + 1`.
+    pub fn restart(&mut self, name: Arc<str>, before: u64) {
         self.name = name;
-        self.base = 0;
+        self.base = before;
         self.rows = 0;
         self.row = 0;
         self.cols.clear();

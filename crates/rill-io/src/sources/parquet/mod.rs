@@ -6,8 +6,13 @@ mod tests;
 
 use crate::common::{display_paths, expand_paths, open_file, EventFields, OneOrMany};
 use crate::sources::arrow::convert::BatchCursor;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
+use arrow::datatypes::{DataType, TimeUnit};
+use parquet::arrow::arrow_reader::{
+    ArrowReaderMetadata, ArrowReaderOptions, ParquetRecordBatchReader,
+    ParquetRecordBatchReaderBuilder,
+};
 use parquet::arrow::ProjectionMask;
+use parquet::file::statistics::Statistics;
 use rill_core::{Error, TimeFormat, Timestamp};
 use rill_flow::{Source, SourceBatch};
 use serde::{Deserialize, Serialize};
@@ -77,14 +82,32 @@ impl ParquetSourceConfig {
 }
 
 /// Reads Parquet files into events. Build with [`ParquetSource::new`].
+///
+/// With `start`/`end` on a timestamp column, row groups whose min/max statistics lie wholly
+/// outside the range are not read at all; the remaining rows are filtered one by one.
 pub struct ParquetSource {
     name: String,
     files: std::vec::IntoIter<PathBuf>,
+    file: Option<OpenFile>,
     reader: Option<ParquetRecordBatchReader>,
     /// Columns to read (projection) plus the key/time/id columns; `None` = all.
     columns: Option<Vec<String>>,
+    time: Option<String>,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
     batch_rows: usize,
     cursor: BatchCursor,
+}
+
+/// The file being read, one row group at a time (so record numbers stay row numbers even when
+/// row groups are skipped).
+struct OpenFile {
+    shown: Arc<str>,
+    file: std::fs::File,
+    meta: ArrowReaderMetadata,
+    mask: Option<ProjectionMask>,
+    /// Row groups still to read, with the number of rows in the file before each.
+    groups: std::vec::IntoIter<(usize, u64)>,
 }
 
 impl ParquetSource {
@@ -128,13 +151,18 @@ impl ParquetSource {
             cursor: BatchCursor::new(Arc::from(name.as_str()), fields, start, end),
             name,
             files: expand_paths(&cfg.path)?.into_iter(),
+            file: None,
             reader: None,
             columns,
+            time: cfg.time.clone(),
+            start,
+            end,
             batch_rows: cfg.batch_rows,
         })
     }
 
-    /// Opens the next file with the projection; false when there is none.
+    /// Opens the next file: reads its metadata, resolves the projection and picks the row
+    /// groups to read. False when there is no file left.
     fn open_next(&mut self) -> Result<bool, Error> {
         let Some(path) = self.files.next() else {
             return Ok(false);
@@ -142,31 +170,111 @@ impl ParquetSource {
         let shown = path.display().to_string();
         let file = open_file(&path)?;
         let ctx = || format!("reading parquet '{shown}'");
-        let mut builder = ParquetRecordBatchReaderBuilder::try_new(file)
-            .map_err(|e| Error::io(ctx(), e))?
-            .with_batch_size(self.batch_rows);
-        if let Some(cols) = &self.columns {
-            let schema = builder.schema().clone();
-            let mut indices = Vec::with_capacity(cols.len());
-            for c in cols {
-                let i = schema.index_of(c).map_err(|_| {
-                    let names: Vec<&str> =
-                        schema.fields().iter().map(|f| f.name().as_str()).collect();
-                    Error::config(format!(
-                        "column '{c}' is not in '{shown}' (columns: {})",
-                        names.join(", ")
-                    ))
-                })?;
-                indices.push(i);
+        let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
+            .map_err(|e| Error::io(ctx(), e))?;
+        let schema = meta.schema().clone();
+        let mask = match &self.columns {
+            None => None,
+            Some(cols) => {
+                let mut indices = Vec::with_capacity(cols.len());
+                for c in cols {
+                    let i = schema.index_of(c).map_err(|_| {
+                        let names: Vec<&str> =
+                            schema.fields().iter().map(|f| f.name().as_str()).collect();
+                        Error::config(format!(
+                            "column '{c}' is not in '{shown}' (columns: {})",
+                            names.join(", ")
+                        ))
+                    })?;
+                    indices.push(i);
+                }
+                // top-level Arrow fields are the Parquet schema's roots, in the same order
+                Some(ProjectionMask::roots(meta.parquet_schema(), indices))
             }
-            // top-level Arrow fields are the Parquet schema's roots, in the same order
-            let mask = ProjectionMask::roots(builder.parquet_schema(), indices);
-            builder = builder.with_projection(mask);
+        };
+        let mut groups = Vec::new();
+        let mut before = 0u64;
+        for (g, rg) in meta.metadata().row_groups().iter().enumerate() {
+            if self
+                .time
+                .as_deref()
+                .is_none_or(|t| may_hold(&meta, g, t, self.start, self.end))
+            {
+                groups.push((g, before));
+            }
+            before += rg.num_rows().max(0) as u64;
         }
-        self.reader = Some(builder.build().map_err(|e| Error::io(ctx(), e))?);
-        self.cursor.restart(Arc::from(shown));
+        self.file = Some(OpenFile {
+            shown: Arc::from(shown),
+            file,
+            meta,
+            mask,
+            groups: groups.into_iter(),
+        });
         Ok(true)
     }
+
+    /// Starts a reader on the file's next row group; false when the file is done.
+    fn next_group(&mut self) -> Result<bool, Error> {
+        let Some(f) = self.file.as_mut() else {
+            return Ok(false);
+        };
+        let Some((g, before)) = f.groups.next() else {
+            self.file = None;
+            return Ok(false);
+        };
+        let ctx = || format!("reading parquet '{}'", f.shown);
+        let input = f.file.try_clone().map_err(|e| Error::io(ctx(), e))?;
+        let mut builder = ParquetRecordBatchReaderBuilder::new_with_metadata(input, f.meta.clone())
+            .with_batch_size(self.batch_rows)
+            .with_row_groups(vec![g]);
+        if let Some(mask) = &f.mask {
+            builder = builder.with_projection(mask.clone());
+        }
+        self.reader = Some(builder.build().map_err(|e| Error::io(ctx(), e))?);
+        self.cursor.restart(f.shown.clone(), before);
+        Ok(true)
+    }
+}
+
+/// False when row group `g`'s statistics prove no row has `start < time <= end` (only for
+/// timestamp columns with min/max statistics; anything else may hold matching rows).
+fn may_hold(
+    meta: &ArrowReaderMetadata,
+    g: usize,
+    time: &str,
+    start: Option<Timestamp>,
+    end: Option<Timestamp>,
+) -> bool {
+    if start.is_none() && end.is_none() {
+        return true;
+    }
+    let Ok(field) = meta.schema().field_with_name(time) else {
+        return true;
+    };
+    let DataType::Timestamp(unit, _) = field.data_type() else {
+        return true;
+    };
+    let per: i64 = match unit {
+        TimeUnit::Second => 1_000_000_000,
+        TimeUnit::Millisecond => 1_000_000,
+        TimeUnit::Microsecond => 1_000,
+        TimeUnit::Nanosecond => 1,
+    };
+    let descr = meta.parquet_schema();
+    let Some(leaf) = (0..descr.num_columns()).find(|&j| descr.column(j).path().string() == time)
+    else {
+        return true;
+    };
+    let Some(Statistics::Int64(stats)) = meta.metadata().row_group(g).column(leaf).statistics()
+    else {
+        return true;
+    };
+    let (Some(min), Some(max)) = (stats.min_opt(), stats.max_opt()) else {
+        return true;
+    };
+    let (min, max) = (min.saturating_mul(per), max.saturating_mul(per));
+    !(start.is_some_and(|s| max <= s.nanos()) || end.is_some_and(|e| min > e.nanos()))
 }
 
 impl Source for ParquetSource {
@@ -183,7 +291,7 @@ impl Source for ParquetSource {
                 continue;
             }
             let Some(reader) = self.reader.as_mut() else {
-                if self.open_next()? {
+                if self.next_group()? || self.open_next()? {
                     continue;
                 }
                 return Ok(false);

@@ -203,3 +203,39 @@ fn missing_file_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn row_groups_outside_the_range_are_skipped_and_record_numbers_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("d.parquet");
+    write_file(&p);
+    let meta = ArrowReaderMetadata::load(
+        &std::fs::File::open(&p).unwrap(),
+        ArrowReaderOptions::default(),
+    )
+    .unwrap();
+    let start = Some(t("2020-07-21T21:41:00Z"));
+    // group 0 holds 21:40 and 21:41: nothing after 21:41
+    assert!(!may_hold(&meta, 0, "time", start, None));
+    assert!(may_hold(&meta, 1, "time", start, None));
+    assert!(!may_hold(
+        &meta,
+        1,
+        "time",
+        None,
+        Some(t("2020-07-21T21:41:59Z"))
+    ));
+    assert!(
+        may_hold(&meta, 0, "note", start, None),
+        "no pruning on a non-timestamp column"
+    );
+    let mut cfg = ParquetSourceConfig::new(s(&p));
+    cfg.time = Some("time".into());
+    cfg.start = Some("2020-07-21T21:41:00Z".into());
+    let out = drain(&mut ParquetSource::new(cfg).unwrap());
+    assert_eq!(
+        out.events.iter().map(|e| e.offset).collect::<Vec<_>>(),
+        [3, 4]
+    );
+    assert_eq!(out.events[0].time, t("2020-07-21T21:42:00Z"));
+}
