@@ -169,7 +169,13 @@ impl CsvSource {
                 .byte_headers()
                 .map_err(|e| Error::io(format!("reading the header of '{name}'"), e))?;
             let mut names = Vec::with_capacity(headers.len());
-            for h in headers.iter() {
+            for (i, h) in headers.iter().enumerate() {
+                // a UTF-8 byte-order mark (spreadsheet exports) is not part of the first name
+                let h = if i == 0 {
+                    h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
+                } else {
+                    h
+                };
                 let h = std::str::from_utf8(h).map_err(|_| {
                     Error::io(
                         format!("reading the header of '{name}'"),

@@ -240,7 +240,7 @@ fn fatal_problems_are_errors() {
         "{err}"
     );
 
-    let p = write(dir.path(), "x.csv", "a,b\n1,2\n");
+    let p = write(dir.path(), "x.csv", "\u{feff}a,b\n1,2\n");
     let mut cfg = CsvSourceConfig::new(s(&p));
     cfg.key = Some("user".into());
     let err = source(cfg)
