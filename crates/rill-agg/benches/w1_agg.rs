@@ -4,11 +4,17 @@
 //! iteration continues the same stream one day later, as a long-running flow would.
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
-use rill_agg::{AggregatorSpec, Aggregations, KeyState};
+use rill_agg::{Aggregations, AggregatorSpec, KeyState};
 use rill_core::{Timestamp, Value};
 use std::hint::black_box;
 
-const KEYS: usize = 10_000;
+/// Distinct keys; `W1_KEYS` overrides (e.g. 500 to see the cost when states stay in cache).
+fn keys() -> usize {
+    std::env::var("W1_KEYS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000)
+}
 const EVENTS: usize = 200_000;
 const DAY: i64 = 86_400_000_000_000;
 
@@ -43,12 +49,13 @@ fn events() -> Vec<Ev> {
         s
     };
     let t0 = 1_595_367_600_000_000_000i64;
+    let keys = keys();
     (0..EVENTS)
         .map(|i| {
             let r = next();
             let jitter = (r >> 40) as i64 % 60_000_000_000; // up to 1 minute out of order
             Ev {
-                key: (r % KEYS as u64) as u32,
+                key: (r % keys as u64) as u32,
                 time: t0 + (i as i64) * (DAY / EVENTS as i64) - jitter,
                 click: Value::Int(1),
                 amount: Value::Float(((r >> 20) % 10_000) as f64 / 100.0),
@@ -59,9 +66,24 @@ fn events() -> Vec<Ev> {
         .collect()
 }
 
-fn run(a: &Aggregations, states: &mut [KeyState], evs: &[Ev], shift: i64, out: &mut Vec<Value>) -> f64 {
+/// Look-ahead of the batch loop: prefetch the state of the event this many positions ahead.
+const AHEAD: usize = 6;
+
+fn run(
+    a: &Aggregations,
+    states: &mut [KeyState],
+    evs: &[Ev],
+    shift: i64,
+    out: &mut Vec<Value>,
+    prefetch: bool,
+) -> f64 {
     let mut check = 0.0;
-    for e in evs {
+    for (i, e) in evs.iter().enumerate() {
+        if prefetch {
+            if let Some(next) = evs.get(i + AHEAD) {
+                a.prefetch(&states[next.key as usize]);
+            }
+        }
         let st = &mut states[e.key as usize];
         let t = Timestamp(e.time + shift);
         a.update(st, 0, t, &e.click);
@@ -83,23 +105,36 @@ fn run(a: &Aggregations, states: &mut [KeyState], evs: &[Ev], shift: i64, out: &
 fn bench(c: &mut Criterion) {
     let a = aggs();
     let evs = events();
-    let mut states: Vec<KeyState> = (0..KEYS).map(|_| a.new_state()).collect();
+    let mut states: Vec<KeyState> = (0..keys()).map(|_| a.new_state()).collect();
     let mut out = Vec::with_capacity(a.feature_names().len());
     let mut day = 0i64;
-    run(&a, &mut states, &evs, 0, &mut out); // warm every key
+    run(&a, &mut states, &evs, 0, &mut out, false); // warm every key
     let mut g = c.benchmark_group("w1");
     g.throughput(Throughput::Elements(EVENTS as u64));
     g.sample_size(20);
-    g.bench_function("update+features_at/200k_events_10k_keys", |b| {
-        b.iter_batched(
-            || {
-                day += 1;
-                day
+    // Prefetching a few events ahead did not pay off on the reference machine (2 shared cores);
+    // set W1_PREFETCH=1 to measure it elsewhere.
+    let prefetch = std::env::var("W1_PREFETCH").is_ok_and(|v| v == "1");
+    let label = if prefetch {
+        "batch_prefetch"
+    } else {
+        "one_by_one"
+    };
+    {
+        g.bench_function(
+            format!("update+features_at/200k_events_{}_keys/{label}", keys()),
+            |b| {
+                b.iter_batched(
+                    || {
+                        day += 1;
+                        day
+                    },
+                    |d| black_box(run(&a, &mut states, &evs, d * DAY, &mut out, prefetch)),
+                    BatchSize::PerIteration,
+                )
             },
-            |d| black_box(run(&a, &mut states, &evs, d * DAY, &mut out)),
-            BatchSize::PerIteration,
-        )
-    });
+        );
+    }
     g.finish();
 }
 

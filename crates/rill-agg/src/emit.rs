@@ -91,9 +91,14 @@ impl Emitter {
     pub fn new(policy: EmitPolicy, aggs: &Aggregations) -> Result<Self, Error> {
         let (every, delay) = match &policy {
             EmitPolicy::EveryEvent => (0, 0),
-            EmitPolicy::AfterMaxEvents { max_events, timeout } => {
+            EmitPolicy::AfterMaxEvents {
+                max_events,
+                timeout,
+            } => {
                 if *max_events == 0 {
-                    return Err(Error::config("emit after_max_events: max_events must be at least 1"));
+                    return Err(Error::config(
+                        "emit after_max_events: max_events must be at least 1",
+                    ));
                 }
                 (0, timeout.map_or(0, |d| d.0))
             }
@@ -102,9 +107,17 @@ impl Emitter {
             EmitPolicy::AfterDelay { delay } => (0, delay.0),
         };
         if delay < 0 {
-            return Err(Error::config("emit policy: delay/timeout must not be negative"));
+            return Err(Error::config(
+                "emit policy: delay/timeout must not be negative",
+            ));
         }
-        Ok(Emitter { policy, every, delay, slots: Vec::new(), queue: BTreeSet::new() })
+        Ok(Emitter {
+            policy,
+            every,
+            delay,
+            slots: Vec::new(),
+            queue: BTreeSet::new(),
+        })
     }
 
     /// The policy.
@@ -115,7 +128,14 @@ impl Emitter {
     fn slot(&mut self, slot: u32) -> &mut Slot {
         let i = slot as usize;
         if i >= self.slots.len() {
-            self.slots.resize(i + 1, Slot { pending: 0, last: NONE, queued: NONE });
+            self.slots.resize(
+                i + 1,
+                Slot {
+                    pending: 0,
+                    last: NONE,
+                    queued: NONE,
+                },
+            );
         }
         &mut self.slots[i]
     }
@@ -127,14 +147,21 @@ impl Emitter {
         let t = time.0;
         match self.policy {
             EmitPolicy::EveryEvent => true,
-            EmitPolicy::AfterMaxEvents { max_events, timeout } => {
+            EmitPolicy::AfterMaxEvents {
+                max_events,
+                timeout,
+            } => {
                 let delay = self.delay;
                 let s = self.slot(slot);
                 s.pending += 1;
                 s.last = t;
                 if s.pending >= max_events {
                     let q = s.queued;
-                    *s = Slot { pending: 0, last: NONE, queued: NONE };
+                    *s = Slot {
+                        pending: 0,
+                        last: NONE,
+                        queued: NONE,
+                    };
                     if q != NONE {
                         self.queue.remove(&(q, slot, 0));
                     }
@@ -197,14 +224,24 @@ impl Emitter {
                 if s.queued == at + 1 {
                     s.queued = NONE;
                 }
-                out.push(Emission { slot, at: Timestamp(at) })
+                out.push(Emission {
+                    slot,
+                    at: Timestamp(at),
+                })
             }
             _ => {
                 let s = self.slot(slot);
                 if s.queued == deadline && s.pending > 0 {
                     let last = s.last;
-                    *s = Slot { pending: 0, last: NONE, queued: NONE };
-                    out.push(Emission { slot, at: Timestamp(last) });
+                    *s = Slot {
+                        pending: 0,
+                        last: NONE,
+                        queued: NONE,
+                    };
+                    out.push(Emission {
+                        slot,
+                        at: Timestamp(last),
+                    });
                 }
             }
         }
@@ -219,8 +256,15 @@ impl Emitter {
         if matches!(self.policy, EmitPolicy::AfterMaxEvents { .. }) {
             for (i, s) in self.slots.iter_mut().enumerate() {
                 if s.pending > 0 {
-                    out.push(Emission { slot: i as u32, at: Timestamp(s.last) });
-                    *s = Slot { pending: 0, last: NONE, queued: NONE };
+                    out.push(Emission {
+                        slot: i as u32,
+                        at: Timestamp(s.last),
+                    });
+                    *s = Slot {
+                        pending: 0,
+                        last: NONE,
+                        queued: NONE,
+                    };
                 }
             }
         }

@@ -49,6 +49,8 @@ pub struct Aggregations {
     data_len: usize,
     times_len: usize,
     occ_len: usize,
+    /// Length of the running-value region at the start of `KeyState::data`.
+    run_len: usize,
 }
 
 /// A value classified for one aggregator.
@@ -63,14 +65,19 @@ impl Aggregations {
     /// precomputes geometry and the per-key state layout. Errors name the aggregator.
     pub fn new(specs: Vec<AggregatorSpec>) -> Result<Self, Error> {
         if specs.is_empty() {
-            return Err(Error::config("aggregate_by_key needs at least one aggregator"));
+            return Err(Error::config(
+                "aggregate_by_key needs at least one aggregator",
+            ));
         }
         let mut plans = Vec::with_capacity(specs.len());
         let mut names = Vec::new();
         let (mut data_len, mut times_len) = (0usize, 0usize);
         for spec in &specs {
             if plans.iter().any(|p: &AggPlan| p.name == spec.name) {
-                return Err(Error::config(format!("aggregator name '{}' is used twice", spec.name)));
+                return Err(Error::config(format!(
+                    "aggregator name '{}' is used twice",
+                    spec.name
+                )));
             }
             let mut p = geometry::plan(spec)?;
             p.feature_off = names.len();
@@ -89,6 +96,7 @@ impl Aggregations {
             p.trun = times_len;
             times_len += 2 * p.wins.len();
         }
+        let run_len = data_len;
         let mut occ_len = 0;
         for p in &mut plans {
             let n = p.needs;
@@ -116,10 +124,19 @@ impl Aggregations {
         }
         for (i, n) in names.iter().enumerate() {
             if names[..i].contains(n) {
-                return Err(Error::config(format!("feature name '{n}' would be produced twice")));
+                return Err(Error::config(format!(
+                    "feature name '{n}' would be produced twice"
+                )));
             }
         }
-        Ok(Aggregations { plans, names, data_len, times_len, occ_len })
+        Ok(Aggregations {
+            plans,
+            names,
+            data_len,
+            times_len,
+            occ_len,
+            run_len,
+        })
     }
 
     /// Feature names, `<name>_<op>_<window as written>` (e.g. `number_of_clicks_count_1h`),
@@ -173,7 +190,25 @@ impl Aggregations {
 
     /// Smallest window over all aggregators (the boundary of `after_window` emission).
     pub fn min_window(&self) -> Duration {
-        Duration(self.plans.iter().flat_map(|p| p.wins.iter().map(move |w| w.nb * p.period)).min().unwrap_or(1))
+        Duration(
+            self.plans
+                .iter()
+                .flat_map(|p| p.wins.iter().map(move |w| w.nb * p.period))
+                .min()
+                .unwrap_or(1),
+        )
+    }
+
+    /// Hints the CPU to start loading the parts of a key's state that the next
+    /// [`update`](Self::update) / [`features_at`](Self::features_at) read first (ring headers,
+    /// occupancy bits, running values). With many keys a state is rarely in cache, so the hot
+    /// path waits on memory; a caller processing a batch calls this a few events ahead
+    /// (e.g. for event `i + 4` while handling event `i`) to overlap those waits.
+    #[inline]
+    pub fn prefetch(&self, st: &KeyState) {
+        prefetch_slice(&st.hdr);
+        prefetch_slice(&st.occ);
+        prefetch_slice(&st.data[..self.run_len.min(st.data.len())]);
     }
 
     /// Fresh, empty state for one key. Its size is fixed (rings of `2·span/period − 1` buckets
@@ -198,12 +233,22 @@ impl Aggregations {
             for w in 0..p.wins.len() {
                 p.set_running(&mut data, &mut times, w, &Acc::EMPTY);
             }
-            let ring: Box<[Option<Box<SketchBucket>>]> =
-                if p.needs.sketches() { (0..p.ring).map(|_| None).collect() } else { Box::new([]) };
+            let ring: Box<[Option<Box<SketchBucket>>]> = if p.needs.sketches() {
+                (0..p.ring).map(|_| None).collect()
+            } else {
+                Box::new([])
+            };
             sketches.push(ring);
         }
         KeyState {
-            hdr: vec![Hdr { newest: NONE, head: 0 }; self.plans.len()].into(),
+            hdr: vec![
+                Hdr {
+                    newest: NONE,
+                    head: 0
+                };
+                self.plans.len()
+            ]
+            .into(),
             occ: vec![0u64; self.occ_len].into(),
             data: data.into(),
             times: times.into(),
@@ -262,7 +307,9 @@ impl Aggregations {
             match p.late {
                 LatePolicy::Drop => return Outcome::Dropped(DropReason::Policy),
                 LatePolicy::SideOutput => return Outcome::SideOutput,
-                LatePolicy::Accept if h.newest - b >= p.span => return Outcome::Dropped(DropReason::TooLate),
+                LatePolicy::Accept if h.newest - b >= p.span => {
+                    return Outcome::Dropped(DropReason::TooLate)
+                }
                 LatePolicy::Accept => {}
             }
         }
@@ -270,7 +317,11 @@ impl Aggregations {
         let (data, times) = (&mut st.data[..], &mut st.times[..]);
         p.add_to_bucket(&mut st.occ, data, times, pos, x, time.0);
         if p.needs.sketches() {
-            st.sketches[agg][pos].get_or_insert_with(Box::default).add(p.needs, key.as_ref(), Some(x).filter(|_| p.numeric));
+            st.sketches[agg][pos].get_or_insert_with(Box::default).add(
+                p.needs,
+                key.as_ref(),
+                Some(x).filter(|_| p.numeric),
+            );
         }
         let nd = &p.needs;
         for (w, win) in p.wins.iter().enumerate() {
@@ -409,9 +460,16 @@ impl Aggregations {
     }
 
     /// Recomputes window `w`'s running value at the newest bucket from the buckets.
-    fn rebuild(&self, p: &AggPlan, occ: &[u64], (data, times): (&mut [f64], &mut [i64]), h: Hdr, w: usize) {
+    fn rebuild(
+        &self,
+        p: &AggPlan,
+        occ: &[u64],
+        (data, times): (&mut [f64], &mut [i64]),
+        h: Hdr,
+        w: usize,
+    ) {
         let (lo, _) = p.wins[w].range(h.newest);
-        let acc = p.fold(h, occ, data, times, lo, h.newest, None);
+        let acc = p.fold(h, occ, data, times, (lo, h.newest), None);
         p.set_running(data, times, w, &acc);
     }
 
@@ -427,11 +485,24 @@ impl Aggregations {
     }
 
     /// [`features_at`](Self::features_at) for one aggregator (its [`feature_range`](Self::feature_range)).
-    pub fn aggregator_features_at(&self, st: &KeyState, agg: usize, time: Timestamp, out: &mut Vec<Value>) {
+    pub fn aggregator_features_at(
+        &self,
+        st: &KeyState,
+        agg: usize,
+        time: Timestamp,
+        out: &mut Vec<Value>,
+    ) {
         self.agg_features_at(st, agg, &self.plans[agg], time, out)
     }
 
-    fn agg_features_at(&self, st: &KeyState, agg: usize, p: &AggPlan, time: Timestamp, out: &mut Vec<Value>) {
+    fn agg_features_at(
+        &self,
+        st: &KeyState,
+        agg: usize,
+        p: &AggPlan,
+        time: Timestamp,
+        out: &mut Vec<Value>,
+    ) {
         let h = st.hdr[agg];
         let q = time.0.div_euclid(p.period);
         const STACK: usize = 8;
@@ -450,12 +521,16 @@ impl Aggregations {
                 p.running(&st.data, &st.times, w)
             } else {
                 let (lo, hi) = win.range(q);
-                p.fold(h, &st.occ, &st.data, &st.times, lo, hi, p.cap)
+                p.fold(h, &st.occ, &st.data, &st.times, (lo, hi), p.cap)
             };
         }
         let mut merges: Vec<SketchMerge> = Vec::new();
         if p.needs.sketches() {
-            merges = p.wins.iter().map(|win| merge_sketches(p, st, agg, h, win.range(q))).collect();
+            merges = p
+                .wins
+                .iter()
+                .map(|win| merge_sketches(p, st, agg, h, win.range(q)))
+                .collect();
         }
         for op in &p.ops {
             for (w, acc) in accs.iter().enumerate() {
@@ -477,13 +552,40 @@ impl Aggregations {
     }
 }
 
+/// Prefetches every cache line of a slice (a no-op on targets without a prefetch hint).
+#[inline]
+fn prefetch_slice<T>(s: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        let bytes = std::mem::size_of_val(s);
+        let base = s.as_ptr() as *const i8;
+        let mut off = 0;
+        while off < bytes {
+            // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has; a prefetch is a hint
+            // that never faults or reads memory in the language's sense, and the pointer stays
+            // inside the slice anyway.
+            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(off)) };
+            off += 64;
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = s;
+}
+
 /// Splits a state into its two slices (lets `rebuild` run while `data`/`times` are borrowed).
 #[inline]
 fn st_parts<'a>(data: &'a mut [f64], times: &'a mut [i64]) -> (&'a mut [f64], &'a mut [i64]) {
     (data, times)
 }
 
-fn merge_sketches<'a>(p: &AggPlan, st: &'a KeyState, agg: usize, h: Hdr, (lo, hi): (i64, i64)) -> SketchMerge<'a> {
+fn merge_sketches<'a>(
+    p: &AggPlan,
+    st: &'a KeyState,
+    agg: usize,
+    h: Hdr,
+    (lo, hi): (i64, i64),
+) -> SketchMerge<'a> {
     let mut m = SketchMerge::default();
     if h.newest == NONE {
         return m;
@@ -505,8 +607,20 @@ fn value_of(op: &Op, a: &Acc) -> f64 {
     let or_nan = |x: f64| if n == 0.0 { f64::NAN } else { x };
     match op {
         Op::Count => n,
-        Op::Sum => if n == 0.0 { 0.0 } else { a.v[C_SUM] },
-        Op::Sqr => if n == 0.0 { 0.0 } else { a.v[C_SQR] },
+        Op::Sum => {
+            if n == 0.0 {
+                0.0
+            } else {
+                a.v[C_SUM]
+            }
+        }
+        Op::Sqr => {
+            if n == 0.0 {
+                0.0
+            } else {
+                a.v[C_SQR]
+            }
+        }
         Op::Min => or_nan(a.v[C_MIN]),
         Op::Max => or_nan(a.v[C_MAX]),
         Op::First => or_nan(a.v[C_FIRST]),
@@ -539,28 +653,56 @@ mod tests {
 
     #[test]
     fn feature_order_and_config_errors() {
-        let a = aggs(r#"[{"name":"x","ops":["sum","count"],"windows":{"sliding":["1h","2h"],"period":"10m"}},
-                         {"name":"y","ops":["p99"],"windows":{"fixed":["1d"]}}]"#);
-        assert_eq!(a.feature_names(), ["x_sum_1h", "x_sum_2h", "x_count_1h", "x_count_2h", "y_p99_1d"]);
+        let a = aggs(
+            r#"[{"name":"x","ops":["sum","count"],"windows":{"sliding":["1h","2h"],"period":"10m"}},
+                         {"name":"y","ops":["p99"],"windows":{"fixed":["1d"]}}]"#,
+        );
+        assert_eq!(
+            a.feature_names(),
+            [
+                "x_sum_1h",
+                "x_sum_2h",
+                "x_count_1h",
+                "x_count_2h",
+                "y_p99_1d"
+            ]
+        );
         assert_eq!(a.feature_range(1), 4..5);
         let dup = r#"[{"name":"x","ops":["sum"],"windows":{"fixed":["1h"]}},{"name":"x","ops":["count"],"windows":{"fixed":["1h"]}}]"#;
-        assert!(Aggregations::new(serde_json::from_str(dup).unwrap()).unwrap_err().to_string().contains("'x'"));
+        assert!(Aggregations::new(serde_json::from_str(dup).unwrap())
+            .unwrap_err()
+            .to_string()
+            .contains("'x'"));
     }
 
     #[test]
     fn sketches_and_invalid_values() {
-        let a = aggs(r#"[{"name":"s","ops":["count_distinct","approx_count_distinct","p50","p99"],"windows":{"sliding":["1h"],"period":"10m"}}]"#);
+        let a = aggs(
+            r#"[{"name":"s","ops":["count_distinct","approx_count_distinct","p50","p99"],"windows":{"sliding":["1h"],"period":"10m"}}]"#,
+        );
         let mut st = a.new_state();
         for i in 0..1000i64 {
-            let o = a.update(&mut st, 0, Timestamp(T0 + i * 1_000_000_000), &Value::Int(i % 500 + 1));
+            let o = a.update(
+                &mut st,
+                0,
+                Timestamp(T0 + i * 1_000_000_000),
+                &Value::Int(i % 500 + 1),
+            );
             assert_eq!(o, Outcome::Aggregated { late: false });
         }
-        assert_eq!(a.update(&mut st, 0, Timestamp(T0), &Value::from("x")), Outcome::Invalid("value is not a number"));
+        assert_eq!(
+            a.update(&mut st, 0, Timestamp(T0), &Value::from("x")),
+            Outcome::Invalid("value is not a number")
+        );
         let mut out = Vec::new();
         a.features_at(&st, Timestamp(T0 + 1000 * 1_000_000_000), &mut out);
         let v: Vec<f64> = out.iter().map(|v| v.as_f64().unwrap()).collect();
         assert_eq!(v[0], 500.0);
-        assert!((v[1] - 500.0).abs() < 500.0 * 0.05, "approx distinct {}", v[1]);
+        assert!(
+            (v[1] - 500.0).abs() < 500.0 * 0.05,
+            "approx distinct {}",
+            v[1]
+        );
         assert!((v[2] - 250.0).abs() < 250.0 * 0.03, "p50 {}", v[2]);
         assert!((v[3] - 495.0).abs() < 495.0 * 0.03, "p99 {}", v[3]);
         // Two hours later the window is empty: 0 distinct, NaN quantile.
@@ -569,12 +711,16 @@ mod tests {
         assert_eq!(out[0], Value::Float(0.0));
         assert!(out[2].as_f64().unwrap().is_nan());
         // count_distinct over strings: counts any hashable value.
-        let c = aggs(r#"[{"name":"c","ops":["count","count_distinct"],"windows":{"fixed":["1h"]}}]"#);
+        let c =
+            aggs(r#"[{"name":"c","ops":["count","count_distinct"],"windows":{"fixed":["1h"]}}]"#);
         let mut st = c.new_state();
         for s in ["a", "b", "a"] {
             c.update(&mut st, 0, Timestamp(T0), &Value::from(s));
         }
-        assert_eq!(c.update(&mut st, 0, Timestamp(T0), &Value::List(vec![])), Outcome::Invalid("value cannot be counted distinctly (list or record)"));
+        assert_eq!(
+            c.update(&mut st, 0, Timestamp(T0), &Value::List(vec![])),
+            Outcome::Invalid("value cannot be counted distinctly (list or record)")
+        );
         out.clear();
         c.features_at(&st, Timestamp(T0), &mut out);
         assert_eq!(out, [Value::Float(3.0), Value::Float(2.0)]);
@@ -583,7 +729,9 @@ mod tests {
     #[test]
     fn running_sums_survive_cancellation() {
         // A huge value entering and leaving the window must not wipe out the small ones.
-        let a = aggs(r#"[{"name":"s","ops":["sum","stddev"],"windows":{"sliding":["20m"],"period":"10m"}}]"#);
+        let a = aggs(
+            r#"[{"name":"s","ops":["sum","stddev"],"windows":{"sliding":["20m"],"period":"10m"}}]"#,
+        );
         let mut st = a.new_state();
         a.update(&mut st, 0, Timestamp(T0), &Value::Float(1e20));
         a.update(&mut st, 0, Timestamp(T0 + 10 * MIN), &Value::Float(0.1));
@@ -591,36 +739,65 @@ mod tests {
         a.update(&mut st, 0, Timestamp(T0 + 20 * MIN), &Value::Float(0.3));
         let mut out = Vec::new();
         a.features_at(&st, Timestamp(T0 + 20 * MIN), &mut out);
-        assert!((out[0].as_f64().unwrap() - 0.6).abs() < 1e-12, "{:?}", out[0]);
-        assert!((out[1].as_f64().unwrap() - 0.1).abs() < 1e-9, "{:?}", out[1]);
+        assert!(
+            (out[0].as_f64().unwrap() - 0.6).abs() < 1e-12,
+            "{:?}",
+            out[0]
+        );
+        assert!(
+            (out[1].as_f64().unwrap() - 0.1).abs() < 1e-9,
+            "{:?}",
+            out[1]
+        );
     }
 
     #[test]
     fn max_value_caps_floats() {
-        let a = aggs(r#"[{"name":"m","ops":["count","sum","max"],"windows":{"sliding":["1h"],"period":"10m"},"max_value":5}]"#);
+        let a = aggs(
+            r#"[{"name":"m","ops":["count","sum","max"],"windows":{"sliding":["1h"],"period":"10m"},"max_value":5}]"#,
+        );
         let mut st = a.new_state();
         for x in [3, 4, 9] {
             a.update(&mut st, 0, Timestamp(T0), &Value::Int(x));
         }
         let mut out = Vec::new();
         a.features_at(&st, Timestamp(T0), &mut out);
-        assert_eq!(out, [Value::Float(3.0), Value::Float(5.0), Value::Float(5.0)]);
+        assert_eq!(
+            out,
+            [Value::Float(3.0), Value::Float(5.0), Value::Float(5.0)]
+        );
     }
 
     #[test]
     fn late_policies() {
-        let mk = |late: &str| aggs(&format!(r#"[{{"name":"l","ops":["count"],"windows":{{"sliding":["1h"],"period":"10m"}},"late":"{late}"}}]"#));
-        for (late, want) in [("drop", Outcome::Dropped(DropReason::Policy)), ("side_output", Outcome::SideOutput)] {
+        let mk = |late: &str| {
+            aggs(&format!(
+                r#"[{{"name":"l","ops":["count"],"windows":{{"sliding":["1h"],"period":"10m"}},"late":"{late}"}}]"#
+            ))
+        };
+        for (late, want) in [
+            ("drop", Outcome::Dropped(DropReason::Policy)),
+            ("side_output", Outcome::SideOutput),
+        ] {
             let a = mk(late);
             let mut st = a.new_state();
             a.update(&mut st, 0, Timestamp(T0 + 30 * MIN), &Value::Int(1));
             assert_eq!(a.update(&mut st, 0, Timestamp(T0), &Value::Int(1)), want);
-            assert_eq!(a.update(&mut st, 0, Timestamp(T0 + 31 * MIN), &Value::Int(1)), Outcome::Aggregated { late: false });
+            assert_eq!(
+                a.update(&mut st, 0, Timestamp(T0 + 31 * MIN), &Value::Int(1)),
+                Outcome::Aggregated { late: false }
+            );
         }
         let a = mk("accept");
         let mut st = a.new_state();
         a.update(&mut st, 0, Timestamp(T0 + 60 * MIN), &Value::Int(1));
-        assert_eq!(a.update(&mut st, 0, Timestamp(T0 + 10 * MIN), &Value::Int(1)), Outcome::Aggregated { late: true });
-        assert_eq!(a.update(&mut st, 0, Timestamp(T0), &Value::Int(1)), Outcome::Dropped(DropReason::TooLate));
+        assert_eq!(
+            a.update(&mut st, 0, Timestamp(T0 + 10 * MIN), &Value::Int(1)),
+            Outcome::Aggregated { late: true }
+        );
+        assert_eq!(
+            a.update(&mut st, 0, Timestamp(T0), &Value::Int(1)),
+            Outcome::Dropped(DropReason::TooLate)
+        );
     }
 }

@@ -109,15 +109,20 @@ fn gcd(a: i64, b: i64) -> i64 {
 /// storey's default period: one unit of the smallest window's unit, halved
 /// (`2h` → 30m, `90m` → 30s, `1d` → 12h; `ms` → 500µs, `w` → 3.5d).
 pub(crate) fn default_period(smallest: &str) -> Result<i64, Error> {
-    let unit = smallest.trim().trim_start_matches(|c: char| c.is_ascii_digit());
+    let unit = smallest
+        .trim()
+        .trim_start_matches(|c: char| c.is_ascii_digit());
     Ok(parse_duration(&format!("1{unit}"))?.nanos() / 2)
 }
 
 /// Parses a window length and requires it to be positive.
 fn parse_len(agg: &str, text: &str) -> Result<i64, Error> {
-    let d = parse_duration(text).map_err(|e| Error::config(format!("aggregator '{agg}': window {e}")))?;
+    let d = parse_duration(text)
+        .map_err(|e| Error::config(format!("aggregator '{agg}': window {e}")))?;
     if d.nanos() <= 0 {
-        return Err(Error::config(format!("aggregator '{agg}': window '{text}' must be longer than zero")));
+        return Err(Error::config(format!(
+            "aggregator '{agg}': window '{text}' must be longer than zero"
+        )));
     }
     Ok(d.nanos())
 }
@@ -148,16 +153,25 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
     for t in texts {
         let len = parse_len(name, t)?;
         if lens.contains(&len) {
-            return Err(err(format!("window '{t}' is listed twice (or equals another window)")));
+            return Err(err(format!(
+                "window '{t}' is listed twice (or equals another window)"
+            )));
         }
         lens.push(len);
     }
     let (period, fixed) = match &spec.windows {
         WindowSpec::Sliding { period, .. } => {
             let p = match period {
-                Some(p) => parse_duration(p).map_err(|e| err(format!("period {e}")))?.nanos(),
+                Some(p) => parse_duration(p)
+                    .map_err(|e| err(format!("period {e}")))?
+                    .nanos(),
                 None => {
-                    let smallest = texts.iter().zip(&lens).min_by_key(|(_, l)| **l).map(|(t, _)| t.as_str()).unwrap_or("");
+                    let smallest = texts
+                        .iter()
+                        .zip(&lens)
+                        .min_by_key(|(_, l)| **l)
+                        .map(|(t, _)| t.as_str())
+                        .unwrap_or("");
                     default_period(smallest).map_err(|e| err(e.to_string()))?
                 }
             };
@@ -175,7 +189,13 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
         // Fixed windows only need buckets that tile every window: the gcd of the lengths.
         WindowSpec::Fixed { .. } => (lens.iter().copied().fold(0, gcd), true),
     };
-    let wins: Vec<WinPlan> = lens.iter().map(|l| WinPlan { nb: l / period, fixed }).collect();
+    let wins: Vec<WinPlan> = lens
+        .iter()
+        .map(|l| WinPlan {
+            nb: l / period,
+            fixed,
+        })
+        .collect();
     let span = wins.iter().map(|w| w.nb).max().unwrap_or(1);
     let ring = 2 * span - 1;
     if ring > MAX_RING {
@@ -189,7 +209,10 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
             return Err(err("max_value is NaN".into()));
         }
     }
-    let needs = spec.ops.iter().fold(Needs::default(), |n, op| n.union(op.needs()));
+    let needs = spec
+        .ops
+        .iter()
+        .fold(Needs::default(), |n, op| n.union(op.needs()));
     Ok(AggPlan {
         name: Str::from(name),
         numeric: spec.ops.iter().any(Op::is_numeric),
@@ -229,7 +252,10 @@ mod tests {
         }
     }
     fn sliding(w: &[&str], p: Option<&str>) -> WindowSpec {
-        WindowSpec::Sliding { windows: w.iter().map(|s| s.to_string()).collect(), period: p.map(Into::into) }
+        WindowSpec::Sliding {
+            windows: w.iter().map(|s| s.to_string()).collect(),
+            period: p.map(Into::into),
+        }
     }
     const MIN: i64 = 60_000_000_000;
 
@@ -246,13 +272,21 @@ mod tests {
 
     #[test]
     fn period_must_divide_every_window() {
-        let e = plan(&spec(sliding(&["1h", "25m"], Some("10m")))).unwrap_err().to_string();
+        let e = plan(&spec(sliding(&["1h", "25m"], Some("10m"))))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("aggregator 'a'") && e.contains("'25m'"), "{e}");
         // Default period of 1h is 30m, which does not divide 61m.
         assert!(plan(&spec(sliding(&["1h", "61m"], None))).is_err());
         assert!(plan(&spec(sliding(&["1h"], Some("0s")))).is_err());
-        assert!(plan(&spec(sliding(&["1h", "60m"], None))).is_err(), "duplicate window");
-        assert!(plan(&spec(sliding(&["30d"], Some("1s")))).is_err(), "too many buckets");
+        assert!(
+            plan(&spec(sliding(&["1h", "60m"], None))).is_err(),
+            "duplicate window"
+        );
+        assert!(
+            plan(&spec(sliding(&["30d"], Some("1s")))).is_err(),
+            "too many buckets"
+        );
         assert!(plan(&spec(sliding(&[], None))).is_err());
     }
 
@@ -271,16 +305,21 @@ mod tests {
 
     #[test]
     fn fixed_windows_align_to_their_own_length() {
-        let p = plan(&spec(WindowSpec::Fixed { windows: vec!["2h".into(), "3h".into(), "1d".into()] })).unwrap();
+        let p = plan(&spec(WindowSpec::Fixed {
+            windows: vec!["2h".into(), "3h".into(), "1d".into()],
+        }))
+        .unwrap();
         assert_eq!(p.period, 60 * MIN, "gcd of 2h, 3h, 24h");
         let hour = |h: i64| (1_595_376_000_000_000_000i64 + h * 60 * MIN) / p.period; // 2020-07-22T00:00 + h
-        // 23:00 on the 21st (h = -1): 2h window 22:00–24:00, 3h window 21:00–24:00, day window the 21st.
+                                                                                      // 23:00 on the 21st (h = -1): 2h window 22:00–24:00, 3h window 21:00–24:00, day window the 21st.
         assert_eq!(p.wins[0].range(hour(-1)), (hour(-2), hour(-1)));
         assert_eq!(p.wins[1].range(hour(-1)), (hour(-3), hour(-1)));
         assert_eq!(p.wins[2].range(hour(-1)), (hour(-24), hour(-1)));
         // Across midnight every window starts again.
         assert_eq!(p.wins[2].range(hour(0)).0, hour(0));
         assert!(!p.wins[2].contains_at(hour(-1), hour(0)));
-        assert!(p.wins[1].contains_at(hour(0), hour(2)) && !p.wins[1].contains_at(hour(2), hour(3)));
+        assert!(
+            p.wins[1].contains_at(hour(0), hour(2)) && !p.wins[1].contains_at(hour(2), hour(3))
+        );
     }
 }

@@ -37,7 +37,7 @@ mod sketch;
 mod spec;
 mod state;
 
-pub use emit::{EmitPolicy, Emission, Emitter};
+pub use emit::{Emission, EmitPolicy, Emitter};
 pub use engine::{Aggregations, DropReason, Outcome};
 pub use op::{Op, Quantile};
 pub use spec::{AggregatorSpec, LatePolicy, WindowSpec};

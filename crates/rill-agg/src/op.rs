@@ -71,7 +71,10 @@ impl Op {
     /// True when the op needs a numeric value (the others count any non-null value, as storey's
     /// `count` does for a string field).
     pub fn is_numeric(&self) -> bool {
-        !matches!(self, Op::Count | Op::CountDistinct | Op::ApproxCountDistinct)
+        !matches!(
+            self,
+            Op::Count | Op::CountDistinct | Op::ApproxCountDistinct
+        )
     }
 
     /// Columns of the per-bucket ring this op reads.
@@ -195,12 +198,24 @@ mod tests {
     fn parses_names_and_quantiles() {
         assert_eq!("avg".parse::<Op>().unwrap(), Op::Avg);
         assert_eq!("count_distinct".parse::<Op>().unwrap(), Op::CountDistinct);
-        let Op::Quantile(q) = "p99.9".parse::<Op>().unwrap() else { panic!("not a quantile") };
+        let Op::Quantile(q) = "p99.9".parse::<Op>().unwrap() else {
+            panic!("not a quantile")
+        };
         assert!((q.q - 0.999).abs() < 1e-12);
         assert_eq!(q.label, "p99.9");
-        let Op::Quantile(q) = "quantile_0.95".parse::<Op>().unwrap() else { panic!("not a quantile") };
+        let Op::Quantile(q) = "quantile_0.95".parse::<Op>().unwrap() else {
+            panic!("not a quantile")
+        };
         assert_eq!(q.q, 0.95);
-        for bad in ["Count", "p101", "quantile_1.5", "p", "pinf", "median", "p-5"] {
+        for bad in [
+            "Count",
+            "p101",
+            "quantile_1.5",
+            "p",
+            "pinf",
+            "median",
+            "p-5",
+        ] {
             assert!(bad.parse::<Op>().is_err(), "{bad} should be rejected");
         }
     }

@@ -55,17 +55,22 @@ impl SketchBucket {
     pub fn add(&mut self, needs: crate::op::Needs, key: Option<&DistinctKey>, x: Option<f64>) {
         if let Some(k) = key {
             if needs.distinct {
-                self.distinct.get_or_insert_with(Default::default).insert(k.clone());
+                self.distinct
+                    .get_or_insert_with(Default::default)
+                    .insert(k.clone());
             }
             if needs.hll {
                 let h = self.hll.get_or_insert_with(|| {
-                    Hll::new(HLL_PRECISION, Hasher::default()).expect("precision 12 is within 4..=18")
+                    Hll::new(HLL_PRECISION, Hasher::default())
+                        .expect("precision 12 is within 4..=18")
                 });
                 h.insert(k);
             }
         }
         if let (true, Some(x)) = (needs.quantile, x) {
-            self.quantile.get_or_insert_with(|| DDSketch::new(Config::defaults())).add(x);
+            self.quantile
+                .get_or_insert_with(|| DDSketch::new(Config::defaults()))
+                .add(x);
         }
     }
 }
@@ -81,7 +86,9 @@ pub(crate) struct SketchMerge<'a> {
 impl<'a> SketchMerge<'a> {
     pub fn add(&mut self, b: &'a SketchBucket) {
         if let Some(s) = &b.distinct {
-            self.distinct.get_or_insert_with(Default::default).extend(s.iter());
+            self.distinct
+                .get_or_insert_with(Default::default)
+                .extend(s.iter());
         }
         if let Some(h) = &b.hll {
             match &mut self.hll {
@@ -105,6 +112,9 @@ impl<'a> SketchMerge<'a> {
     }
     /// NaN for an empty window.
     pub fn quantile(&self, q: f64) -> f64 {
-        self.quantile.as_ref().and_then(|s| s.quantile(q).ok().flatten()).unwrap_or(f64::NAN)
+        self.quantile
+            .as_ref()
+            .and_then(|s| s.quantile(q).ok().flatten())
+            .unwrap_or(f64::NAN)
     }
 }

@@ -87,9 +87,15 @@ impl TryFrom<WindowsYaml> for WindowSpec {
         match (y.sliding, y.fixed, y.period) {
             (Some(windows), None, period) => Ok(WindowSpec::Sliding { windows, period }),
             (None, Some(windows), None) => Ok(WindowSpec::Fixed { windows }),
-            (None, Some(_), Some(_)) => Err("fixed windows take no period (they align to their own length)".into()),
-            (Some(_), Some(_), _) => Err("give either `sliding` or `fixed` windows, not both".into()),
-            (None, None, _) => Err("windows need `sliding: [..]` (with optional `period`) or `fixed: [..]`".into()),
+            (None, Some(_), Some(_)) => {
+                Err("fixed windows take no period (they align to their own length)".into())
+            }
+            (Some(_), Some(_), _) => {
+                Err("give either `sliding` or `fixed` windows, not both".into())
+            }
+            (None, None, _) => {
+                Err("windows need `sliding: [..]` (with optional `period`) or `fixed: [..]`".into())
+            }
         }
     }
 }
@@ -119,15 +125,34 @@ mod tests {
             r#"{"name":"clicks","field":"click","ops":["count","p99"],"windows":{"sliding":["1h","2h"],"period":"10m"},"late":"side_output"}"#,
         )
         .unwrap();
-        assert_eq!(s.windows, WindowSpec::Sliding { windows: vec!["1h".into(), "2h".into()], period: Some("10m".into()) });
+        assert_eq!(
+            s.windows,
+            WindowSpec::Sliding {
+                windows: vec!["1h".into(), "2h".into()],
+                period: Some("10m".into())
+            }
+        );
         assert_eq!(s.late, LatePolicy::SideOutput);
         let f: WindowSpec = serde_json::from_str(r#"{"fixed":["1h"]}"#).unwrap();
-        assert_eq!(f, WindowSpec::Fixed { windows: vec!["1h".into()] });
-        for bad in [r#"{"fixed":["1h"],"period":"10m"}"#, r#"{"sliding":["1h"],"fixed":["1h"]}"#, r#"{}"#, r#"{"slide":["1h"]}"#] {
+        assert_eq!(
+            f,
+            WindowSpec::Fixed {
+                windows: vec!["1h".into()]
+            }
+        );
+        for bad in [
+            r#"{"fixed":["1h"],"period":"10m"}"#,
+            r#"{"sliding":["1h"],"fixed":["1h"]}"#,
+            r#"{}"#,
+            r#"{"slide":["1h"]}"#,
+        ] {
             assert!(serde_json::from_str::<WindowSpec>(bad).is_err(), "{bad}");
         }
         let unknown = r#"{"name":"a","ops":["count"],"windows":{"fixed":["1h"]},"colour":"red"}"#;
         assert!(serde_json::from_str::<AggregatorSpec>(unknown).is_err());
-        assert!(serde_json::from_str::<AggregatorSpec>(r#"{"name":"a","ops":["cnt"],"windows":{"fixed":["1h"]}}"#).is_err());
+        assert!(serde_json::from_str::<AggregatorSpec>(
+            r#"{"name":"a","ops":["cnt"],"windows":{"fixed":["1h"]}}"#
+        )
+        .is_err());
     }
 }

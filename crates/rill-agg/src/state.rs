@@ -33,17 +33,31 @@ pub struct KeyState {
     pub(crate) data: Box<[f64]>,
     pub(crate) times: Box<[i64]>,
     /// Per aggregator: one lazily allocated sketch per ring position (empty if no sketch op).
-    pub(crate) sketches: Box<[Box<[Option<Box<SketchBucket>>]>]>,
+    pub(crate) sketches: Box<[SketchRing]>,
 }
 
 impl std::fmt::Debug for KeyState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyState").field("aggregators", &self.hdr.len()).field("f64_slots", &self.data.len()).finish()
+        f.debug_struct("KeyState")
+            .field("aggregators", &self.hdr.len())
+            .field("f64_slots", &self.data.len())
+            .finish()
     }
 }
 
+/// One lazily allocated sketch per ring position (empty if the aggregator has no sketch op).
+pub(crate) type SketchRing = Box<[Option<Box<SketchBucket>>]>;
+
 /// Empty-bucket value of each column: min/max use ±inf so folding needs no emptiness test.
-pub(crate) const EMPTY: [f64; 7] = [0.0, 0.0, 0.0, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, f64::NAN];
+pub(crate) const EMPTY: [f64; 7] = [
+    0.0,
+    0.0,
+    0.0,
+    f64::INFINITY,
+    f64::NEG_INFINITY,
+    f64::NAN,
+    f64::NAN,
+];
 /// Empty first/last times: any real time compares below/above them.
 pub(crate) const EMPTY_T: [i64; 2] = [i64::MAX, i64::MIN];
 
@@ -55,7 +69,10 @@ pub(crate) struct Acc {
 }
 
 impl Acc {
-    pub const EMPTY: Acc = Acc { v: EMPTY, t: EMPTY_T };
+    pub const EMPTY: Acc = Acc {
+        v: EMPTY,
+        t: EMPTY_T,
+    };
 
     /// Folds one bucket (buckets are folded oldest → newest, so for first/last a strict
     /// comparison keeps the earlier arrival on a tie, which can only happen inside one bucket).
@@ -127,7 +144,14 @@ impl AggPlan {
 
     /// Resets one bucket to empty (its sketches too) if it holds data.
     #[inline]
-    pub fn clear_bucket(&self, occ: &mut [u64], data: &mut [f64], times: &mut [i64], sk: &mut [Option<Box<SketchBucket>>], pos: usize) {
+    pub fn clear_bucket(
+        &self,
+        occ: &mut [u64],
+        data: &mut [f64],
+        times: &mut [i64],
+        sk: &mut [Option<Box<SketchBucket>>],
+        pos: usize,
+    ) {
         let (w, bit) = (self.occ + pos / 64, 1u64 << (pos % 64));
         if occ[w] & bit == 0 {
             return;
@@ -150,7 +174,15 @@ impl AggPlan {
 
     /// Adds one numeric value (count-only aggregators pass 0.0) at event time `t` to bucket `pos`.
     #[inline]
-    pub fn add_to_bucket(&self, occ: &mut [u64], data: &mut [f64], times: &mut [i64], pos: usize, x: f64, t: i64) {
+    pub fn add_to_bucket(
+        &self,
+        occ: &mut [u64],
+        data: &mut [f64],
+        times: &mut [i64],
+        pos: usize,
+        x: f64,
+        t: i64,
+    ) {
         let n = &self.needs;
         occ[self.occ + pos / 64] |= 1u64 << (pos % 64);
         data[self.col[C_COUNT] + pos * self.stride] += 1.0;
@@ -182,7 +214,15 @@ impl AggPlan {
 
     /// Folds buckets `[lo, hi]` ∩ the retained ring, capping each bucket and the result at
     /// `cap` (`max_value` for reads; `None` when rebuilding running values).
-    pub fn fold(&self, h: Hdr, occ: &[u64], data: &[f64], times: &[i64], lo: i64, hi: i64, cap: Option<f64>) -> Acc {
+    pub fn fold(
+        &self,
+        h: Hdr,
+        occ: &[u64],
+        data: &[f64],
+        times: &[i64],
+        (lo, hi): (i64, i64),
+        cap: Option<f64>,
+    ) -> Acc {
         let mut acc = Acc::EMPTY;
         if h.newest == NONE {
             return acc;
@@ -222,7 +262,10 @@ impl AggPlan {
     #[inline]
     pub fn running(&self, data: &[f64], times: &[i64], w: usize) -> Acc {
         let r = self.run_at(w);
-        let mut a = Acc { v: [0.0; 7], t: [times[self.trun + 2 * w], times[self.trun + 2 * w + 1]] };
+        let mut a = Acc {
+            v: [0.0; 7],
+            t: [times[self.trun + 2 * w], times[self.trun + 2 * w + 1]],
+        };
         a.v.copy_from_slice(&data[r..r + 7]);
         a
     }

@@ -45,20 +45,39 @@ fn processing_time_as_event_time() {
 /// bucket after a recomputation (e.g. 4.0 instead of 2.0 at 22:30). rill: smallest event time.
 #[test]
 fn sliding_first_last() {
-    let wrong = [(3, "v_first_1h"), (3, "v_first_2h"), (4, "v_first_1h"), (4, "v_first_2h"), (5, "v_first_2h")];
-    let wrong = [&wrong[..], &[(6, "v_first_1h"), (6, "v_first_2h"), (7, "v_first_2h")]].concat();
+    let wrong = [
+        (3, "v_first_1h"),
+        (3, "v_first_2h"),
+        (4, "v_first_1h"),
+        (4, "v_first_2h"),
+        (5, "v_first_2h"),
+    ];
+    let wrong = [
+        &wrong[..],
+        &[(6, "v_first_1h"), (6, "v_first_2h"), (7, "v_first_2h")],
+    ]
+    .concat();
     let o = check_case("sliding_first_last", &wrong);
     // 22:30, 15m buckets: 1h = 21:45..22:30 → 2 (21:50) is first; 2h reaches back to 21:40 → 1.
-    assert_eq!((feat(&o[3], "v_first_1h"), feat(&o[3], "v_first_2h")), (2.0, 1.0));
+    assert_eq!(
+        (feat(&o[3], "v_first_1h"), feat(&o[3], "v_first_2h")),
+        (2.0, 1.0)
+    );
     // 00:00: 1h = 23:15..00:00 → 6; 2h = 22:15..00:00 → 4 (storey: 7 and 7).
-    assert_eq!((feat(&o[6], "v_first_1h"), feat(&o[6], "v_first_2h")), (6.0, 4.0));
+    assert_eq!(
+        (feat(&o[6], "v_first_1h"), feat(&o[6], "v_first_2h")),
+        (6.0, 4.0)
+    );
 }
 
 /// storey bug 4 again, with negatives/fractions: at 22:41 the 1h window is 21:50..22:40, whose
 /// first value is 3 (21:52); storey says 4.0. At 22:55 it is -7.25 (22:13); storey says 4.0.
 #[test]
 fn sliding_all_raw_aggs() {
-    let o = check_case("sliding_all_raw_aggs", &[(4, "a_first_1h"), (5, "a_first_1h")]);
+    let o = check_case(
+        "sliding_all_raw_aggs",
+        &[(4, "a_first_1h"), (5, "a_first_1h")],
+    );
     assert_eq!(feat(&o[4], "a_first_1h"), 3.0);
     assert_eq!(feat(&o[5], "a_first_1h"), -7.25);
 }
@@ -68,11 +87,28 @@ fn sliding_all_raw_aggs() {
 /// (storey: count 0 / sum NaN at 22:10). Correct: 3/7, 4/15, then 1/16 in the new hour.
 #[test]
 fn fixed_late_in_current_window() {
-    let wrong = [(2, "f_count_1h"), (2, "f_sum_1h"), (3, "f_count_1h"), (3, "f_sum_1h"), (4, "f_count_1h"), (4, "f_sum_1h")];
+    let wrong = [
+        (2, "f_count_1h"),
+        (2, "f_sum_1h"),
+        (3, "f_count_1h"),
+        (3, "f_sum_1h"),
+        (4, "f_count_1h"),
+        (4, "f_sum_1h"),
+    ];
     let o = check_case("fixed_late_in_current_window", &wrong);
-    assert_eq!(o[2].outcomes, [Some(Outcome::Aggregated { late: false })], "21:45 is in the newest bucket: not late");
-    assert_eq!((feat(&o[2], "f_count_1h"), feat(&o[2], "f_sum_1h")), (3.0, 7.0));
-    assert_eq!((feat(&o[4], "f_count_1h"), feat(&o[4], "f_sum_1h")), (1.0, 16.0));
+    assert_eq!(
+        o[2].outcomes,
+        [Some(Outcome::Aggregated { late: false })],
+        "21:45 is in the newest bucket: not late"
+    );
+    assert_eq!(
+        (feat(&o[2], "f_count_1h"), feat(&o[2], "f_sum_1h")),
+        (3.0, 7.0)
+    );
+    assert_eq!(
+        (feat(&o[4], "f_count_1h"), feat(&o[4], "f_sum_1h")),
+        (1.0, 16.0)
+    );
 }
 
 /// storey bug 5: events that fail the filter are emitted with the running value of the last
@@ -80,9 +116,16 @@ fn fixed_late_in_current_window() {
 /// (22:00..22:50) holds no failure → 0.
 #[test]
 fn aggr_filter_fail_count() {
-    let o = check_case("aggr_filter_fail_count", &[(4, "failed_count_1h"), (5, "failed_count_1h")]);
+    let o = check_case(
+        "aggr_filter_fail_count",
+        &[(4, "failed_count_1h"), (5, "failed_count_1h")],
+    );
     assert_eq!(feat(&o[4], "failed_count_1h"), 0.0);
-    assert_eq!(feat(&o[3], "failed_count_1h"), 2.0, "22:10: 21:40 and 21:52 are still inside 21:20..22:10");
+    assert_eq!(
+        feat(&o[3], "failed_count_1h"),
+        2.0,
+        "22:10: 21:40 and 21:52 are still inside 21:20..22:10"
+    );
 }
 
 /// storey bug 2 (same bucket): the late x=100 at 21:45 lands in the newest bucket, yet storey's
@@ -96,9 +139,20 @@ fn late_event_same_bucket() {
         }
     }
     let o = check_case("late_event_same_bucket", &wrong);
-    assert_eq!((feat(&o[2], "l_sum_1h"), feat(&o[2], "l_count_1h"), feat(&o[2], "l_max_1h")), (103.0, 3.0, 100.0));
+    assert_eq!(
+        (
+            feat(&o[2], "l_sum_1h"),
+            feat(&o[2], "l_count_1h"),
+            feat(&o[2], "l_max_1h")
+        ),
+        (103.0, 3.0, 100.0)
+    );
     assert_eq!(feat(&o[4], "l_avg_1h"), 23.0, "22:05: 1+2+100+4+8 over 5");
-    assert_eq!(feat(&o[5], "l_sum_1h"), 24.0, "22:55: only 8 and 16 remain; storey agrees");
+    assert_eq!(
+        feat(&o[5], "l_sum_1h"),
+        24.0,
+        "22:55: only 8 and 16 remain; storey agrees"
+    );
 }
 
 /// storey bugs 1+2 (older bucket): the late 21:45 output mixes paths (avg 2.333 next to
@@ -108,15 +162,28 @@ fn late_event_same_bucket() {
 fn late_event_older_bucket() {
     let mut wrong = vec![(3, "l_avg_1h"), (3, "l_avg_2h")];
     for i in 4..=5 {
-        for f in ["l_avg_1h", "l_avg_2h", "l_count_1h", "l_count_2h", "l_sum_1h", "l_sum_2h"] {
+        for f in [
+            "l_avg_1h",
+            "l_avg_2h",
+            "l_count_1h",
+            "l_count_2h",
+            "l_sum_1h",
+            "l_sum_2h",
+        ] {
             wrong.push((i, f));
         }
     }
     let o = check_case("late_event_older_bucket", &wrong);
     assert_eq!(o[3].outcomes, [Some(Outcome::Aggregated { late: true })]);
     assert_eq!(feat(&o[3], "l_avg_1h"), 4.5);
-    assert_eq!((feat(&o[5], "l_sum_1h"), feat(&o[5], "l_count_1h")), (52.0, 3.0));
-    assert_eq!((feat(&o[5], "l_sum_2h"), feat(&o[5], "l_count_2h")), (63.0, 6.0));
+    assert_eq!(
+        (feat(&o[5], "l_sum_1h"), feat(&o[5], "l_count_1h")),
+        (52.0, 3.0)
+    );
+    assert_eq!(
+        (feat(&o[5], "l_sum_2h"), feat(&o[5], "l_count_2h")),
+        (63.0, 6.0)
+    );
 }
 
 /// storey bug 1: late events are subtracted from running values they were never added to:
@@ -131,9 +198,18 @@ fn late_event_drift_sum_count() {
         }
     }
     let o = check_case("late_event_drift_sum_count", &wrong);
-    assert_eq!((feat(&o[4], "d_count_1h"), feat(&o[4], "d_sum_1h")), (2.0, 10.0));
-    assert_eq!((feat(&o[5], "d_count_1h"), feat(&o[5], "d_avg_1h")), (1.0, 32.0));
-    assert_eq!((feat(&o[6], "d_count_1h"), feat(&o[6], "d_sum_1h")), (2.0, 96.0));
+    assert_eq!(
+        (feat(&o[4], "d_count_1h"), feat(&o[4], "d_sum_1h")),
+        (2.0, 10.0)
+    );
+    assert_eq!(
+        (feat(&o[5], "d_count_1h"), feat(&o[5], "d_avg_1h")),
+        (1.0, 32.0)
+    );
+    assert_eq!(
+        (feat(&o[6], "d_count_1h"), feat(&o[6], "d_sum_1h")),
+        (2.0, 96.0)
+    );
 }
 
 /// storey bug 3: the 22:20 event (before the key's first bucket, inside the span) is dropped
@@ -150,30 +226,54 @@ fn late_event_before_first_bucket() {
     }
     let o = check_case("late_event_before_first_bucket", &wrong);
     assert_eq!(o[1].outcomes, [Some(Outcome::Aggregated { late: true })]);
-    assert_eq!((feat(&o[1], "o_sum_1h"), feat(&o[1], "o_count_24h")), (2.0, 1.0));
+    assert_eq!(
+        (feat(&o[1], "o_sum_1h"), feat(&o[1], "o_count_24h")),
+        (2.0, 1.0)
+    );
     assert_eq!(o[2].outcomes, [Some(Outcome::Dropped(DropReason::TooLate))]);
     assert_eq!(feat(&o[2], "o_count_24h"), 0.0);
-    assert_eq!((feat(&o[3], "o_sum_24h"), feat(&o[3], "o_count_1h")), (11.0, 3.0));
+    assert_eq!(
+        (feat(&o[3], "o_sum_24h"), feat(&o[3], "o_count_1h")),
+        (11.0, 3.0)
+    );
 }
 
 /// storey bug 6: an empty window read on storey's recomputation path gives min inf, max -inf and
 /// an avg from the running values (80). rill: count 0, sum 0, everything else NaN, on any path.
 #[test]
 fn empty_window_recalc_path() {
-    let o = check_case("empty_window_recalc_path", &[(2, "n_avg_1h"), (2, "n_max_1h"), (2, "n_min_1h")]);
-    for f in ["n_min_1h", "n_max_1h", "n_first_1h", "n_last_1h", "n_avg_1h"] {
+    let o = check_case(
+        "empty_window_recalc_path",
+        &[(2, "n_avg_1h"), (2, "n_max_1h"), (2, "n_min_1h")],
+    );
+    for f in [
+        "n_min_1h",
+        "n_max_1h",
+        "n_first_1h",
+        "n_last_1h",
+        "n_avg_1h",
+    ] {
         assert!(feat(&o[2], f).is_nan(), "{f}");
     }
-    assert_eq!((feat(&o[2], "n_count_1h"), feat(&o[2], "n_sum_1h")), (0.0, 0.0));
+    assert_eq!(
+        (feat(&o[2], "n_count_1h"), feat(&o[2], "n_sum_1h")),
+        (0.0, 0.0)
+    );
 }
 
 /// storey bug 5 with a missing field: at 23:10 the 1h window (22:20..23:10) is empty; storey
 /// reports the stale 2 / 4. The `None` value at 21:55 is skipped, not counted.
 #[test]
 fn missing_field_and_none() {
-    let o = check_case("missing_field_and_none", &[(4, "z_count_1h"), (4, "z_sum_1h")]);
+    let o = check_case(
+        "missing_field_and_none",
+        &[(4, "z_count_1h"), (4, "z_sum_1h")],
+    );
     assert_eq!(o[2].outcomes, [Some(Outcome::Skipped)]);
-    assert_eq!((feat(&o[4], "z_count_1h"), feat(&o[4], "z_sum_1h")), (0.0, 0.0));
+    assert_eq!(
+        (feat(&o[4], "z_count_1h"), feat(&o[4], "z_sum_1h")),
+        (0.0, 0.0)
+    );
 }
 
 /// EmitAfterMaxEvent(3): storey's four emissions are reproduced; storey drops key b's leftover
@@ -185,6 +285,14 @@ fn emit_after_max_event_3() {
     assert_eq!(drained.len(), 1);
     let d = &drained[0];
     assert_eq!(d.key, "b");
-    assert_eq!(d.time, rill_core::Timestamp::parse_iso("2020-07-21T22:16:00+00:00").unwrap().nanos());
-    assert_eq!((d.features["m_sum_1h"], d.features["m_count_1h"]), (52.0, 7.0));
+    assert_eq!(
+        d.time,
+        rill_core::Timestamp::parse_iso("2020-07-21T22:16:00+00:00")
+            .unwrap()
+            .nanos()
+    );
+    assert_eq!(
+        (d.features["m_sum_1h"], d.features["m_count_1h"]),
+        (52.0, 7.0)
+    );
 }

@@ -1,6 +1,6 @@
 //! Emit-policy state machine tests (the caller drives the clock).
 
-use rill_agg::{AggregatorSpec, Aggregations, EmitPolicy, Emission, Emitter};
+use rill_agg::{Aggregations, AggregatorSpec, Emission, EmitPolicy, Emitter};
 use rill_core::Timestamp;
 
 const MIN: i64 = 60_000_000_000;
@@ -29,12 +29,29 @@ fn parses_policies() {
     assert_eq!(policy(r#""every_event""#), EmitPolicy::EveryEvent);
     assert_eq!(
         policy(r#"{"after_max_events":{"max_events":3,"timeout":"10s"}}"#),
-        EmitPolicy::AfterMaxEvents { max_events: 3, timeout: Some(rill_core::Duration::from_secs(10)) }
+        EmitPolicy::AfterMaxEvents {
+            max_events: 3,
+            timeout: Some(rill_core::Duration::from_secs(10))
+        }
     );
-    assert_eq!(policy(r#"{"after_period":{}}"#), EmitPolicy::AfterPeriod { delay: rill_core::Duration(0) });
-    assert!(serde_json::from_str::<EmitPolicy>(r#"{"after_window":{"delay":"1m","extra":1}}"#).is_err());
+    assert_eq!(
+        policy(r#"{"after_period":{}}"#),
+        EmitPolicy::AfterPeriod {
+            delay: rill_core::Duration(0)
+        }
+    );
+    assert!(
+        serde_json::from_str::<EmitPolicy>(r#"{"after_window":{"delay":"1m","extra":1}}"#).is_err()
+    );
     assert!(serde_json::from_str::<EmitPolicy>(r#""sometimes""#).is_err());
-    assert!(Emitter::new(EmitPolicy::AfterMaxEvents { max_events: 0, timeout: None }, &aggs()).is_err());
+    assert!(Emitter::new(
+        EmitPolicy::AfterMaxEvents {
+            max_events: 0,
+            timeout: None
+        },
+        &aggs()
+    )
+    .is_err());
 }
 
 #[test]
@@ -50,7 +67,10 @@ fn every_event_emits_immediately() {
 #[test]
 fn max_events_counts_per_key_and_flushes_leftovers() {
     let mut e = Emitter::new(policy(r#"{"after_max_events":{"max_events":2}}"#), &aggs()).unwrap();
-    let fired: Vec<bool> = [(0, 0), (1, 1), (0, 2), (1, 3), (0, 4)].iter().map(|&(s, m)| e.on_event(s, at(m))).collect();
+    let fired: Vec<bool> = [(0, 0), (1, 1), (0, 2), (1, 3), (0, 4)]
+        .iter()
+        .map(|&(s, m)| e.on_event(s, at(m)))
+        .collect();
     assert_eq!(fired, [false, false, true, true, false]);
     let mut out = Vec::new();
     e.due(at(1000), &mut out);
@@ -61,7 +81,11 @@ fn max_events_counts_per_key_and_flushes_leftovers() {
 
 #[test]
 fn max_events_timeout_emits_latest_event() {
-    let mut e = Emitter::new(policy(r#"{"after_max_events":{"max_events":3,"timeout":"5m"}}"#), &aggs()).unwrap();
+    let mut e = Emitter::new(
+        policy(r#"{"after_max_events":{"max_events":3,"timeout":"5m"}}"#),
+        &aggs(),
+    )
+    .unwrap();
     assert!(!e.on_event(0, at(0)));
     assert!(!e.on_event(0, at(2)));
     assert!(!e.on_event(1, at(3)));
@@ -70,7 +94,11 @@ fn max_events_timeout_emits_latest_event() {
     e.due(at(4), &mut out);
     assert!(out.is_empty());
     e.due(at(5), &mut out);
-    assert_eq!(out, [em(0, 2)], "slot 0: the latest pending event, 5m after the first");
+    assert_eq!(
+        out,
+        [em(0, 2)],
+        "slot 0: the latest pending event, 5m after the first"
+    );
     // A count-triggered emission cancels the pending timeout.
     assert!(!e.on_event(1, at(4)));
     assert!(e.on_event(1, at(6)));
@@ -94,7 +122,10 @@ fn after_period_emits_each_active_key_at_the_boundary() {
     e.due(at(6), &mut out);
     // Features at the last instant of the period 21:40–21:45.
     let end = Timestamp(at(5).0 - 1);
-    assert_eq!(out, [Emission { slot: 0, at: end }, Emission { slot: 1, at: end }]);
+    assert_eq!(
+        out,
+        [Emission { slot: 0, at: end }, Emission { slot: 1, at: end }]
+    );
     // A late event of the already emitted period queues a correcting emission.
     e.on_event(1, at(2));
     out.clear();
@@ -102,7 +133,13 @@ fn after_period_emits_each_active_key_at_the_boundary() {
     assert_eq!(out, [Emission { slot: 1, at: end }]);
     out.clear();
     e.drain_at_termination(&mut out);
-    assert_eq!(out, [Emission { slot: 0, at: Timestamp(at(10).0 - 1) }]);
+    assert_eq!(
+        out,
+        [Emission {
+            slot: 0,
+            at: Timestamp(at(10).0 - 1)
+        }]
+    );
 }
 
 #[test]
@@ -114,7 +151,13 @@ fn after_window_uses_smallest_window() {
     assert_eq!(e.next_deadline(), Some(at(20)));
     let mut out = Vec::new();
     e.due(at(40), &mut out);
-    assert_eq!(out, [Emission { slot: 3, at: Timestamp(at(20).0 - 1) }]);
+    assert_eq!(
+        out,
+        [Emission {
+            slot: 3,
+            at: Timestamp(at(20).0 - 1)
+        }]
+    );
 }
 
 #[test]

@@ -6,11 +6,23 @@
 mod common;
 use common::*;
 use proptest::prelude::*;
-use rill_agg::{AggregatorSpec, Aggregations, LatePolicy, Op, Outcome, WindowSpec};
+use rill_agg::{Aggregations, AggregatorSpec, LatePolicy, Op, Outcome, WindowSpec};
 use rill_core::{Timestamp, Value};
 
 const MIN: i64 = 60_000_000_000;
-const OPS: [&str; 11] = ["count", "sum", "sqr", "min", "max", "first", "last", "avg", "stdvar", "stddev", "count_distinct"];
+const OPS: [&str; 11] = [
+    "count",
+    "sum",
+    "sqr",
+    "min",
+    "max",
+    "first",
+    "last",
+    "avg",
+    "stdvar",
+    "stddev",
+    "count_distinct",
+];
 
 #[derive(Debug, Clone)]
 struct AggCfg {
@@ -29,10 +41,22 @@ fn agg_cfg() -> impl Strategy<Value = AggCfg> {
         prop::sample::select(vec![1i64, 5, 10]),
         prop::sample::subsequence(vec![1i64, 2, 3, 6, 12], 1..=3),
         prop::sample::subsequence((0..OPS.len()).collect::<Vec<_>>(), 1..=5),
-        prop::sample::select(vec![LatePolicy::Accept, LatePolicy::Accept, LatePolicy::Drop, LatePolicy::SideOutput]),
+        prop::sample::select(vec![
+            LatePolicy::Accept,
+            LatePolicy::Accept,
+            LatePolicy::Drop,
+            LatePolicy::SideOutput,
+        ]),
         prop::option::weighted(0.2, (1..40i32).prop_map(|c| c as f64 / 2.0)),
     )
-        .prop_map(|(fixed, period_min, wins, ops, late, cap)| AggCfg { fixed, period_min, wins, ops, late, cap })
+        .prop_map(|(fixed, period_min, wins, ops, late, cap)| AggCfg {
+            fixed,
+            period_min,
+            wins,
+            ops,
+            late,
+            cap,
+        })
 }
 
 impl AggCfg {
@@ -47,20 +71,35 @@ impl AggCfg {
         let windows = if self.fixed {
             WindowSpec::Fixed { windows: texts }
         } else {
-            WindowSpec::Sliding { windows: texts, period: Some(format!("{}m", self.period_min)) }
+            WindowSpec::Sliding {
+                windows: texts,
+                period: Some(format!("{}m", self.period_min)),
+            }
         };
         let spec = AggregatorSpec {
             name: name.into(),
             field: None,
             expr: None,
             filter: None,
-            ops: self.ops.iter().map(|i| OPS[*i].parse::<Op>().unwrap()).collect(),
+            ops: self
+                .ops
+                .iter()
+                .map(|i| OPS[*i].parse::<Op>().unwrap())
+                .collect(),
             windows,
             max_value: self.cap,
             late: self.late,
         };
-        let period = if self.fixed { 10 * MIN * self.wins.iter().copied().fold(0, gcd) } else { self.period_min * MIN };
-        (spec, period, lens.iter().map(|l| (l * MIN, self.fixed)).collect())
+        let period = if self.fixed {
+            10 * MIN * self.wins.iter().copied().fold(0, gcd)
+        } else {
+            self.period_min * MIN
+        };
+        (
+            spec,
+            period,
+            lens.iter().map(|l| (l * MIN, self.fixed)).collect(),
+        )
     }
 }
 
@@ -87,10 +126,19 @@ fn ev() -> impl Strategy<Value = Ev> {
         0..3usize,
         prop_oneof![3 => 0..600i64, 1 => 0..7200i64],
         prop_oneof![6 => Just(0i64), 3 => 0..3600i64, 1 => 0..14_400i64],
-        [prop::option::weighted(0.9, -200..200i32), prop::option::weighted(0.9, -200..200i32)],
+        [
+            prop::option::weighted(0.9, -200..200i32),
+            prop::option::weighted(0.9, -200..200i32),
+        ],
         [prop::bool::weighted(0.15), prop::bool::weighted(0.15)],
     )
-        .prop_map(|(key, gap_s, late_s, vals, skip)| Ev { key, gap_s, late_s, vals, skip })
+        .prop_map(|(key, gap_s, late_s, vals, skip)| Ev {
+            key,
+            gap_s,
+            late_s,
+            vals,
+            skip,
+        })
 }
 
 proptest! {
@@ -111,8 +159,7 @@ proptest! {
             cursor += e.gap_s * 1_000_000_000;
             let t = cursor - e.late_s * 1_000_000_000;
             let st = &mut states[e.key];
-            for a in 0..built.len() {
-                let o = &mut oracles[e.key][a];
+            for (a, o) in oracles[e.key].iter_mut().enumerate() {
                 if e.skip[a] {
                     aggs.advance_one(st, a, Timestamp(t));
                     o.observe(t);

@@ -3,7 +3,10 @@
 //! storey's conformance cases.
 #![allow(dead_code)]
 
-use rill_agg::{AggregatorSpec, Aggregations, EmitPolicy, Emission, Emitter, LatePolicy, Op, Outcome, WindowSpec};
+use rill_agg::{
+    Aggregations, AggregatorSpec, Emission, EmitPolicy, Emitter, LatePolicy, Op, Outcome,
+    WindowSpec,
+};
 use rill_core::{parse_duration, Timestamp, Value};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -24,10 +27,21 @@ pub struct Oracle {
 
 impl Oracle {
     pub fn new(period: i64, wins: Vec<(i64, bool)>, late: LatePolicy, cap: Option<f64>) -> Self {
-        Oracle { period, wins, late, cap, newest: None, events: Vec::new() }
+        Oracle {
+            period,
+            wins,
+            late,
+            cap,
+            newest: None,
+            events: Vec::new(),
+        }
     }
     fn span_buckets(&self) -> i64 {
-        self.wins.iter().map(|(l, _)| l / self.period).max().unwrap()
+        self.wins
+            .iter()
+            .map(|(l, _)| l / self.period)
+            .max()
+            .unwrap()
     }
     /// An event the aggregator does not aggregate still moves the key's clock.
     pub fn observe(&mut self, t: i64) {
@@ -48,7 +62,8 @@ impl Oracle {
     }
     /// True when features at `t` are fully backed by retained data (not older than the span).
     pub fn in_span(&self, t: i64) -> bool {
-        self.newest.is_none_or(|n| n - t.div_euclid(self.period) < self.span_buckets())
+        self.newest
+            .is_none_or(|n| n - t.div_euclid(self.period) < self.span_buckets())
     }
     /// Events of window `w` at time `t`, grouped by bucket (in bucket order, arrival order inside).
     fn window_buckets(&self, w: usize, t: i64) -> BTreeMap<i64, Vec<(usize, i64, f64)>> {
@@ -62,7 +77,9 @@ impl Oracle {
                 eb <= q && q - eb < len / self.period
             };
             if inside {
-                m.entry(et.div_euclid(self.period)).or_default().push((i, *et, *x));
+                m.entry(et.div_euclid(self.period))
+                    .or_default()
+                    .push((i, *et, *x));
             }
         }
         m
@@ -91,13 +108,17 @@ impl Oracle {
         // Per bucket: raw aggregates, capped (storey's max_value rule), then combined, capped.
         let (mut n, mut sum, mut sqr) = (0.0, 0.0, 0.0);
         let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
-        let (mut first, mut last): (Option<(i64, usize, f64)>, Option<(i64, usize, f64)>) = (None, None);
+        type Pick = Option<(i64, usize, f64)>; // (time, arrival, value)
+        let (mut first, mut last): (Pick, Pick) = (None, None);
         for evs in buckets.values() {
             n += cap(evs.len() as f64);
             sum += cap(evs.iter().map(|e| e.2).sum::<f64>());
             sqr += cap(evs.iter().map(|e| e.2 * e.2).sum::<f64>());
             mn = mn.min(cap(evs.iter().map(|e| e.2).fold(f64::INFINITY, f64::min)));
-            mx = mx.max(cap(evs.iter().map(|e| e.2).fold(f64::NEG_INFINITY, f64::max)));
+            mx = mx.max(cap(evs
+                .iter()
+                .map(|e| e.2)
+                .fold(f64::NEG_INFINITY, f64::max)));
             for &(i, et, x) in evs {
                 // first: smallest time, then earliest arrival; last: greatest time, then earliest arrival.
                 if first.is_none_or(|(ft, fi, _)| (et, i) < (ft, fi)) {
@@ -110,7 +131,11 @@ impl Oracle {
         }
         let (n, sum, sqr, mn, mx) = (cap(n), cap(sum), cap(sqr), cap(mn), cap(mx));
         let nan_if_empty = |x: f64| if n == 0.0 { f64::NAN } else { x };
-        let var = if n <= 1.0 { f64::NAN } else { ((n * sqr - sum * sum) / (n * (n - 1.0))).max(0.0) };
+        let var = if n <= 1.0 {
+            f64::NAN
+        } else {
+            ((n * sqr - sum * sum) / (n * (n - 1.0))).max(0.0)
+        };
         match op {
             Op::Count => n,
             Op::Sum => sum,
@@ -142,29 +167,51 @@ pub fn f(v: &Value) -> f64 {
 // ---------- storey conformance cases ----------
 
 pub fn case(name: &str) -> serde_json::Value {
-    let path = format!("{}/../../../shared/conformance/storey/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../../../shared/conformance/storey/{name}.json",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
     serde_json::from_str(&text).expect("case JSON")
 }
 
 /// The AggregateByKey step of a case.
 pub fn step(c: &serde_json::Value) -> &serde_json::Value {
-    c["pipeline"].as_array().unwrap().iter().find(|s| s["step"] == "AggregateByKey").expect("AggregateByKey step")
+    c["pipeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["step"] == "AggregateByKey")
+        .expect("AggregateByKey step")
 }
 
 /// A storey aggregate as an AggregatorSpec, with its filter (`field == 'x'` / `field == true`).
 pub fn spec_of(a: &serde_json::Value) -> (AggregatorSpec, Option<(String, serde_json::Value)>) {
     let w = &a["windows"];
-    let windows: Vec<String> = w["windows"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()).collect();
+    let windows: Vec<String> = w["windows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect();
     let windows = if w["type"] == "sliding" {
-        WindowSpec::Sliding { windows, period: w["period"].as_str().map(Into::into) }
+        WindowSpec::Sliding {
+            windows,
+            period: w["period"].as_str().map(Into::into),
+        }
     } else {
         WindowSpec::Fixed { windows }
     };
     let filter = a["aggr_filter"].as_str().map(|f| {
-        let (field, lit) = f.split_once(" == ").expect("filter of the form `field == literal`");
+        let (field, lit) = f
+            .split_once(" == ")
+            .expect("filter of the form `field == literal`");
         let lit = lit.trim();
-        let lit = if lit == "true" { serde_json::Value::Bool(true) } else { serde_json::Value::String(lit.trim_matches('\'').into()) };
+        let lit = if lit == "true" {
+            serde_json::Value::Bool(true)
+        } else {
+            serde_json::Value::String(lit.trim_matches('\'').into())
+        };
         (field.trim().to_string(), lit)
     });
     let spec = AggregatorSpec {
@@ -172,7 +219,12 @@ pub fn spec_of(a: &serde_json::Value) -> (AggregatorSpec, Option<(String, serde_
         field: a["field"].as_str().map(Into::into),
         expr: None,
         filter: None,
-        ops: a["aggr"].as_array().unwrap().iter().map(|o| o.as_str().unwrap().parse().unwrap()).collect(),
+        ops: a["aggr"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o.as_str().unwrap().parse().unwrap())
+            .collect(),
         windows,
         max_value: a["max_value"].as_f64(),
         late: LatePolicy::Accept,
@@ -184,7 +236,10 @@ pub fn json_value(v: &serde_json::Value) -> Value {
     match v {
         serde_json::Value::Null => Value::Null,
         serde_json::Value::Bool(b) => Value::Bool(*b),
-        serde_json::Value::Number(n) => n.as_i64().map(Value::Int).unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
+        serde_json::Value::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap())),
         serde_json::Value::String(s) => Value::from(s.as_str()),
         other => panic!("unexpected body value {other}"),
     }
@@ -195,7 +250,9 @@ pub fn expected_float(v: &serde_json::Value) -> f64 {
         serde_json::Value::String(s) if s == "NaN" => f64::NAN,
         serde_json::Value::String(s) if s == "Infinity" => f64::INFINITY,
         serde_json::Value::String(s) if s == "-Infinity" => f64::NEG_INFINITY,
-        other => other.as_f64().unwrap_or_else(|| panic!("not a number: {other}")),
+        other => other
+            .as_f64()
+            .unwrap_or_else(|| panic!("not a number: {other}")),
     }
 }
 
@@ -214,14 +271,20 @@ pub struct Out {
 /// Runs a case through Aggregations + Emitter and, in parallel, through the oracle.
 pub fn run_case(c: &serde_json::Value) -> (Vec<Out>, Vec<Out>) {
     let st = step(c);
-    let parsed: Vec<_> = st["aggregates"].as_array().unwrap().iter().map(spec_of).collect();
+    let parsed: Vec<_> = st["aggregates"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(spec_of)
+        .collect();
     let specs: Vec<AggregatorSpec> = parsed.iter().map(|p| p.0.clone()).collect();
     let aggs = Aggregations::new(specs.clone()).unwrap();
     let policy = match st["emit_policy"]["type"].as_str().unwrap() {
         "EmitEveryEvent" => EmitPolicy::EveryEvent,
-        "EmitAfterMaxEvent" => {
-            EmitPolicy::AfterMaxEvents { max_events: st["emit_policy"]["max_events"].as_u64().unwrap() as u32, timeout: None }
-        }
+        "EmitAfterMaxEvent" => EmitPolicy::AfterMaxEvents {
+            max_events: st["emit_policy"]["max_events"].as_u64().unwrap() as u32,
+            timeout: None,
+        },
         other => panic!("policy {other}"),
     };
     let mut emitter = Emitter::new(policy, &aggs).unwrap();
@@ -231,7 +294,12 @@ pub fn run_case(c: &serde_json::Value) -> (Vec<Out>, Vec<Out>) {
         .map(|(i, s)| {
             let period = aggs.period(i).nanos();
             let fixed = matches!(s.windows, WindowSpec::Fixed { .. });
-            let wins = s.windows.windows().iter().map(|w| (parse_duration(w).unwrap().nanos(), fixed)).collect();
+            let wins = s
+                .windows
+                .windows()
+                .iter()
+                .map(|w| (parse_duration(w).unwrap().nanos(), fixed))
+                .collect();
             Oracle::new(period, wins, s.late, s.max_value)
         })
         .collect();
@@ -240,24 +308,44 @@ pub fn run_case(c: &serde_json::Value) -> (Vec<Out>, Vec<Out>) {
     let mut oracles: Vec<Vec<Oracle>> = Vec::new();
     let mut last_outcomes: HashMap<u32, Vec<Option<Outcome>>> = HashMap::new();
     let mut outs = Vec::new();
-    let read = |aggs: &Aggregations, state: &rill_agg::KeyState, orc: &[Oracle], key: &str, t: i64, outcomes: Vec<Option<Outcome>>| {
+    let read = |aggs: &Aggregations,
+                state: &rill_agg::KeyState,
+                orc: &[Oracle],
+                key: &str,
+                t: i64,
+                outcomes: Vec<Option<Outcome>>| {
         let mut vals = Vec::new();
         aggs.features_at(state, Timestamp(t), &mut vals);
         let names = aggs.feature_names();
-        let features = names.iter().zip(&vals).map(|(n, v)| (n.to_string(), f(v))).collect();
+        let features = names
+            .iter()
+            .zip(&vals)
+            .map(|(n, v)| (n.to_string(), f(v)))
+            .collect();
         let mut oracle = BTreeMap::new();
         for (i, s) in specs.iter().enumerate() {
             for op in &s.ops {
                 for (w, wt) in s.windows.windows().iter().enumerate() {
-                    oracle.insert(format!("{}_{}_{}", s.name, op.name(), wt), orc[i].value(op, w, t));
+                    oracle.insert(
+                        format!("{}_{}_{}", s.name, op.name(), wt),
+                        orc[i].value(op, w, t),
+                    );
                 }
             }
         }
-        Out { key: key.to_string(), time: t, features, oracle, outcomes }
+        Out {
+            key: key.to_string(),
+            time: t,
+            features,
+            oracle,
+            outcomes,
+        }
     };
     for e in c["input"].as_array().unwrap() {
         let key = e["key"].as_str().unwrap().to_string();
-        let t = Timestamp::parse_iso(e["time"].as_str().unwrap()).unwrap().nanos();
+        let t = Timestamp::parse_iso(e["time"].as_str().unwrap())
+            .unwrap()
+            .nanos();
         let next = slots.len() as u32;
         let slot = *slots.entry(key.clone()).or_insert(next);
         if slot as usize == states.len() {
@@ -293,7 +381,14 @@ pub fn run_case(c: &serde_json::Value) -> (Vec<Out>, Vec<Out>) {
             }
         }
         if emitter.on_event(slot, Timestamp(t)) {
-            outs.push(read(&aggs, &states[slot as usize], &oracles[slot as usize], &key, t, outcomes.clone()));
+            outs.push(read(
+                &aggs,
+                &states[slot as usize],
+                &oracles[slot as usize],
+                &key,
+                t,
+                outcomes.clone(),
+            ));
         }
         last_outcomes.insert(slot, outcomes);
     }
@@ -301,9 +396,21 @@ pub fn run_case(c: &serde_json::Value) -> (Vec<Out>, Vec<Out>) {
     let mut ems: Vec<Emission> = Vec::new();
     emitter.drain_at_termination(&mut ems);
     for em in ems {
-        let key = slots.iter().find(|(_, s)| **s == em.slot).unwrap().0.clone();
+        let key = slots
+            .iter()
+            .find(|(_, s)| **s == em.slot)
+            .unwrap()
+            .0
+            .clone();
         let s = em.slot as usize;
-        drained.push(read(&aggs, &states[s], &oracles[s], &key, em.at.nanos(), last_outcomes[&em.slot].clone()));
+        drained.push(read(
+            &aggs,
+            &states[s],
+            &oracles[s],
+            &key,
+            em.at.nanos(),
+            last_outcomes[&em.slot].clone(),
+        ));
     }
     (outs, drained)
 }
@@ -321,16 +428,25 @@ pub fn check_case(name: &str, storey_wrong: &[(usize, &str)]) -> Vec<Out> {
         assert_eq!(o.key, e["key"].as_str().unwrap(), "{name}#{i}: key");
         for (feat, v) in &o.features {
             let want = o.oracle[feat];
-            assert!(close(*v, want, 1e-9), "{name}#{i} {feat}: rill {v}, brute force {want}");
+            assert!(
+                close(*v, want, 1e-9),
+                "{name}#{i} {feat}: rill {v}, brute force {want}"
+            );
             let listed = storey_wrong.contains(&(i, feat.as_str()));
             match e["body"].get(feat) {
                 Some(sv) => {
                     let sv = expected_float(sv);
                     if listed {
-                        assert!(!close(*v, sv, 1e-9), "{name}#{i} {feat}: listed as a storey bug but storey's {sv} matches");
+                        assert!(
+                            !close(*v, sv, 1e-9),
+                            "{name}#{i} {feat}: listed as a storey bug but storey's {sv} matches"
+                        );
                         seen_wrong.insert((i, feat.clone()));
                     } else {
-                        assert!(close(*v, sv, 1e-9), "{name}#{i} {feat}: rill {v}, storey {sv}");
+                        assert!(
+                            close(*v, sv, 1e-9),
+                            "{name}#{i} {feat}: rill {v}, storey {sv}"
+                        );
                     }
                 }
                 None => {
@@ -340,6 +456,10 @@ pub fn check_case(name: &str, storey_wrong: &[(usize, &str)]) -> Vec<Out> {
             }
         }
     }
-    assert_eq!(seen_wrong.len(), storey_wrong.len(), "{name}: every listed storey bug must be exercised");
+    assert_eq!(
+        seen_wrong.len(),
+        storey_wrong.len(),
+        "{name}: every listed storey bug must be exercised"
+    );
     outs
 }
