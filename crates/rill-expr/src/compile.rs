@@ -6,6 +6,7 @@ use crate::eval::{self, EvalError};
 use crate::functions;
 use crate::lexer::SyntaxError;
 use crate::node::{MacroKind, MergeCache, Node};
+use crate::num;
 use crate::parser::{Ast, AstKind, BinOp};
 use rill_core::{FieldSlot, Schema, Str, Value};
 
@@ -109,16 +110,26 @@ impl<'v> Compiler<'v> {
             }
             AstKind::Not(e) => Node::Not(self.boxed(e)?),
             AstKind::Neg(e) => Node::Neg(self.boxed(e)?),
-            AstKind::Binary(BinOp::Add, l, r) => Node::Add {
-                l: self.boxed(l)?,
-                r: self.boxed(r)?,
-                merge: MergeCache::default(),
-            },
-            AstKind::Binary(op, l, r) => Node::Binary {
-                op: *op,
-                l: self.boxed(l)?,
-                r: self.boxed(r)?,
-            },
+            AstKind::Binary(BinOp::Add, l, r) => {
+                let (l, r) = (self.boxed(l)?, self.boxed(r)?);
+                let fast = num::worth_trying(BinOp::Add, &l, &r);
+                Node::Add {
+                    l,
+                    r,
+                    merge: MergeCache::default(),
+                    fast,
+                }
+            }
+            AstKind::Binary(op, l, r) => {
+                let (l, r) = (self.boxed(l)?, self.boxed(r)?);
+                let fast = num::worth_trying(*op, &l, &r);
+                Node::Binary {
+                    op: *op,
+                    l,
+                    r,
+                    fast,
+                }
+            }
             AstKind::And(l, r) => Node::And(self.boxed(l)?, self.boxed(r)?),
             AstKind::Or(l, r) => Node::Or(self.boxed(l)?, self.boxed(r)?),
             AstKind::Cond(c, a, b) => {

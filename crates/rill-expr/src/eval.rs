@@ -4,6 +4,7 @@
 
 use crate::functions;
 use crate::node::{MacroKind, Node};
+use crate::num;
 use crate::ops;
 use crate::value_fmt::describe;
 use rill_core::{Str, Value};
@@ -83,20 +84,145 @@ fn want_bool(v: &Value, what: &str) -> EResult<bool> {
     }
 }
 
-/// A macro's expression result as a bool (the message is only built on error).
-fn macro_bool(v: &Value, kind: MacroKind) -> EResult<bool> {
-    match v {
-        Value::Bool(b) => Ok(*b),
-        other => fail(format!(
-            "the expression of {}() needs a bool, got {}",
-            kind.name(),
+/// Where a macro's predicate sits, for the "needs a bool" message.
+fn macro_what(kind: MacroKind) -> &'static str {
+    match kind {
+        MacroKind::Map => "the condition of map()",
+        MacroKind::Filter => "the expression of filter()",
+        MacroKind::All => "the expression of all()",
+        MacroKind::Exists => "the expression of exists()",
+        MacroKind::ExistsOne => "the expression of exists_one()",
+    }
+}
+
+/// True for nodes that [`eval_pred`] evaluates without building a `Value`.
+pub(crate) fn is_pred(node: &Node) -> bool {
+    match node {
+        Node::Binary { op, .. } => op.is_comparison(),
+        Node::And(..) | Node::Or(..) | Node::Not(_) | Node::Has(_) => true,
+        _ => false,
+    }
+}
+
+/// Evaluates `node`.
+///
+/// The hot shapes (constants, fields, operators, logic) are handled here, with leaves read
+/// inline by [`operand`]; everything that builds values lives in [`eval_other`], kept out of line
+/// so this function's stack frame stays small (each level of recursion pays for it).
+pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
+    match node {
+        Node::Const(v) => Ok(Cow::Borrowed(v)),
+        Node::Field { slot, path } => field(slot, path, cx).map(Cow::Borrowed),
+        Node::Binary { op, l, r, fast } => {
+            if *fast && !op.is_comparison() {
+                if let Some(v) = num::num(node, cx).value() {
+                    return Ok(Cow::Owned(v));
+                }
+            }
+            with_operand(l, cx, |a| with_operand(r, cx, |b| ops::binary(*op, a, b))).map(Cow::Owned)
+        }
+        Node::Neg(e) => {
+            if let Some(v) = num::num(node, cx).value() {
+                return Ok(Cow::Owned(v));
+            }
+            with_operand(e, cx, ops::neg).map(Cow::Owned)
+        }
+        Node::Add { l, r, merge, fast } => {
+            if *fast {
+                if let Some(v) = num::num(node, cx).value() {
+                    return Ok(Cow::Owned(v));
+                }
+            }
+            let l = operand(l, cx)?;
+            let r = operand(r, cx)?;
+            ops::add(l, r, merge).map(Cow::Owned)
+        }
+        Node::And(..) | Node::Or(..) | Node::Not(_) | Node::Has(_) => {
+            eval_pred(node, cx, "").map(|b| Cow::Owned(Value::Bool(b)))
+        }
+        Node::Cond(c, a, b) => {
+            if eval_pred(c, cx, "the condition of '? :'")? {
+                eval(a, cx)
+            } else {
+                eval(b, cx)
+            }
+        }
+        _ => eval_other(node, cx),
+    }
+}
+
+/// A body field (the common leaf).
+#[inline(always)]
+fn field<'a>(slot: &rill_core::FieldSlot, path: &Str, cx: &Ctx<'a, '_>) -> EResult<&'a Value> {
+    match slot.get_in(cx.body) {
+        Some(v) => Ok(v),
+        None => Err(field_error(path, cx.body)),
+    }
+}
+
+#[cold]
+fn field_error(path: &Str, body: &Value) -> EvalError {
+    match body {
+        Value::Record(_) => EvalError::Missing(path.clone()),
+        other => EvalError::Failed(format!(
+            "cannot read field '{path}': the body is {}, not a record",
             describe(other)
         )),
     }
 }
 
-/// Evaluates `node`.
-pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
+/// Calls `f` with an operand's value: leaves are passed by reference with no `Cow` to build or
+/// drop, anything else goes through [`eval`].
+#[inline(always)]
+fn with_operand<'a, R>(
+    node: &'a Node,
+    cx: &Ctx<'a, '_>,
+    f: impl FnOnce(&Value) -> EResult<R>,
+) -> EResult<R> {
+    match node {
+        Node::Const(v) => f(v),
+        Node::Field { slot, path } => f(field(slot, path, cx)?),
+        _ => f(&*eval(node, cx)?),
+    }
+}
+
+/// An operator's operand: leaves inline, anything else through [`eval`].
+#[inline(always)]
+fn operand<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
+    match node {
+        Node::Const(v) => Ok(Cow::Borrowed(v)),
+        Node::Field { slot, path } => field(slot, path, cx).map(Cow::Borrowed),
+        _ => eval(node, cx),
+    }
+}
+
+/// Evaluates a node that must give a bool (`what` names the place for the error message; ""
+/// means the node itself is a predicate and so cannot give anything else). Logic and
+/// comparisons are evaluated here without materialising intermediate `Value`s.
+pub(crate) fn eval_pred<'a>(node: &'a Node, cx: &Ctx<'a, '_>, what: &'static str) -> EResult<bool> {
+    match node {
+        Node::Binary { op, l, r, fast } if op.is_comparison() => {
+            if *fast {
+                if let Some(b) = num::num_compare(*op, num::operand(l, cx), num::operand(r, cx)) {
+                    return Ok(b);
+                }
+            }
+            with_operand(l, cx, |a| {
+                with_operand(r, cx, |b| ops::compare_op(*op, a, b))
+            })
+        }
+        Node::And(l, r) => Ok(eval_pred(l, cx, "'&&'")? && eval_pred(r, cx, "'&&'")?),
+        Node::Or(l, r) => Ok(eval_pred(l, cx, "'||'")? || eval_pred(r, cx, "'||'")?),
+        Node::Not(e) => Ok(!eval_pred(e, cx, "'!'")?),
+        // has() never fails: anything that cannot be resolved is simply "not there"
+        Node::Has(e) => Ok(matches!(eval_opt(e, cx), Ok(Some(v)) if !v.is_null())),
+        _ => want_bool(&*operand(node, cx)?, what),
+    }
+}
+
+/// The less frequent nodes: variables, paths, constructors, calls, macros.
+#[inline(never)]
+fn eval_other<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
     use Cow::{Borrowed, Owned};
     Ok(match node {
         Node::Const(v) => Borrowed(v),
@@ -115,18 +241,7 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Valu
                 None => return fail("internal: loop variable out of scope"),
             }
         }
-        Node::Field { slot, path } => match slot.get_in(cx.body) {
-            Some(v) => Borrowed(v),
-            None if matches!(cx.body, Value::Record(_)) => {
-                return Err(EvalError::Missing(path.clone()))
-            }
-            None => {
-                return fail(format!(
-                    "cannot read field '{path}': the body is {}, not a record",
-                    describe(cx.body)
-                ))
-            }
-        },
+        Node::Field { slot, path } => Borrowed(field(slot, path, cx)?),
         Node::Member { obj, slot, path } => match eval(obj, cx)? {
             Borrowed(Value::Record(r)) => match slot.get(r) {
                 Some(v) => Borrowed(v),
@@ -153,33 +268,14 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Valu
                 None => return Err(EvalError::Missing(key_path(path, &i))),
             }
         }
-        Node::Not(e) => Owned(Value::Bool(!want_bool(&*eval(e, cx)?, "'!'")?)),
-        Node::Neg(e) => Owned(ops::neg(&*eval(e, cx)?)?),
-        Node::Binary { op, l, r } => {
-            let l = eval(l, cx)?;
-            let r = eval(r, cx)?;
-            Owned(ops::binary(*op, &l, &r)?)
-        }
-        Node::Add { l, r, merge } => {
-            let l = eval(l, cx)?;
-            let r = eval(r, cx)?;
-            Owned(ops::add(l, r, merge)?)
-        }
-        Node::And(l, r) => {
-            let b = want_bool(&*eval(l, cx)?, "'&&'")? && want_bool(&*eval(r, cx)?, "'&&'")?;
-            Owned(Value::Bool(b))
-        }
-        Node::Or(l, r) => {
-            let b = want_bool(&*eval(l, cx)?, "'||'")? || want_bool(&*eval(r, cx)?, "'||'")?;
-            Owned(Value::Bool(b))
-        }
-        Node::Cond(c, a, b) => {
-            if want_bool(&*eval(c, cx)?, "the condition of '? :'")? {
-                eval(a, cx)?
-            } else {
-                eval(b, cx)?
-            }
-        }
+        Node::Binary { .. }
+        | Node::Neg(_)
+        | Node::Add { .. }
+        | Node::And(..)
+        | Node::Or(..)
+        | Node::Not(_)
+        | Node::Has(_)
+        | Node::Cond(..) => eval(node, cx)?,
         Node::List(items) => {
             let mut out = Vec::with_capacity(items.len());
             for it in items {
@@ -194,10 +290,6 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Valu
             }
             Owned(Value::Record(rill_core::Record::new(schema.clone(), vals)))
         }
-        // has() never fails: anything that cannot be resolved is simply "not there"
-        Node::Has(e) => Owned(Value::Bool(
-            matches!(eval_opt(e, cx), Ok(Some(v)) if !v.is_null()),
-        )),
         Node::IsNull(e) => Owned(Value::Bool(eval_opt(e, cx)?.is_none_or(|v| v.is_null()))),
         Node::Coalesce(items) => {
             for it in items {
@@ -310,6 +402,7 @@ fn eval_opt<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Option<Cow<'a, Valu
     }
 }
 
+#[inline(never)]
 fn call(func: functions::Func, args: &[Node], cx: &Ctx<'_, '_>) -> EResult<Value> {
     // up to four arguments live on the stack: no allocation per call
     if args.len() <= 4 {
@@ -332,6 +425,7 @@ fn call(func: functions::Func, args: &[Node], cx: &Ctx<'_, '_>) -> EResult<Value
     }
 }
 
+#[inline(never)]
 fn eval_macro<'a>(
     kind: MacroKind,
     list: &'a Node,
@@ -364,28 +458,30 @@ fn eval_macro<'a>(
         match kind {
             MacroKind::Map => {
                 if let Some(p) = pred {
-                    if !macro_bool(&*eval(p, &inner)?, kind)? {
+                    if !eval_pred(p, &inner, macro_what(kind))? {
                         continue;
                     }
                 }
                 out.push(eval(body, &inner)?.into_owned());
             }
             MacroKind::Filter => {
-                if macro_bool(&*eval(body, &inner)?, kind)? {
+                if eval_pred(body, &inner, macro_what(kind))? {
                     out.push(item.clone());
                 }
             }
             MacroKind::All => {
-                if !macro_bool(&*eval(body, &inner)?, kind)? {
+                if !eval_pred(body, &inner, macro_what(kind))? {
                     return Ok(Cow::Owned(Value::Bool(false)));
                 }
             }
             MacroKind::Exists => {
-                if macro_bool(&*eval(body, &inner)?, kind)? {
+                if eval_pred(body, &inner, macro_what(kind))? {
                     return Ok(Cow::Owned(Value::Bool(true)));
                 }
             }
-            MacroKind::ExistsOne => count += usize::from(macro_bool(&*eval(body, &inner)?, kind)?),
+            MacroKind::ExistsOne => {
+                count += usize::from(eval_pred(body, &inner, macro_what(kind))?)
+            }
         }
     }
     Ok(Cow::Owned(match kind {

@@ -34,6 +34,7 @@ mod eval;
 mod functions;
 mod lexer;
 mod node;
+mod num;
 mod ops;
 mod parser;
 mod value_fmt;
@@ -136,6 +137,17 @@ impl Expr {
     /// `WHERE` treats NULL), so `flag` drops events whose `flag` is null. Any other type is an
     /// error naming it. A missing field is an error, as everywhere: guard it with `has(x)`.
     pub fn eval_bool(&self, body: &Value, vars: &[&Value]) -> Result<bool> {
+        if eval::is_pred(&self.root) && vars.len() == self.vars.len() {
+            // comparisons and logic: evaluated straight to a bool
+            let budget = Cell::new(MAX_WORK);
+            let cx = Ctx {
+                body,
+                vars,
+                locals: None,
+                budget: &budget,
+            };
+            return eval::eval_pred(&self.root, &cx, "").map_err(|e| self.eval_error(e));
+        }
         match &*self.eval_cow(body, vars)? {
             Value::Bool(b) => Ok(*b),
             Value::Null => Ok(false),
@@ -161,6 +173,12 @@ impl Expr {
             locals: None,
             budget: &budget,
         };
+        // the fast numeric path covers fields, constants and arithmetic on them
+        match num::num(&self.root, &cx) {
+            ops::Num::Int(i) => return Ok(Some(i as f64)),
+            ops::Num::Float(f) => return Ok(Some(f)),
+            ops::Num::No => {}
+        }
         match eval::eval(&self.root, &cx) {
             Ok(v) => match &*v {
                 Value::Null => Ok(None),

@@ -38,15 +38,18 @@ pub(crate) enum Node {
     Not(Box<Node>),
     Neg(Box<Node>),
     /// Any binary operator except `+` (which may merge records and so carries a cache).
+    /// `fast`: try the numeric fast path first (see [`crate::num`]); decided at compile time.
     Binary {
         op: BinOp,
         l: Box<Node>,
         r: Box<Node>,
+        fast: bool,
     },
     Add {
         l: Box<Node>,
         r: Box<Node>,
         merge: MergeCache,
+        fast: bool,
     },
     And(Box<Node>, Box<Node>),
     Or(Box<Node>, Box<Node>),

@@ -31,7 +31,21 @@ pub(crate) fn neg(v: &Value) -> EResult<Value> {
 
 /// Every binary operator except `+` (see [`add`]).
 pub(crate) fn binary(op: BinOp, l: &Value, r: &Value) -> EResult<Value> {
-    Ok(Value::Bool(match op {
+    if op.is_comparison() {
+        compare_op(op, l, r).map(Value::Bool)
+    } else {
+        arith(op, l, r)
+    }
+}
+
+/// The operators that give a bool: `== != < <= > >= in`.
+#[inline]
+pub(crate) fn compare_op(op: BinOp, l: &Value, r: &Value) -> EResult<bool> {
+    // strings are the common non-numeric case (`status == 'fail'`): compare them directly
+    if let (Value::Str(a), Value::Str(b), BinOp::Eq | BinOp::Ne) = (l, r, op) {
+        return Ok((a.as_str() == b.as_str()) == (op == BinOp::Eq));
+    }
+    Ok(match op {
         BinOp::Eq => l.loose_eq(r),
         BinOp::Ne => !l.loose_eq(r),
         BinOp::Lt => compare(l, r)?.is_some_and(Ordering::is_lt),
@@ -39,10 +53,8 @@ pub(crate) fn binary(op: BinOp, l: &Value, r: &Value) -> EResult<Value> {
         BinOp::Gt => compare(l, r)?.is_some_and(Ordering::is_gt),
         BinOp::Ge => compare(l, r)?.is_some_and(Ordering::is_ge),
         BinOp::In => contains(r, l)?,
-        BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div | BinOp::FloorDiv | BinOp::Mod => {
-            return arith(op, l, r)
-        }
-    }))
+        _ => return fail(format!("internal: '{}' is not a comparison", op.symbol())),
+    })
 }
 
 /// Ordering of two values; `None` for a NaN (which makes every comparison false).
@@ -86,69 +98,88 @@ fn verb(op: BinOp) -> (&'static str, &'static str) {
     }
 }
 
-/// Numeric operators.
-fn arith(op: BinOp, l: &Value, r: &Value) -> EResult<Value> {
-    match (l, r) {
-        (Value::Int(a), Value::Int(b)) => int_arith(op, *a, *b),
-        (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-            // both are numbers, so as_f64 is Some
-            float_arith(
-                op,
-                l.as_f64().unwrap_or(f64::NAN),
-                r.as_f64().unwrap_or(f64::NAN),
-            )
+/// A number, or `No` when a value is not a number or an operation has no number result
+/// (overflow, division by zero). 16 bytes, so it travels in registers: the fast numeric path of
+/// the evaluator ([`crate::num`]) computes with it, and the general path below shares its rules.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Num {
+    Int(i64),
+    Float(f64),
+    No,
+}
+
+impl Num {
+    #[inline]
+    pub fn of(v: &Value) -> Num {
+        match v {
+            Value::Int(i) => Num::Int(*i),
+            Value::Float(f) => Num::Float(*f),
+            _ => Num::No,
         }
-        _ => {
-            let (v, prep) = verb(op);
-            // "subtract A from B" reads right only with the operands swapped
-            let (x, y) = if op == BinOp::Sub { (r, l) } else { (l, r) };
-            fail(format!("cannot {v} {} {prep} {}", describe(x), describe(y)))
+    }
+    #[inline]
+    fn f64(self) -> f64 {
+        match self {
+            Num::Int(i) => i as f64,
+            Num::Float(f) => f,
+            Num::No => f64::NAN,
+        }
+    }
+    /// The value, or `None` for `No`.
+    #[inline]
+    pub fn value(self) -> Option<Value> {
+        match self {
+            Num::Int(i) => Some(Value::Int(i)),
+            Num::Float(f) => Some(Value::Float(f)),
+            Num::No => None,
         }
     }
 }
 
-fn int_arith(op: BinOp, a: i64, b: i64) -> EResult<Value> {
-    if b == 0 && matches!(op, BinOp::Div | BinOp::FloorDiv) {
-        return fail("division by zero");
+/// Arithmetic on numbers: the single definition of `+ - * / // %` on ints and floats.
+#[inline]
+pub(crate) fn num_arith(op: BinOp, a: Num, b: Num) -> Num {
+    match (a, b) {
+        (Num::Int(a), Num::Int(b)) => int_arith(op, a, b),
+        (Num::No, _) | (_, Num::No) => Num::No,
+        (a, b) => float_arith(op, a.f64(), b.f64()),
     }
-    if b == 0 && op == BinOp::Mod {
-        return fail("modulo by zero");
-    }
+}
+
+#[inline]
+fn int_arith(op: BinOp, a: i64, b: i64) -> Num {
     let r = match op {
         BinOp::Add => a.checked_add(b),
         BinOp::Sub => a.checked_sub(b),
         BinOp::Mul => a.checked_mul(b),
-        BinOp::Div => return Ok(Value::Float(a as f64 / b as f64)),
+        BinOp::Div if b == 0 => None,
+        BinOp::Div => return Num::Float(a as f64 / b as f64),
+        // floor division: round toward negative infinity, like Python
         BinOp::FloorDiv => a.checked_div(b).map(|q| {
-            if (a % b != 0) && ((a < 0) != (b < 0)) {
+            if a % b != 0 && ((a < 0) != (b < 0)) {
                 q - 1
             } else {
                 q
             }
         }),
+        BinOp::Mod if b == 0 => None,
+        // the result takes the divisor's sign, like Python; i64::MIN % -1 is 0 (Rust overflows)
         _ => Some(match a.checked_rem(b) {
             Some(m) if m != 0 && ((m < 0) != (b < 0)) => m + b,
             Some(m) => m,
-            None => 0, // i64::MIN % -1: overflows in Rust although the answer is 0
+            None => 0,
         }),
     };
-    match r {
-        Some(v) => Ok(Value::Int(v)),
-        None => fail(format!("integer overflow in {a} {} {b}", op.symbol())),
-    }
+    r.map_or(Num::No, Num::Int)
 }
 
-fn float_arith(op: BinOp, a: f64, b: f64) -> EResult<Value> {
-    if b == 0.0 && matches!(op, BinOp::Div | BinOp::FloorDiv) {
-        return fail("division by zero");
-    }
-    if b == 0.0 && op == BinOp::Mod {
-        return fail("modulo by zero");
-    }
-    Ok(Value::Float(match op {
+#[inline]
+fn float_arith(op: BinOp, a: f64, b: f64) -> Num {
+    Num::Float(match op {
         BinOp::Add => a + b,
         BinOp::Sub => a - b,
         BinOp::Mul => a * b,
+        _ if b == 0.0 => return Num::No,
         BinOp::Div => a / b,
         BinOp::FloorDiv => (a / b).floor(),
         _ => {
@@ -159,7 +190,29 @@ fn float_arith(op: BinOp, a: f64, b: f64) -> EResult<Value> {
                 m
             }
         }
-    }))
+    })
+}
+
+/// Numeric operators on values, with the error message when there is no result.
+fn arith(op: BinOp, l: &Value, r: &Value) -> EResult<Value> {
+    let (a, b) = (Num::of(l), Num::of(r));
+    if let Some(v) = num_arith(op, a, b).value() {
+        return Ok(v);
+    }
+    match (a, b) {
+        (Num::No, _) | (_, Num::No) => {
+            let (v, prep) = verb(op);
+            // "subtract A from B" reads right only with the operands swapped
+            let (x, y) = if op == BinOp::Sub { (r, l) } else { (l, r) };
+            fail(format!("cannot {v} {} {prep} {}", describe(x), describe(y)))
+        }
+        (_, b) if b.f64() == 0.0 && op == BinOp::Mod => fail("modulo by zero"),
+        (_, b) if b.f64() == 0.0 && matches!(op, BinOp::Div | BinOp::FloorDiv) => {
+            fail("division by zero")
+        }
+        (Num::Int(a), Num::Int(b)) => fail(format!("integer overflow in {a} {} {b}", op.symbol())),
+        (a, b) => fail(format!("no result for {a:?} {} {b:?}", op.symbol())),
+    }
 }
 
 /// `l + r`: numbers, string concatenation, list concatenation, record merge (right side wins,

@@ -27,6 +27,13 @@ pub(crate) enum BinOp {
 }
 
 impl BinOp {
+    /// Operators that give a bool.
+    pub fn is_comparison(self) -> bool {
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::In
+        )
+    }
     pub fn symbol(self) -> &'static str {
         match self {
             BinOp::Eq => "==",
