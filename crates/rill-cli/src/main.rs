@@ -1,1 +1,117 @@
-fn main() {}
+//! The `rill` command line.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use rill::{Override, Pipeline};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// rill: real-time event processing and feature extraction.
+#[derive(Parser)]
+#[command(name = "rill", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct PipelineArgs {
+    /// The pipeline file (YAML).
+    pipeline: PathBuf,
+    /// Override a setting: `--set source.csv.path=data/other.csv` (repeatable; the value is YAML).
+    #[arg(long = "set", value_name = "PATH=VALUE")]
+    overrides: Vec<String>,
+    /// Read this file instead of the source's `path`.
+    #[arg(long, value_name = "PATH")]
+    input: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a pipeline to the end of its input; prints a summary on stderr.
+    Run {
+        #[command(flatten)]
+        args: PipelineArgs,
+        /// Print the summary as JSON on stdout instead of text on stderr.
+        #[arg(long)]
+        json_summary: bool,
+        /// Print nothing but errors.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+    /// Check a pipeline file (options, expressions, graph) without running it.
+    Validate {
+        #[command(flatten)]
+        args: PipelineArgs,
+    },
+}
+
+fn load(args: &PipelineArgs) -> Result<Pipeline> {
+    let overrides = args
+        .overrides
+        .iter()
+        .map(|s| s.parse::<Override>())
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut p = Pipeline::from_file(&args.pipeline, &overrides)?;
+    if let Some(input) = &args.input {
+        p.set_input(input);
+    }
+    Ok(p)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Validate { args } => {
+            let p = load(&args)?;
+            p.validate()
+                .with_context(|| format!("{} is not valid", args.pipeline.display()))?;
+            println!("{}: ok", args.pipeline.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            args,
+            json_summary,
+            quiet,
+        } => {
+            let p = load(&args)?;
+            let started = std::time::Instant::now();
+            match p.run() {
+                Ok(outcome) => {
+                    if json_summary {
+                        let mut v = serde_json::to_value(&outcome.summary)?;
+                        v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
+                        if let Some(r) = &outcome.result {
+                            v["result"] = rill::core::json::to_json(r);
+                        }
+                        println!("{v}");
+                    } else if !quiet {
+                        if let Some(r) = &outcome.result {
+                            println!("{}", rill::core::json::to_json(r));
+                        }
+                        eprint!("{}", outcome.summary);
+                        eprintln!("finished in {:.3}s", started.elapsed().as_secs_f64());
+                    }
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => {
+                    eprintln!("error: {}", e.error);
+                    if !quiet {
+                        eprint!("{}", e.summary);
+                    }
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}

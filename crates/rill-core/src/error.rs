@@ -75,7 +75,10 @@ impl Error {
     }
     /// Shorthand for a [`Error::Field`] error.
     pub fn field(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Error::Field { field: field.into(), reason: reason.into() }
+        Error::Field {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
     /// Shorthand for a [`Error::User`] error.
     pub fn user(msg: impl Into<String>) -> Self {
@@ -83,11 +86,17 @@ impl Error {
     }
     /// Shorthand for an [`Error::Io`] error.
     pub fn io(context: impl Into<String>, err: impl std::fmt::Display) -> Self {
-        Error::Io { context: context.into(), message: err.to_string() }
+        Error::Io {
+            context: context.into(),
+            message: err.to_string(),
+        }
     }
     /// Wraps the error with a description of where it happened.
     pub fn context(self, context: impl Into<String>) -> Self {
-        Error::Context { context: context.into(), inner: Box::new(self) }
+        Error::Context {
+            context: context.into(),
+            inner: Box::new(self),
+        }
     }
     /// The innermost error, without context wrappers.
     pub fn root(&self) -> &Error {

@@ -43,7 +43,11 @@ pub struct EventMeta {
 impl Event {
     /// An event with this body, no key, stamped with the current time.
     pub fn new(body: impl Into<Value>) -> Event {
-        Event { body: body.into(), time: Timestamp::now(), ..Default::default() }
+        Event {
+            body: body.into(),
+            time: Timestamp::now(),
+            ..Default::default()
+        }
     }
     /// Sets the key.
     pub fn with_key(mut self, key: impl Into<Value>) -> Event {
@@ -74,7 +78,11 @@ impl Event {
     }
     /// Describes where the event came from, for error messages: `record 17 (key "a")`.
     pub fn describe(&self) -> String {
-        let mut s = if self.offset > 0 { format!("record {}", self.offset) } else { "event".to_string() };
+        let mut s = if self.offset > 0 {
+            format!("record {}", self.offset)
+        } else {
+            "event".to_string()
+        };
         if !self.key.is_null() {
             s.push_str(&format!(" (key {})", crate::json::to_json(&self.key)));
         }
@@ -150,7 +158,10 @@ impl Completion {
     pub fn new(expected: usize) -> (Completion, ResultHandle) {
         let slot = Arc::new(Slot::default());
         slot.update(|st| st.expected = expected.max(1));
-        (Completion(Arc::new(Guard(slot.clone()))), ResultHandle(slot))
+        (
+            Completion(Arc::new(Guard(slot.clone()))),
+            ResultHandle(slot),
+        )
     }
     /// Records one result.
     pub fn complete(&self, value: Value) {
@@ -187,7 +198,12 @@ impl ResultHandle {
             if now >= deadline {
                 return None;
             }
-            st = self.0.cv.wait_timeout(st, deadline - now).unwrap_or_else(|p| p.into_inner()).0;
+            st = self
+                .0
+                .cv
+                .wait_timeout(st, deadline - now)
+                .unwrap_or_else(|p| p.into_inner())
+                .0;
         }
     }
     /// Fails the handle from outside the flow (e.g. the flow died before the event ran).
@@ -231,7 +247,10 @@ mod tests {
             c.complete(Value::Int(1));
             c.complete(Value::Int(2));
         });
-        assert_eq!(h.wait().unwrap(), Value::List(vec![Value::Int(1), Value::Int(2)]));
+        assert_eq!(
+            h.wait().unwrap(),
+            Value::List(vec![Value::Int(1), Value::Int(2)])
+        );
         t.join().unwrap();
         let (f, h) = Completion::new(1);
         f.fail(Error::user("boom"));
@@ -246,7 +265,11 @@ mod tests {
         ev2.meta_mut().completion = Some(c);
         let copy = ev2.clone();
         drop(ev2);
-        assert!(h.wait_timeout(std::time::Duration::from_millis(1)).is_none(), "a copy is still alive");
+        assert!(
+            h.wait_timeout(std::time::Duration::from_millis(1))
+                .is_none(),
+            "a copy is still alive"
+        );
         drop(copy);
         assert_eq!(h.wait().unwrap(), Value::Null);
     }

@@ -43,7 +43,10 @@ pub fn from_json(j: &serde_json::Value) -> Value {
     match j {
         J::Null => Value::Null,
         J::Bool(b) => Value::Bool(*b),
-        J::Number(n) => n.as_i64().map(Value::Int).unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN))),
+        J::Number(n) => n
+            .as_i64()
+            .map(Value::Int)
+            .unwrap_or_else(|| Value::Float(n.as_f64().unwrap_or(f64::NAN))),
         J::String(s) => Value::Str(Str::from(s.as_str())),
         J::Array(a) => Value::List(a.iter().map(from_json).collect()),
         J::Object(o) => {
@@ -55,8 +58,13 @@ pub fn from_json(j: &serde_json::Value) -> Value {
 
 /// Like [`from_json`] for an object, but reuses `schema` when the object's keys match it,
 /// so a stream of same-shaped JSON lines shares one schema.
-pub fn record_from_json_object(o: &serde_json::Map<String, serde_json::Value>, schema: &mut Option<Arc<Schema>>) -> Record {
-    let reuse = schema.as_ref().is_some_and(|s| s.len() == o.len() && s.names().iter().zip(o.keys()).all(|(a, b)| a == b));
+pub fn record_from_json_object(
+    o: &serde_json::Map<String, serde_json::Value>,
+    schema: &mut Option<Arc<Schema>>,
+) -> Record {
+    let reuse = schema
+        .as_ref()
+        .is_some_and(|s| s.len() == o.len() && s.names().iter().zip(o.keys()).all(|(a, b)| a == b));
     if !reuse {
         *schema = Some(Schema::new(o.keys().map(|k| k.as_str())));
     }
@@ -106,7 +114,9 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::Int(v))
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
-        i64::try_from(v).map(Value::Int).map_err(|_| E::custom(format!("integer {v} is too large")))
+        i64::try_from(v)
+            .map(Value::Int)
+            .map_err(|_| E::custom(format!("integer {v} is too large")))
     }
     fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
         Ok(Value::Float(v))
@@ -160,7 +170,8 @@ mod tests {
 
     #[test]
     fn json_round_trip() {
-        let j: serde_json::Value = serde_json::json!({"a": 1, "b": [1.5, "x", null], "c": {"d": true}, "n": "NaN"});
+        let j: serde_json::Value =
+            serde_json::json!({"a": 1, "b": [1.5, "x", null], "c": {"d": true}, "n": "NaN"});
         let v = from_json(&j);
         assert_eq!(v.get("a"), Some(&Value::Int(1)));
         assert_eq!(to_json(&v), j);
@@ -173,10 +184,19 @@ mod tests {
     #[test]
     fn json_lines_share_schema() {
         let mut schema = None;
-        let a = record_from_json_object(serde_json::json!({"x": 1, "y": 2}).as_object().unwrap(), &mut schema);
-        let b = record_from_json_object(serde_json::json!({"x": 3, "y": 4}).as_object().unwrap(), &mut schema);
+        let a = record_from_json_object(
+            serde_json::json!({"x": 1, "y": 2}).as_object().unwrap(),
+            &mut schema,
+        );
+        let b = record_from_json_object(
+            serde_json::json!({"x": 3, "y": 4}).as_object().unwrap(),
+            &mut schema,
+        );
         assert!(Arc::ptr_eq(a.schema(), b.schema()));
-        let c = record_from_json_object(serde_json::json!({"y": 3}).as_object().unwrap(), &mut schema);
+        let c = record_from_json_object(
+            serde_json::json!({"y": 3}).as_object().unwrap(),
+            &mut schema,
+        );
         assert!(!Arc::ptr_eq(a.schema(), c.schema()));
     }
 }

@@ -25,8 +25,16 @@ impl Schema {
         S: Into<Str>,
     {
         let names: Vec<Str> = names.into_iter().map(Into::into).collect();
-        let index = names.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect();
-        Arc::new(Schema { id: NEXT_SCHEMA_ID.fetch_add(1, Ordering::Relaxed), names, index })
+        let index = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), i))
+            .collect();
+        Arc::new(Schema {
+            id: NEXT_SCHEMA_ID.fetch_add(1, Ordering::Relaxed),
+            names,
+            index,
+        })
     }
     /// A process-unique id, used to validate cached lookups.
     pub fn id(&self) -> u64 {
@@ -50,7 +58,12 @@ impl Schema {
     }
     /// True when `names` equals this schema's names in order (lets sources reuse a schema).
     pub fn matches<S: AsRef<str>>(&self, names: &[S]) -> bool {
-        self.names.len() == names.len() && self.names.iter().zip(names).all(|(a, b)| a.as_str() == b.as_ref())
+        self.names.len() == names.len()
+            && self
+                .names
+                .iter()
+                .zip(names)
+                .all(|(a, b)| a.as_str() == b.as_ref())
     }
 }
 
@@ -64,12 +77,19 @@ pub struct Record {
 impl Record {
     /// A record over `schema`; `values` must have one value per field.
     pub fn new(schema: Arc<Schema>, values: Vec<Value>) -> Record {
-        assert_eq!(schema.len(), values.len(), "record values must match the schema");
+        assert_eq!(
+            schema.len(),
+            values.len(),
+            "record values must match the schema"
+        );
         Record { schema, values }
     }
     /// An empty record.
     pub fn empty() -> Record {
-        Record { schema: Schema::new(Vec::<Str>::new()), values: Vec::new() }
+        Record {
+            schema: Schema::new(Vec::<Str>::new()),
+            values: Vec::new(),
+        }
     }
     /// Builds a record from pairs (slow path: allocates a schema; for tests and configuration).
     pub fn from_pairs<I, K>(pairs: I) -> Record
@@ -77,7 +97,8 @@ impl Record {
         I: IntoIterator<Item = (K, Value)>,
         K: Into<Str>,
     {
-        let (names, values): (Vec<Str>, Vec<Value>) = pairs.into_iter().map(|(k, v)| (k.into(), v)).unzip();
+        let (names, values): (Vec<Str>, Vec<Value>) =
+            pairs.into_iter().map(|(k, v)| (k.into(), v)).unzip();
         let schema = Schema::new(names);
         if schema.index.len() != values.len() {
             // duplicate names: keep the last value for each, in first-seen order
@@ -130,7 +151,12 @@ impl Record {
         if let Some(i) = self.schema.index_of(name) {
             self.values[i] = value;
         } else {
-            let names = self.schema.names.iter().cloned().chain(std::iter::once(Str::from(name)));
+            let names = self
+                .schema
+                .names
+                .iter()
+                .cloned()
+                .chain(std::iter::once(Str::from(name)));
             self.schema = Schema::new(names);
             self.values.push(value);
         }
@@ -138,13 +164,23 @@ impl Record {
     /// Removes a field, returning its value (slow path: new schema).
     pub fn remove(&mut self, name: &str) -> Option<Value> {
         let i = self.schema.index_of(name)?;
-        let names = self.schema.names.iter().enumerate().filter(|(j, _)| *j != i).map(|(_, n)| n.clone());
+        let names = self
+            .schema
+            .names
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, n)| n.clone());
         self.schema = Schema::new(names);
         Some(self.values.remove(i))
     }
     /// Replaces schema and values together (used by steps that cache derived schemas).
     pub fn reshape(&mut self, schema: Arc<Schema>, values: Vec<Value>) {
-        assert_eq!(schema.len(), values.len(), "record values must match the schema");
+        assert_eq!(
+            schema.len(),
+            values.len(),
+            "record values must match the schema"
+        );
         self.schema = schema;
         self.values = values;
     }
@@ -190,7 +226,10 @@ const ABSENT: u32 = u32::MAX;
 impl FieldSlot {
     /// A slot for the field `name`.
     pub fn new(name: impl Into<Str>) -> Self {
-        FieldSlot { name: name.into(), cache: Cell::new((0, ABSENT)) }
+        FieldSlot {
+            name: name.into(),
+            cache: Cell::new((0, ABSENT)),
+        }
     }
     /// The field's name.
     pub fn name(&self) -> &str {
@@ -244,7 +283,13 @@ impl SchemaExtender {
         I: IntoIterator<Item = S>,
         S: Into<Str>,
     {
-        SchemaExtender { names: names.into_iter().map(Into::into).collect(), overwrite, cached_in: 0, out: None, positions: Vec::new() }
+        SchemaExtender {
+            names: names.into_iter().map(Into::into).collect(),
+            overwrite,
+            cached_in: 0,
+            out: None,
+            positions: Vec::new(),
+        }
     }
     /// The names this extender adds.
     pub fn names(&self) -> &[Str] {
@@ -267,7 +312,11 @@ impl SchemaExtender {
             }
         }
         // nothing added: keep the input schema, so downstream caches stay valid
-        self.out = Some(if names.len() == schema.len() { schema.clone() } else { Schema::new(names) });
+        self.out = Some(if names.len() == schema.len() {
+            schema.clone()
+        } else {
+            Schema::new(names)
+        });
         self.cached_in = schema.id;
     }
     /// Writes `values` (one per name, in order) into `rec`.
@@ -307,7 +356,10 @@ mod tests {
         let mut keep = SchemaExtender::new(["x", "f"], false);
         let mut rec = Record::from_pairs([("x", Value::Int(1))]);
         keep.apply(&mut rec, [Value::Int(9), Value::Float(2.0)]);
-        assert_eq!(rec, Record::from_pairs([("x", Value::Int(1)), ("f", Value::Float(2.0))]));
+        assert_eq!(
+            rec,
+            Record::from_pairs([("x", Value::Int(1)), ("f", Value::Float(2.0))])
+        );
         let mut over = SchemaExtender::new(["x"], true);
         over.apply(&mut rec, [Value::Int(9)]);
         assert_eq!(rec.get("x"), Some(&Value::Int(9)));
@@ -322,7 +374,10 @@ mod tests {
         let mut r = Record::from_pairs([("a", Value::Int(1))]);
         r.set("b", Value::from("x"));
         r.set("a", Value::Int(2));
-        assert_eq!(r, Record::from_pairs([("b", Value::from("x")), ("a", Value::Int(2))]));
+        assert_eq!(
+            r,
+            Record::from_pairs([("b", Value::from("x")), ("a", Value::Int(2))])
+        );
         assert_eq!(r.remove("a"), Some(Value::Int(2)));
         assert_eq!(r.len(), 1);
     }

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 
 /// An instant as nanoseconds since the Unix epoch (UTC). Covers years 1678–2262.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 pub struct Timestamp(pub i64);
 
 const NANOS_PER_SEC: i64 = 1_000_000_000;
@@ -55,12 +57,21 @@ impl Timestamp {
             return Self::from_chrono(dt.with_timezone(&Utc), s);
         }
         // "2020-07-21 21:40:00+00:00" (space instead of T) and offsets without colon
-        for fmt in ["%Y-%m-%d %H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%z", "%Y-%m-%dT%H:%M:%S%.f%z"] {
+        for fmt in [
+            "%Y-%m-%d %H:%M:%S%.f%:z",
+            "%Y-%m-%d %H:%M:%S%.f%z",
+            "%Y-%m-%dT%H:%M:%S%.f%z",
+        ] {
             if let Ok(dt) = DateTime::parse_from_str(s, fmt) {
                 return Self::from_chrono(dt.with_timezone(&Utc), s);
             }
         }
-        for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+        for fmt in [
+            "%Y-%m-%dT%H:%M:%S%.f",
+            "%Y-%m-%d %H:%M:%S%.f",
+            "%Y-%m-%dT%H:%M",
+            "%Y-%m-%d %H:%M",
+        ] {
             if let Ok(ndt) = NaiveDateTime::parse_from_str(s, fmt) {
                 return Self::from_chrono(Utc.from_utc_datetime(&ndt), s);
             }
@@ -69,12 +80,18 @@ impl Timestamp {
             let ndt = d.and_hms_opt(0, 0, 0).expect("midnight exists");
             return Self::from_chrono(Utc.from_utc_datetime(&ndt), s);
         }
-        Err(Error::field("time", format!("'{s}' is not an ISO-8601 timestamp")))
+        Err(Error::field(
+            "time",
+            format!("'{s}' is not an ISO-8601 timestamp"),
+        ))
     }
     fn from_chrono(dt: DateTime<Utc>, text: &str) -> Result<Self> {
-        dt.timestamp_nanos_opt()
-            .map(Timestamp)
-            .ok_or_else(|| Error::field("time", format!("'{text}' is out of the supported range (1678..2262)")))
+        dt.timestamp_nanos_opt().map(Timestamp).ok_or_else(|| {
+            Error::field(
+                "time",
+                format!("'{text}' is out of the supported range (1678..2262)"),
+            )
+        })
     }
     /// Parses with a strftime-style format; a format without an offset is taken as UTC.
     pub fn parse_with_format(s: &str, fmt: &str) -> Result<Self> {
@@ -163,7 +180,11 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     let t = s.trim();
     let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let bad = || Error::config(format!("'{s}' is not a duration: use <integer><unit> with unit ms, s, m, h, d or w (e.g. 10m)"));
+    let bad = || {
+        Error::config(format!(
+            "'{s}' is not a duration: use <integer><unit> with unit ms, s, m, h, d or w (e.g. 10m)"
+        ))
+    };
     let n: i64 = num.parse().map_err(|_| bad())?;
     let mult = match unit {
         "ms" => 1_000_000,
@@ -221,7 +242,10 @@ impl TimeFormat {
                 } else if let Ok(f) = t.parse::<f64>() {
                     self.from_f64(f)
                 } else {
-                    Err(Error::field("time", format!("'{s}' is not a number of {}", self.unit_name())))
+                    Err(Error::field(
+                        "time",
+                        format!("'{s}' is not a number of {}", self.unit_name()),
+                    ))
                 }
             }
         }
@@ -244,9 +268,9 @@ impl TimeFormat {
     }
     /// Interprets an integer in this format's unit (ISO and patterns: epoch milliseconds, like storey).
     pub fn from_i64(&self, i: i64) -> Result<Timestamp> {
-        i.checked_mul(self.scale())
-            .map(Timestamp)
-            .ok_or_else(|| Error::field("time", format!("{i} {} is out of range", self.unit_name())))
+        i.checked_mul(self.scale()).map(Timestamp).ok_or_else(|| {
+            Error::field("time", format!("{i} {} is out of range", self.unit_name()))
+        })
     }
     /// Interprets a float in this format's unit.
     pub fn from_f64(&self, f: f64) -> Result<Timestamp> {
@@ -254,7 +278,10 @@ impl TimeFormat {
         if n.is_finite() && n.abs() < 9.2e18 {
             Ok(Timestamp(n.round() as i64))
         } else {
-            Err(Error::field("time", format!("{f} {} is out of range", self.unit_name())))
+            Err(Error::field(
+                "time",
+                format!("{f} {} is out of range", self.unit_name()),
+            ))
         }
     }
 }
@@ -300,20 +327,49 @@ mod tests {
         let t = Timestamp::parse_iso("2020-07-21T21:40:00+00:00").unwrap();
         assert_eq!(t.millis(), 1_595_367_600_000);
         assert_eq!(t.to_iso(), "2020-07-21T21:40:00+00:00");
-        assert_eq!(Timestamp::parse_iso("2020-07-21T23:40:00+02:00").unwrap(), t);
+        assert_eq!(
+            Timestamp::parse_iso("2020-07-21T23:40:00+02:00").unwrap(),
+            t
+        );
         assert_eq!(Timestamp::parse_iso("2020-07-21 21:40:00").unwrap(), t);
-        assert_eq!(Timestamp::parse_iso("2020-07-21T21:40:00.250Z").unwrap().to_iso(), "2020-07-21T21:40:00.250+00:00");
+        assert_eq!(
+            Timestamp::parse_iso("2020-07-21T21:40:00.250Z")
+                .unwrap()
+                .to_iso(),
+            "2020-07-21T21:40:00.250+00:00"
+        );
         assert!(Timestamp::parse_iso("yesterday").is_err());
     }
 
     #[test]
     fn epoch_formats() {
-        assert_eq!(TimeFormat::EpochSeconds.parse_str("1595367600").unwrap().millis(), 1_595_367_600_000);
-        assert_eq!(TimeFormat::EpochSeconds.parse_str("1595367600.5").unwrap().millis(), 1_595_367_600_500);
-        assert_eq!(TimeFormat::EpochMillis.parse_str("1595367600000").unwrap().millis(), 1_595_367_600_000);
+        assert_eq!(
+            TimeFormat::EpochSeconds
+                .parse_str("1595367600")
+                .unwrap()
+                .millis(),
+            1_595_367_600_000
+        );
+        assert_eq!(
+            TimeFormat::EpochSeconds
+                .parse_str("1595367600.5")
+                .unwrap()
+                .millis(),
+            1_595_367_600_500
+        );
+        assert_eq!(
+            TimeFormat::EpochMillis
+                .parse_str("1595367600000")
+                .unwrap()
+                .millis(),
+            1_595_367_600_000
+        );
         assert!(TimeFormat::EpochMillis.parse_str("abc").is_err());
         assert_eq!(
-            TimeFormat::Pattern("%d/%m/%Y %H:%M".into()).parse_str("21/07/2020 21:40").unwrap().millis(),
+            TimeFormat::Pattern("%d/%m/%Y %H:%M".into())
+                .parse_str("21/07/2020 21:40")
+                .unwrap()
+                .millis(),
             1_595_367_600_000
         );
     }

@@ -121,8 +121,12 @@ impl Value {
     /// Equality that treats `1` and `1.0` as equal (used by expressions); [`PartialEq`] is strict.
     pub fn loose_eq(&self, other: &Value) -> bool {
         match (self, other) {
-            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => (*a as f64) == *b,
-            (Value::List(a), Value::List(b)) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loose_eq(y)),
+            (Value::Int(a), Value::Float(b)) | (Value::Float(b), Value::Int(a)) => {
+                (*a as f64) == *b
+            }
+            (Value::List(a), Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.loose_eq(y))
+            }
             _ => self == other,
         }
     }
@@ -134,7 +138,11 @@ impl Value {
             (Value::Time(a), Value::Time(b)) => Some(a.cmp(b)),
             (Value::Bool(a), Value::Bool(b)) => Some(a.cmp(b)),
             (a, b) => match (a.as_f64(), b.as_f64()) {
-                (Some(x), Some(y)) if !matches!(a, Value::Bool(_)) && !matches!(b, Value::Bool(_)) => x.partial_cmp(&y),
+                (Some(x), Some(y))
+                    if !matches!(a, Value::Bool(_)) && !matches!(b, Value::Bool(_)) =>
+                {
+                    x.partial_cmp(&y)
+                }
                 _ => None,
             },
         }
@@ -207,7 +215,13 @@ impl std::hash::Hash for Value {
             Value::Bool(b) => b.hash(h),
             Value::Int(i) => i.hash(h),
             Value::Float(f) => {
-                let bits = if f.is_nan() { f64::NAN.to_bits() } else if *f == 0.0 { 0 } else { f.to_bits() };
+                let bits = if f.is_nan() {
+                    f64::NAN.to_bits()
+                } else if *f == 0.0 {
+                    0
+                } else {
+                    f.to_bits()
+                };
                 bits.hash(h)
             }
             Value::Str(s) => s.hash(h),

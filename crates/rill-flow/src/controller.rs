@@ -29,7 +29,12 @@ pub struct ControllerOptions {
 
 impl Default for ControllerOptions {
     fn default() -> Self {
-        ControllerOptions { buffer_size: 1024, key_field: None, name: "emit".into(), max_batch: 1024 }
+        ControllerOptions {
+            buffer_size: 1024,
+            key_field: None,
+            name: "emit".into(),
+            max_batch: 1024,
+        }
     }
 }
 
@@ -74,7 +79,9 @@ impl Controller {
         graph.set_source_name(&opts.name);
         let (tx, rx) = flume::bounded(opts.buffer_size.max(1));
         let (done_tx, done) = flume::bounded(1);
-        let shared = Arc::new(Shared { failure: Mutex::new(None) });
+        let shared = Arc::new(Shared {
+            failure: Mutex::new(None),
+        });
         let has_complete = graph.has_complete;
         let sh = shared.clone();
         let max_batch = opts.max_batch.max(1);
@@ -83,7 +90,10 @@ impl Controller {
             .spawn(move || {
                 let out = worker_loop(&mut graph, &rx, max_batch);
                 let out = match out {
-                    Ok(result) => Ok(RunOutcome { result, summary: graph.summary.clone() }),
+                    Ok(result) => Ok(RunOutcome {
+                        result,
+                        summary: graph.summary.clone(),
+                    }),
                     Err(error) => {
                         *sh.failure.lock() = Some(error.clone());
                         // fail whatever is still queued, so no caller waits forever
@@ -94,7 +104,10 @@ impl Controller {
                                 }
                             }
                         }
-                        Err(RunError { error, summary: graph.snapshot_summary() })
+                        Err(RunError {
+                            error,
+                            summary: graph.snapshot_summary(),
+                        })
                     }
                 };
                 let _ = done_tx.send(out);
@@ -141,14 +154,20 @@ impl Controller {
     }
 
     /// Emits a body with a key.
-    pub fn emit_keyed(&self, body: impl Into<Value>, key: impl Into<Value>) -> Result<Option<ResultHandle>> {
+    pub fn emit_keyed(
+        &self,
+        body: impl Into<Value>,
+        key: impl Into<Value>,
+    ) -> Result<Option<ResultHandle>> {
         self.emit_event(Event::new(body).with_key(key))
     }
 
     /// Emits a full event (key, time, id as given).
     pub fn emit_event(&self, event: Event) -> Result<Option<ResultHandle>> {
         let (ev, handle) = self.prepare(event);
-        self.tx.send(Msg::Event(ev)).map_err(|_| self.closed_error())?;
+        self.tx
+            .send(Msg::Event(ev))
+            .map_err(|_| self.closed_error())?;
         Ok(handle)
     }
 
@@ -156,13 +175,17 @@ impl Controller {
     pub fn emit_expecting(&self, mut event: Event, n: usize) -> Result<ResultHandle> {
         let (c, h) = Completion::new(n);
         event.meta_mut().completion = Some(c);
-        self.tx.send(Msg::Event(event)).map_err(|_| self.closed_error())?;
+        self.tx
+            .send(Msg::Event(event))
+            .map_err(|_| self.closed_error())?;
         Ok(h)
     }
 
     /// Asks the flow to finish: queued events are processed, then every step flushes.
     pub fn terminate(&self) -> Result<()> {
-        self.tx.send(Msg::Terminate).map_err(|_| self.closed_error())
+        self.tx
+            .send(Msg::Terminate)
+            .map_err(|_| self.closed_error())
     }
 
     /// Waits for the flow to finish; returns the termination result or the flow's error.
@@ -173,7 +196,10 @@ impl Controller {
     /// Waits for the flow to finish; returns the result and the run summary.
     pub fn finish(self) -> std::result::Result<RunOutcome, RunError> {
         let out = self.done.recv().unwrap_or_else(|_| {
-            Err(RunError { error: Error::FlowClosed("the flow's worker thread died".into()), summary: Default::default() })
+            Err(RunError {
+                error: Error::FlowClosed("the flow's worker thread died".into()),
+                summary: Default::default(),
+            })
         });
         if let Some(w) = self.worker.lock().take() {
             let _ = w.join();
@@ -185,7 +211,10 @@ impl Controller {
     /// executor thread.
     pub async fn emit_event_async(&self, event: Event) -> Result<Option<ResultHandle>> {
         let (ev, handle) = self.prepare(event);
-        self.tx.send_async(Msg::Event(ev)).await.map_err(|_| self.closed_error())?;
+        self.tx
+            .send_async(Msg::Event(ev))
+            .await
+            .map_err(|_| self.closed_error())?;
         Ok(handle)
     }
 
@@ -196,13 +225,19 @@ impl Controller {
 
     /// Async variant of [`Controller::terminate`].
     pub async fn terminate_async(&self) -> Result<()> {
-        self.tx.send_async(Msg::Terminate).await.map_err(|_| self.closed_error())
+        self.tx
+            .send_async(Msg::Terminate)
+            .await
+            .map_err(|_| self.closed_error())
     }
 
     /// Async variant of [`Controller::finish`].
     pub async fn finish_async(self) -> std::result::Result<RunOutcome, RunError> {
         let out = self.done.recv_async().await.unwrap_or_else(|_| {
-            Err(RunError { error: Error::FlowClosed("the flow's worker thread died".into()), summary: Default::default() })
+            Err(RunError {
+                error: Error::FlowClosed("the flow's worker thread died".into()),
+                summary: Default::default(),
+            })
         });
         // the worker has sent its outcome: joining is immediate
         if let Some(w) = self.worker.lock().take() {
@@ -213,11 +248,18 @@ impl Controller {
 
     /// Async variant of [`Controller::await_termination`].
     pub async fn await_termination_async(self) -> Result<Option<Value>> {
-        self.finish_async().await.map(|o| o.result).map_err(|e| e.error)
+        self.finish_async()
+            .await
+            .map(|o| o.result)
+            .map_err(|e| e.error)
     }
 }
 
-fn worker_loop(graph: &mut Graph, rx: &flume::Receiver<Msg>, max_batch: usize) -> Result<Option<Value>> {
+fn worker_loop(
+    graph: &mut Graph,
+    rx: &flume::Receiver<Msg>,
+    max_batch: usize,
+) -> Result<Option<Value>> {
     loop {
         let first = match graph.next_deadline() {
             Some(d) => {
@@ -245,7 +287,11 @@ fn worker_loop(graph: &mut Graph, rx: &flume::Receiver<Msg>, max_batch: usize) -
                 }
             }
             n += 1;
-            msg = if n < max_batch { rx.try_recv().ok() } else { None };
+            msg = if n < max_batch {
+                rx.try_recv().ok()
+            } else {
+                None
+            };
         }
         let now = Timestamp::now();
         graph.run(now)?;

@@ -63,19 +63,33 @@ impl Default for Flow {
 impl Flow {
     /// An empty flow: the next step added reads from the source.
     pub fn new() -> Flow {
-        Flow { nodes: Vec::new(), tail: None, policy: ErrorPolicy::Fail, dead_letter: None, errors: Vec::new() }
+        Flow {
+            nodes: Vec::new(),
+            tail: None,
+            policy: ErrorPolicy::Fail,
+            dead_letter: None,
+            errors: Vec::new(),
+        }
     }
 
     fn unique_name(&self, name: &str) -> String {
         if !self.nodes.iter().any(|n| n.name == name) {
             return name.to_string();
         }
-        (2..).map(|i| format!("{name}_{i}")).find(|c| !self.nodes.iter().any(|n| &n.name == c)).expect("unbounded")
+        (2..)
+            .map(|i| format!("{name}_{i}"))
+            .find(|c| !self.nodes.iter().any(|n| &n.name == c))
+            .expect("unbounded")
     }
 
     fn push(&mut self, name: &str, step: Box<dyn Step>, inputs: Vec<Option<usize>>) -> usize {
         let name = self.unique_name(name);
-        self.nodes.push(NodeSpec { name, step, inputs, recovery: Vec::new() });
+        self.nodes.push(NodeSpec {
+            name,
+            step,
+            inputs,
+            recovery: Vec::new(),
+        });
         self.nodes.len() - 1
     }
 
@@ -96,9 +110,15 @@ impl Flow {
     /// its inputs have terminated.
     pub fn then_after(mut self, inputs: &[NodeRef], name: &str, step: impl Step + 'static) -> Flow {
         if inputs.is_empty() {
-            self.errors.push(format!("step '{name}': then_after needs at least one input"));
+            self.errors.push(format!(
+                "step '{name}': then_after needs at least one input"
+            ));
         }
-        let i = self.push(name, Box::new(step), inputs.iter().map(|r| Some(r.0)).collect());
+        let i = self.push(
+            name,
+            Box::new(step),
+            inputs.iter().map(|r| Some(r.0)).collect(),
+        );
         self.tail = Some(i);
         self
     }
@@ -128,7 +148,8 @@ impl Flow {
         } else {
             let taken = self.nodes[..first].iter().any(|n| n.name == name);
             if taken {
-                self.errors.push(format!("route name '{name}' is already the name of a step"));
+                self.errors
+                    .push(format!("route name '{name}' is already the name of a step"));
             }
             self.nodes[first].name = name.to_string();
         }
@@ -148,11 +169,16 @@ impl Flow {
         self.tail = None;
         self = build(self);
         if self.nodes.len() == first {
-            self.errors.push(format!("recovery chain of step '{}' has no steps", self.nodes[owner].name));
+            self.errors.push(format!(
+                "recovery chain of step '{}' has no steps",
+                self.nodes[owner].name
+            ));
         } else {
             // the chain's first step reads only recovered events, not the source
             self.nodes[first].inputs.clear();
-            self.nodes[owner].recovery.push((kind.map(str::to_string), first));
+            self.nodes[owner]
+                .recovery
+                .push((kind.map(str::to_string), first));
         }
         self.tail = Some(owner);
         self

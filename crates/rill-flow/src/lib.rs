@@ -5,13 +5,13 @@
 //! per-step inboxes processed in topological order, so a batch of events crosses the whole graph
 //! with no locks, no channels and no per-event allocation inside the engine.
 
+pub mod config;
 mod controller;
 mod graph;
 mod run;
 mod runtime;
 pub mod source;
 pub mod step;
-pub mod config;
 pub mod steps;
 mod summary;
 

@@ -28,7 +28,10 @@ pub struct RunOptions {
 
 impl Default for RunOptions {
     fn default() -> Self {
-        RunOptions { batch_size: 1024, clock: Clock::EventTime }
+        RunOptions {
+            batch_size: 1024,
+            clock: Clock::EventTime,
+        }
     }
 }
 
@@ -60,24 +63,40 @@ impl std::error::Error for RunError {}
 impl Flow {
     /// Runs the flow over `source` on this thread until the source is exhausted.
     pub fn run(self, source: &mut dyn Source) -> std::result::Result<RunOutcome, RunError> {
-        let graph = self.build().map_err(|error| RunError { error, summary: RunSummary::default() })?;
+        let graph = self.build().map_err(|error| RunError {
+            error,
+            summary: RunSummary::default(),
+        })?;
         run(graph, source, &RunOptions::default())
     }
 
     /// Runs the flow over in-memory events (tests, examples). Events keep their given time.
-    pub fn run_events(self, events: impl IntoIterator<Item = Event>) -> std::result::Result<RunOutcome, RunError> {
+    pub fn run_events(
+        self,
+        events: impl IntoIterator<Item = Event>,
+    ) -> std::result::Result<RunOutcome, RunError> {
         let mut src = IterSource::new("events", events.into_iter().collect::<Vec<_>>());
         self.run(&mut src)
     }
 }
 
 /// Runs a built graph over a pull source.
-pub fn run(mut graph: Graph, source: &mut dyn Source, opts: &RunOptions) -> std::result::Result<RunOutcome, RunError> {
+pub fn run(
+    mut graph: Graph,
+    source: &mut dyn Source,
+    opts: &RunOptions,
+) -> std::result::Result<RunOutcome, RunError> {
     graph.set_source_name(source.name());
     graph.event_time = opts.clock == Clock::EventTime;
     match drive(&mut graph, source, opts) {
-        Ok(result) => Ok(RunOutcome { result, summary: graph.summary.clone() }),
-        Err(error) => Err(RunError { error, summary: graph.snapshot_summary() }),
+        Ok(result) => Ok(RunOutcome {
+            result,
+            summary: graph.summary.clone(),
+        }),
+        Err(error) => Err(RunError {
+            error,
+            summary: graph.snapshot_summary(),
+        }),
     }
 }
 
@@ -100,7 +119,9 @@ fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Resul
             // timers: one event at a time, firing each timer before the first event past it
             for ev in batch.events.drain(..) {
                 watermark = watermark.max(ev.time);
-                if opts.clock == Clock::EventTime && graph.next_deadline().is_some_and(|d| d <= watermark) {
+                if opts.clock == Clock::EventTime
+                    && graph.next_deadline().is_some_and(|d| d <= watermark)
+                {
                     graph.fire_timers(now(watermark))?;
                 }
                 graph.push(ev);

@@ -56,10 +56,15 @@ impl Graph {
         // Kahn's algorithm in insertion order (deterministic); the dead-letter target goes last
         // because any step may feed it.
         let mut order = Vec::with_capacity(n);
-        let mut ready: std::collections::VecDeque<usize> = (0..n).filter(|&i| indegree[i] == 0 && Some(i) != flow.dead_letter).collect();
+        let mut ready: std::collections::VecDeque<usize> = (0..n)
+            .filter(|&i| indegree[i] == 0 && Some(i) != flow.dead_letter)
+            .collect();
         while let Some(i) = ready.pop_front() {
             order.push(i);
-            let succ = outlets[i].iter().copied().chain(flow.nodes[i].recovery.iter().map(|(_, r)| *r));
+            let succ = outlets[i]
+                .iter()
+                .copied()
+                .chain(flow.nodes[i].recovery.iter().map(|(_, r)| *r));
             for j in succ.collect::<Vec<_>>() {
                 indegree[j] -= 1;
                 if indegree[j] == 0 {
@@ -71,15 +76,23 @@ impl Graph {
             order.push(d);
         }
         if order.len() != n {
-            let stuck: Vec<&str> = (0..n).filter(|i| !order.contains(i)).map(|i| flow.nodes[i].name.as_str()).collect();
-            return Err(Error::config(format!("the flow has a cycle through steps {stuck:?}")));
+            let stuck: Vec<&str> = (0..n)
+                .filter(|i| !order.contains(i))
+                .map(|i| flow.nodes[i].name.as_str())
+                .collect();
+            return Err(Error::config(format!(
+                "the flow has a cycle through steps {stuck:?}"
+            )));
         }
         let mut nodes: Vec<Node> = flow
             .nodes
             .into_iter()
             .zip(outlets)
             .map(|(spec, outlets)| Node {
-                stats: StepStats { name: spec.name.clone(), ..Default::default() },
+                stats: StepStats {
+                    name: spec.name.clone(),
+                    ..Default::default()
+                },
                 name: spec.name,
                 step: spec.step,
                 outlets,
@@ -88,9 +101,16 @@ impl Graph {
             })
             .collect();
         for i in 0..n {
-            let names: Vec<String> = nodes[i].outlets.iter().map(|&j| nodes[j].name.clone()).collect();
+            let names: Vec<String> = nodes[i]
+                .outlets
+                .iter()
+                .map(|&j| nodes[j].name.clone())
+                .collect();
             let name = nodes[i].name.clone();
-            nodes[i].step.bind_outlets(&names).map_err(|e| e.context(format!("step '{name}'")))?;
+            nodes[i]
+                .step
+                .bind_outlets(&names)
+                .map_err(|e| e.context(format!("step '{name}'")))?;
         }
         let has_complete = nodes.iter().any(|n| n.step.completes_events());
         Ok(Graph {
@@ -109,7 +129,10 @@ impl Graph {
 
     /// Names of the steps in execution order.
     pub fn step_names(&self) -> Vec<&str> {
-        self.order.iter().map(|&i| self.nodes[i].name.as_str()).collect()
+        self.order
+            .iter()
+            .map(|&i| self.nodes[i].name.as_str())
+            .collect()
     }
 
     pub(crate) fn set_source_name(&mut self, name: &str) {
@@ -172,7 +195,8 @@ impl Graph {
                 continue;
             }
             self.cx.now = now;
-            let mut batch = std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
+            let mut batch =
+                std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
             self.nodes[i].stats.events_in += batch.len() as u64;
             for ev in batch.drain(..) {
                 if self.event_time && ev.time > self.cx.now {
@@ -206,8 +230,13 @@ impl Graph {
     pub(crate) fn on_failure(&mut self, i: usize, f: Failure) -> Result<()> {
         let Failure { error, event } = f;
         self.nodes[i].stats.errors += 1;
-        let what = event.as_ref().map_or_else(|| "an event".to_string(), Event::describe);
-        let error = error.context(format!("step '{}' failed on {} of {}", self.nodes[i].name, what, self.summary.source));
+        let what = event
+            .as_ref()
+            .map_or_else(|| "an event".to_string(), Event::describe);
+        let error = error.context(format!(
+            "step '{}' failed on {} of {}",
+            self.nodes[i].name, what, self.summary.source
+        ));
         self.fail_event(Some(i), error, event)
     }
 
@@ -217,10 +246,19 @@ impl Graph {
         self.fail_event(None, f.error, f.event)
     }
 
-    fn fail_event(&mut self, step: Option<usize>, error: Error, event: Option<Event>) -> Result<()> {
+    fn fail_event(
+        &mut self,
+        step: Option<usize>,
+        error: Error,
+        event: Option<Event>,
+    ) -> Result<()> {
         if let (Some(i), Some(mut ev)) = (step, event.clone()) {
             let kind = error.kind();
-            let target = self.nodes[i].recovery.iter().find(|(k, _)| k.as_deref().is_none_or(|k| k == kind)).map(|(_, r)| *r);
+            let target = self.nodes[i]
+                .recovery
+                .iter()
+                .find(|(k, _)| k.as_deref().is_none_or(|k| k == kind))
+                .map(|(_, r)| *r);
             if let Some(r) = target {
                 self.summary.recovered += 1;
                 let meta = ev.meta_mut();
@@ -252,7 +290,10 @@ impl Graph {
 
     /// The earliest timer of any step.
     pub(crate) fn next_deadline(&self) -> Option<Timestamp> {
-        self.nodes.iter().filter_map(|n| n.step.next_deadline()).min()
+        self.nodes
+            .iter()
+            .filter_map(|n| n.step.next_deadline())
+            .min()
     }
 
     /// Fires every step timer due at `now`, then processes what they emitted.
@@ -262,7 +303,10 @@ impl Graph {
             let i = self.order[oi];
             if self.nodes[i].step.next_deadline().is_some_and(|d| d <= now) {
                 let name = self.nodes[i].name.clone();
-                self.nodes[i].step.on_timer(&mut self.cx).map_err(|e| e.context(format!("step '{name}' (timer)")))?;
+                self.nodes[i]
+                    .step
+                    .on_timer(&mut self.cx)
+                    .map_err(|e| e.context(format!("step '{name}' (timer)")))?;
                 self.route(i);
             }
         }
@@ -278,13 +322,20 @@ impl Graph {
             // process what is still queued for this step, then flush it
             self.run_one(i)?;
             let name = self.nodes[i].name.clone();
-            let r = self.nodes[i].step.terminate(&mut self.cx).map_err(|e| e.context(format!("step '{name}' (termination)")))?;
+            let r = self.nodes[i]
+                .step
+                .terminate(&mut self.cx)
+                .map_err(|e| e.context(format!("step '{name}' (termination)")))?;
             self.route(i);
             if let Some(v) = r {
                 results.push(v);
             }
         }
-        self.summary.steps = self.order.iter().map(|&i| self.nodes[i].stats.clone()).collect();
+        self.summary.steps = self
+            .order
+            .iter()
+            .map(|&i| self.nodes[i].stats.clone())
+            .collect();
         // storey: the first non-None terminal result
         Ok(results.into_iter().next())
     }
@@ -306,7 +357,11 @@ impl Graph {
 
     /// Snapshot of the counts so far (for failed runs).
     pub(crate) fn snapshot_summary(&mut self) -> RunSummary {
-        self.summary.steps = self.order.iter().map(|&i| self.nodes[i].stats.clone()).collect();
+        self.summary.steps = self
+            .order
+            .iter()
+            .map(|&i| self.nodes[i].stats.clone())
+            .collect();
         self.summary.clone()
     }
 }
@@ -324,5 +379,11 @@ fn dead_letter_event(step: &str, error: &Error, event: Option<Event>) -> Event {
         ("key", key.clone()),
         ("body", body),
     ]);
-    Event { body: Value::Record(body), key, time, offset, ..Default::default() }
+    Event {
+        body: Value::Record(body),
+        key,
+        time,
+        offset,
+        ..Default::default()
+    }
 }

@@ -45,7 +45,11 @@ pub struct IterSource<I> {
 impl<I: Iterator<Item = Event> + Send> IterSource<I> {
     /// Wraps an iterator of events.
     pub fn new(name: impl Into<String>, iter: impl IntoIterator<IntoIter = I>) -> Self {
-        IterSource { name: name.into(), iter: iter.into_iter(), read: 0 }
+        IterSource {
+            name: name.into(),
+            iter: iter.into_iter(),
+            read: 0,
+        }
     }
 }
 

@@ -19,7 +19,10 @@ pub(crate) const ALL_OUTLETS: u32 = u32::MAX;
 impl Cx {
     /// A context with the given clock reading (for tests and drivers of single steps).
     pub fn new(now: Timestamp) -> Cx {
-        Cx { now, ..Default::default() }
+        Cx {
+            now,
+            ..Default::default()
+        }
     }
     /// Sends an event to every outlet (outlet 0 gets it, the others get copies).
     #[inline]
@@ -62,7 +65,10 @@ pub struct Failure {
 impl Failure {
     /// A failure carrying the event.
     pub fn new(error: Error, event: Event) -> Failure {
-        Failure { error, event: Some(event) }
+        Failure {
+            error,
+            event: Some(event),
+        }
     }
 }
 

@@ -41,7 +41,12 @@ impl RunSummary {
     }
     /// A counter summed over all steps.
     pub fn counter(&self, name: &str) -> u64 {
-        self.steps.iter().flat_map(|s| &s.counters).filter(|(k, _)| k == name).map(|(_, v)| v).sum()
+        self.steps
+            .iter()
+            .flat_map(|s| &s.counters)
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v)
+            .sum()
     }
 }
 
@@ -50,10 +55,18 @@ impl fmt::Display for RunSummary {
         writeln!(
             f,
             "source {}: {} records read, {} rejected; {} failures dead-lettered, {} recovered",
-            self.source, self.records_read, self.records_rejected, self.dead_lettered, self.recovered
+            self.source,
+            self.records_read,
+            self.records_rejected,
+            self.dead_lettered,
+            self.recovered
         )?;
         for s in &self.steps {
-            write!(f, "  {:<24} in {:>10}  out {:>10}  errors {:>6}", s.name, s.events_in, s.events_out, s.errors)?;
+            write!(
+                f,
+                "  {:<32} in {:>10}  out {:>10}  errors {:>6}",
+                s.name, s.events_in, s.events_out, s.errors
+            )?;
             for (k, v) in &s.counters {
                 write!(f, "  {k} {v}")?;
             }

@@ -13,15 +13,28 @@ fn ints(events: &[Event]) -> Vec<i64> {
 }
 
 fn fails_on_three() -> steps::Map {
-    steps::Map::try_new(|v: &Value| if int(v) == 3 { Err(Error::user("three is not allowed")) } else { Ok(v.clone()) })
+    steps::Map::try_new(|v: &Value| {
+        if int(v) == 3 {
+            Err(Error::user("three is not allowed"))
+        } else {
+            Ok(v.clone())
+        }
+    })
 }
 
 #[test]
 fn fail_policy_stops_with_a_message_naming_step_record_and_key() {
     let (sink, got) = Collect::new();
-    let flow = Flow::new().then("check", fails_on_three()).then("sink", sink);
-    let err = flow.run_events((1..=5).map(|i| Event::new(Value::Int(i)).with_key("k"))).unwrap_err();
-    assert_eq!(err.to_string(), "step 'check' failed on record 3 (key \"k\") of events: three is not allowed");
+    let flow = Flow::new()
+        .then("check", fails_on_three())
+        .then("sink", sink);
+    let err = flow
+        .run_events((1..=5).map(|i| Event::new(Value::Int(i)).with_key("k")))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step 'check' failed on record 3 (key \"k\") of events: three is not allowed"
+    );
     assert_eq!(ints(&got.events()), vec![1, 2]);
     assert_eq!(err.summary.step("check").unwrap().errors, 1);
 }
@@ -30,8 +43,14 @@ fn fail_policy_stops_with_a_message_naming_step_record_and_key() {
 fn dead_letter_policy_routes_failures_and_counts_them() {
     let (sink, got) = Collect::new();
     let (dl, dead) = Collect::new();
-    let flow = Flow::new().then("check", fails_on_three()).then("sink", sink).error_policy(ErrorPolicy::DeadLetter).dead_letter(dl);
-    let out = flow.run_events((1..=5).map(|i| Event::new(Value::Int(i)))).unwrap();
+    let flow = Flow::new()
+        .then("check", fails_on_three())
+        .then("sink", sink)
+        .error_policy(ErrorPolicy::DeadLetter)
+        .dead_letter(dl);
+    let out = flow
+        .run_events((1..=5).map(|i| Event::new(Value::Int(i))))
+        .unwrap();
     assert_eq!(ints(&got.events()), vec![1, 2, 4, 5]);
     assert_eq!(out.summary.dead_lettered, 1);
     let d = dead.events();
@@ -41,7 +60,12 @@ fn dead_letter_policy_routes_failures_and_counts_them() {
     assert_eq!(body.get("record"), Some(&Value::Int(3)));
     assert_eq!(body.get("body"), Some(&Value::Int(3)));
     assert_eq!(body.get("error_kind"), Some(&Value::from("user")));
-    assert!(body.get("error").unwrap().as_str().unwrap().ends_with("three is not allowed"));
+    assert!(body
+        .get("error")
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .ends_with("three is not allowed"));
 }
 
 #[test]
@@ -50,20 +74,35 @@ fn recovery_chain_gets_failed_events_with_their_error() {
     let (rec, recovered) = Collect::new();
     let flow = Flow::new()
         .then("check", fails_on_three())
-        .recover(Some("user"), |f| f.then("fix", steps::Map::new(|_| Value::Int(-3))).then("recovered", rec))
+        .recover(Some("user"), |f| {
+            f.then("fix", steps::Map::new(|_| Value::Int(-3)))
+                .then("recovered", rec)
+        })
         .then("sink", sink);
-    let out = flow.run_events((1..=4).map(|i| Event::new(Value::Int(i)))).unwrap();
+    let out = flow
+        .run_events((1..=4).map(|i| Event::new(Value::Int(i))))
+        .unwrap();
     assert_eq!(ints(&got.events()), vec![1, 2, 4]);
     let r = recovered.events();
     assert_eq!(ints(&r), vec![-3]);
-    assert!(r[0].error().unwrap().to_string().contains("three is not allowed"));
+    assert!(r[0]
+        .error()
+        .unwrap()
+        .to_string()
+        .contains("three is not allowed"));
     assert_eq!(out.summary.recovered, 1);
 }
 
 #[test]
 fn recovery_by_kind_leaves_other_kinds_to_the_policy() {
-    let flow = Flow::new().then("check", fails_on_three()).recover(Some("field"), |f| f.then("never", steps::Map::new(|v| v.clone())));
-    let err = flow.run_events((1..=4).map(|i| Event::new(Value::Int(i)))).unwrap_err();
+    let flow = Flow::new()
+        .then("check", fails_on_three())
+        .recover(Some("field"), |f| {
+            f.then("never", steps::Map::new(|v| v.clone()))
+        });
+    let err = flow
+        .run_events((1..=4).map(|i| Event::new(Value::Int(i))))
+        .unwrap_err();
     assert!(err.to_string().contains("three is not allowed"));
 }
 
@@ -77,9 +116,15 @@ fn branches_get_copies_and_fan_in_terminates_after_all_inputs() {
     flow = flow.then("double", steps::Map::new(|v| Value::Int(int(v) * 2)));
     let b = flow.tail().unwrap();
     let flow = flow
-        .then_after(&[a, b], "merge", steps::Reduce::new(Value::Int(0), |acc, v| Ok(Value::Int(int(&acc) + int(v)))))
+        .then_after(
+            &[a, b],
+            "merge",
+            steps::Reduce::new(Value::Int(0), |acc, v| Ok(Value::Int(int(&acc) + int(v)))),
+        )
         .branch(|f| f.then("unused", sum_sink));
-    let out = flow.run_events((1..=3).map(|i| Event::new(Value::Int(i)))).unwrap();
+    let out = flow
+        .run_events((1..=3).map(|i| Event::new(Value::Int(i))))
+        .unwrap();
     assert_eq!(ints(&l.events()), vec![1, 2, 3]);
     // merge sees 1,2,3 from `src` and 2,4,6 from `double`
     assert_eq!(out.result, Some(Value::Int(18)));
@@ -90,7 +135,10 @@ fn branches_get_copies_and_fan_in_terminates_after_all_inputs() {
 fn a_cycle_or_unknown_route_is_a_build_error() {
     let flow = Flow::new().then("choice", steps::Choice::new().when("nowhere", |_| Ok(true)));
     let err = flow.build().err().unwrap();
-    assert!(err.to_string().contains("choice routes to 'nowhere'"), "{err}");
+    assert!(
+        err.to_string().contains("choice routes to 'nowhere'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -99,18 +147,40 @@ fn controller_returns_awaitable_results_and_null_for_filtered_events() {
         .then("odd", steps::Filter::new(|v| int(v) % 2 == 1))
         .then("square", steps::Map::new(|v| Value::Int(int(v) * int(v))))
         .then("complete", steps::Complete::new());
-    let c = flow.start(ControllerOptions { buffer_size: 2, ..Default::default() }).unwrap();
-    let handles: Vec<_> = (0..6).map(|i| c.emit(Value::Int(i)).unwrap().unwrap()).collect();
+    let c = flow
+        .start(ControllerOptions {
+            buffer_size: 2,
+            ..Default::default()
+        })
+        .unwrap();
+    let handles: Vec<_> = (0..6)
+        .map(|i| c.emit(Value::Int(i)).unwrap().unwrap())
+        .collect();
     let results: Vec<Value> = handles.iter().map(|h| h.wait().unwrap()).collect();
-    assert_eq!(results, vec![Value::Null, Value::Int(1), Value::Null, Value::Int(9), Value::Null, Value::Int(25)]);
+    assert_eq!(
+        results,
+        vec![
+            Value::Null,
+            Value::Int(1),
+            Value::Null,
+            Value::Int(9),
+            Value::Null,
+            Value::Int(25)
+        ]
+    );
     c.terminate().unwrap();
     let out = c.finish().unwrap();
-    assert_eq!(out.summary.step("odd").unwrap().counters, vec![("filtered".to_string(), 3)]);
+    assert_eq!(
+        out.summary.step("odd").unwrap().counters,
+        vec![("filtered".to_string(), 3)]
+    );
 }
 
 #[test]
 fn controller_reraises_the_flow_error() {
-    let flow = Flow::new().then("check", fails_on_three()).then("complete", steps::Complete::new());
+    let flow = Flow::new()
+        .then("check", fails_on_three())
+        .then("complete", steps::Complete::new());
     let c = flow.start(ControllerOptions::default()).unwrap();
     let h = c.emit(Value::Int(3)).unwrap().unwrap();
     let e = h.wait().unwrap_err();
@@ -126,13 +196,23 @@ fn controller_reraises_the_flow_error() {
             Ok(_) => std::thread::yield_now(),
         }
     }
-    assert!(later.expect("emit fails after the flow died").to_string().contains("three is not allowed"));
-    assert!(c.await_termination().unwrap_err().to_string().contains("three is not allowed"));
+    assert!(later
+        .expect("emit fails after the flow died")
+        .to_string()
+        .contains("three is not allowed"));
+    assert!(c
+        .await_termination()
+        .unwrap_err()
+        .to_string()
+        .contains("three is not allowed"));
 }
 
 #[test]
 fn emit_after_terminate_is_an_error() {
-    let c = Flow::new().then("m", steps::Map::new(|v| v.clone())).start(ControllerOptions::default()).unwrap();
+    let c = Flow::new()
+        .then("m", steps::Map::new(|v| v.clone()))
+        .start(ControllerOptions::default())
+        .unwrap();
     c.terminate().unwrap();
     let c2 = c;
     let r = c2.await_termination();
@@ -143,8 +223,14 @@ fn emit_after_terminate_is_an_error() {
 fn key_field_sets_the_key() {
     let (sink, got) = Collect::new();
     let flow = Flow::new().then("sink", sink);
-    let c = flow.start(ControllerOptions { key_field: Some("user".into()), ..Default::default() }).unwrap();
-    c.emit(Record::from_pairs([("user", Value::from("u7"))])).unwrap();
+    let c = flow
+        .start(ControllerOptions {
+            key_field: Some("user".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    c.emit(Record::from_pairs([("user", Value::from("u7"))]))
+        .unwrap();
     c.terminate().unwrap();
     c.await_termination().unwrap();
     assert_eq!(got.events()[0].key, Value::from("u7"));
@@ -152,7 +238,9 @@ fn key_field_sets_the_key() {
 
 #[tokio::test]
 async fn async_controller_emits_and_awaits() {
-    let flow = Flow::new().then("inc", steps::Map::new(|v| Value::Int(int(v) + 1))).then("complete", steps::Complete::new());
+    let flow = Flow::new()
+        .then("inc", steps::Map::new(|v| Value::Int(int(v) + 1)))
+        .then("complete", steps::Complete::new());
     let c = flow.start(ControllerOptions::default()).unwrap();
     let h = c.emit_async(Value::Int(1)).await.unwrap().unwrap();
     assert_eq!(h.future().await.unwrap(), Value::Int(2));
@@ -164,9 +252,15 @@ async fn async_controller_emits_and_awaits() {
 fn batch_flushes_on_its_timer_in_event_time() {
     // event-time clock (pull source): the batch of 1,2 is due 10s after its first event
     let (sink, got) = Collect::new();
-    let flow = Flow::new().then("batch", steps::Batch::new(None, Some(Duration::from_secs(10)), GroupBy::None)).then("sink", sink);
+    let flow = Flow::new()
+        .then(
+            "batch",
+            steps::Batch::new(None, Some(Duration::from_secs(10)), GroupBy::None),
+        )
+        .then("sink", sink);
     let t0 = Timestamp::from_secs(1_000);
-    let evs = [0, 5, 12, 30].map(|s| Event::new(Value::Int(s)).with_time(t0.add(Duration::from_secs(s))));
+    let evs =
+        [0, 5, 12, 30].map(|s| Event::new(Value::Int(s)).with_time(t0.add(Duration::from_secs(s))));
     flow.run_events(evs).unwrap();
     let batches: Vec<Value> = got.events().into_iter().map(|e| e.body).collect();
     let l = |xs: &[i64]| Value::List(xs.iter().map(|&x| Value::Int(x)).collect());
@@ -176,7 +270,12 @@ fn batch_flushes_on_its_timer_in_event_time() {
 #[test]
 fn batch_flushes_on_wall_clock_timer_in_live_flows() {
     let (sink, got) = Collect::new();
-    let flow = Flow::new().then("batch", steps::Batch::new(None, Some(Duration::from_millis(20)), GroupBy::None)).then("sink", sink);
+    let flow = Flow::new()
+        .then(
+            "batch",
+            steps::Batch::new(None, Some(Duration::from_millis(20)), GroupBy::None),
+        )
+        .then("sink", sink);
     let c = flow.start(ControllerOptions::default()).unwrap();
     c.emit(Value::Int(1)).unwrap();
     // no more events: only the timer can flush the batch
@@ -196,12 +295,22 @@ fn batch_flushes_on_wall_clock_timer_in_live_flows() {
 #[test]
 fn batch_groups_by_key() {
     let (sink, got) = Collect::new();
-    let flow = Flow::new().then("batch", steps::Batch::new(Some(2), None, GroupBy::EventKey)).then("sink", sink);
-    let evs = [("a", 1), ("b", 2), ("a", 3), ("b", 4), ("b", 5)].map(|(k, v)| Event::new(Value::Int(v)).with_key(k));
+    let flow = Flow::new()
+        .then("batch", steps::Batch::new(Some(2), None, GroupBy::EventKey))
+        .then("sink", sink);
+    let evs = [("a", 1), ("b", 2), ("a", 3), ("b", 4), ("b", 5)]
+        .map(|(k, v)| Event::new(Value::Int(v)).with_key(k));
     flow.run_events(evs).unwrap();
     let out: Vec<(Value, Value)> = got.events().into_iter().map(|e| (e.key, e.body)).collect();
     let l = |xs: &[i64]| Value::List(xs.iter().map(|&x| Value::Int(x)).collect());
-    assert_eq!(out, vec![(Value::from("a"), l(&[1, 3])), (Value::from("b"), l(&[2, 4])), (Value::from("b"), l(&[5]))]);
+    assert_eq!(
+        out,
+        vec![
+            (Value::from("a"), l(&[1, 3])),
+            (Value::from("b"), l(&[2, 4])),
+            (Value::from("b"), l(&[5]))
+        ]
+    );
 }
 
 #[test]
@@ -210,26 +319,47 @@ fn concurrent_keeps_input_order_and_retries() {
     use std::sync::Arc;
     let attempts = Arc::new(AtomicU32::new(0));
     let a = attempts.clone();
-    let step = steps::Concurrent::new(ConcurrentOptions { max_in_flight: 4, retries: 2, backoff_factor: 0.001 }, move |e: &Event| {
-        let v = int(&e.body);
-        // later events finish first; event 5 fails twice before succeeding
-        std::thread::sleep(std::time::Duration::from_millis((10 - v as u64) * 2));
-        if v == 5 && a.fetch_add(1, Ordering::SeqCst) < 2 {
-            return Err(Error::user("flaky"));
-        }
-        Ok(Value::Int(v * 10))
-    });
+    let step = steps::Concurrent::new(
+        ConcurrentOptions {
+            max_in_flight: 4,
+            retries: 2,
+            backoff_factor: 0.001,
+        },
+        move |e: &Event| {
+            let v = int(&e.body);
+            // later events finish first; event 5 fails twice before succeeding
+            std::thread::sleep(std::time::Duration::from_millis((10 - v as u64) * 2));
+            if v == 5 && a.fetch_add(1, Ordering::SeqCst) < 2 {
+                return Err(Error::user("flaky"));
+            }
+            Ok(Value::Int(v * 10))
+        },
+    );
     let (sink, got) = Collect::new();
     let flow = Flow::new().then("work", step).then("sink", sink);
-    flow.run_events((0..10).map(|i| Event::new(Value::Int(i)))).unwrap();
-    assert_eq!(ints(&got.events()), (0..10).map(|i| i * 10).collect::<Vec<_>>());
+    flow.run_events((0..10).map(|i| Event::new(Value::Int(i))))
+        .unwrap();
+    assert_eq!(
+        ints(&got.events()),
+        (0..10).map(|i| i * 10).collect::<Vec<_>>()
+    );
     assert_eq!(attempts.load(Ordering::SeqCst), 3);
 }
 
 #[test]
 fn concurrent_reports_the_last_failure() {
-    let step = steps::Concurrent::new(ConcurrentOptions { max_in_flight: 2, retries: 1, backoff_factor: 0.0 }, |_e: &Event| Err(Error::user("down")));
-    let err = Flow::new().then("work", step).run_events([Event::new(Value::Int(1))]).unwrap_err();
+    let step = steps::Concurrent::new(
+        ConcurrentOptions {
+            max_in_flight: 2,
+            retries: 1,
+            backoff_factor: 0.0,
+        },
+        |_e: &Event| Err(Error::user("down")),
+    );
+    let err = Flow::new()
+        .then("work", step)
+        .run_events([Event::new(Value::Int(1))])
+        .unwrap_err();
     assert!(err.to_string().ends_with("after 2 attempts: down"), "{err}");
 }
 
@@ -239,7 +369,8 @@ fn sample_window_emits_first_or_last_per_key() {
         let (sink, got) = Collect::new();
         let step = steps::SampleWindow::new(3, period, before, GroupBy::EventKey).unwrap();
         let flow = Flow::new().then("sample", step).then("sink", sink);
-        let evs = (1..=7).map(|i| Event::new(Value::Int(i)).with_key(if i <= 4 { "a" } else { "b" }));
+        let evs =
+            (1..=7).map(|i| Event::new(Value::Int(i)).with_key(if i <= 4 { "a" } else { "b" }));
         flow.run_events(evs).unwrap();
         ints(&got.events())
     };
@@ -252,11 +383,26 @@ fn sample_window_emits_first_or_last_per_key() {
 #[test]
 fn partition_splits_left_and_right() {
     let (sink, got) = Collect::new();
-    let flow = Flow::new().then("p", steps::Partition::new(|e: &Event| Ok(int(&e.body) > 1))).then("sink", sink);
-    flow.run_events([1, 2].map(|i| Event::new(Value::Int(i)))).unwrap();
+    let flow = Flow::new()
+        .then("p", steps::Partition::new(|e: &Event| Ok(int(&e.body) > 1)))
+        .then("sink", sink);
+    flow.run_events([1, 2].map(|i| Event::new(Value::Int(i))))
+        .unwrap();
     let out = got.events();
-    assert_eq!(out[0].body, Value::Record(Record::from_pairs([("left", Value::Null), ("right", Value::Int(1))])));
-    assert_eq!(out[1].body, Value::Record(Record::from_pairs([("left", Value::Int(2)), ("right", Value::Null)])));
+    assert_eq!(
+        out[0].body,
+        Value::Record(Record::from_pairs([
+            ("left", Value::Null),
+            ("right", Value::Int(1))
+        ]))
+    );
+    assert_eq!(
+        out[1].body,
+        Value::Record(Record::from_pairs([
+            ("left", Value::Int(2)),
+            ("right", Value::Null)
+        ]))
+    );
 }
 
 #[test]
@@ -266,13 +412,23 @@ fn reify_metadata_and_for_each() {
     let s = seen.clone();
     let (sink, got) = Collect::new();
     let flow = Flow::new()
-        .then("reify", steps::ReifyMetadata::new([("k", steps::Attribute::Key), ("n", steps::Attribute::Offset)]))
-        .then("each", steps::ForEach::new(move |_| {
-            *s.lock().unwrap() += 1;
-            Ok(())
-        }))
+        .then(
+            "reify",
+            steps::ReifyMetadata::new([
+                ("k", steps::Attribute::Key),
+                ("n", steps::Attribute::Offset),
+            ]),
+        )
+        .then(
+            "each",
+            steps::ForEach::new(move |_| {
+                *s.lock().unwrap() += 1;
+                Ok(())
+            }),
+        )
         .then("sink", sink);
-    flow.run_events([Event::new(Record::from_pairs([("x", Value::Int(1))])).with_key("a")]).unwrap();
+    flow.run_events([Event::new(Record::from_pairs([("x", Value::Int(1))])).with_key("a")])
+        .unwrap();
     assert_eq!(got.events()[0].body.get("k"), Some(&Value::from("a")));
     assert_eq!(got.events()[0].body.get("n"), Some(&Value::Int(1)));
     assert_eq!(*seen.lock().unwrap(), 1);
@@ -291,6 +447,12 @@ impl Step for BadFlush {
 
 #[test]
 fn termination_errors_name_the_step() {
-    let err = Flow::new().then("target", BadFlush).run_events([Event::new(Value::Int(1))]).unwrap_err();
-    assert_eq!(err.to_string(), "step 'target' (termination): writing out.csv: disk full");
+    let err = Flow::new()
+        .then("target", BadFlush)
+        .run_events([Event::new(Value::Int(1))])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "step 'target' (termination): writing out.csv: disk full"
+    );
 }

@@ -43,7 +43,10 @@ pub struct KeyEntry {
 
 impl std::fmt::Debug for KeyEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyEntry").field("attrs", &self.attrs).field("state_components", &self.state.len()).finish()
+        f.debug_struct("KeyEntry")
+            .field("attrs", &self.attrs)
+            .field("state_components", &self.state.len())
+            .finish()
     }
 }
 
@@ -62,7 +65,10 @@ pub struct Table {
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Table").field("name", &self.name).field("driver", &self.driver.name()).finish()
+        f.debug_struct("Table")
+            .field("name", &self.name)
+            .field("driver", &self.driver.name())
+            .finish()
     }
 }
 
@@ -72,7 +78,11 @@ impl Table {
         Arc::new(Table {
             name: name.into(),
             driver,
-            data: Mutex::new(Data { slots: AHashMap::new(), keys: Vec::new(), entries: Vec::new() }),
+            data: Mutex::new(Data {
+                slots: AHashMap::new(),
+                keys: Vec::new(),
+                entries: Vec::new(),
+            }),
         })
     }
     /// A memory table.
@@ -101,12 +111,21 @@ impl Table {
                 let attrs = self
                     .driver
                     .load_attrs(key)
-                    .map_err(|e| e.context(format!("table '{}' loading key {}", self.name, rill_core::json::to_json(key))))?
+                    .map_err(|e| {
+                        e.context(format!(
+                            "table '{}' loading key {}",
+                            self.name,
+                            rill_core::json::to_json(key)
+                        ))
+                    })?
                     .unwrap_or_default();
                 let s = d.keys.len() as u32;
                 d.slots.insert(key.clone(), s);
                 d.keys.push(key.clone());
-                d.entries.push(KeyEntry { attrs, state: Vec::new() });
+                d.entries.push(KeyEntry {
+                    attrs,
+                    state: Vec::new(),
+                });
                 s
             }
         };
@@ -159,6 +178,10 @@ impl Tables {
     }
     /// The table named `name`, creating a memory table if there is none.
     pub fn get_or_create(&self, name: &str) -> Arc<Table> {
-        self.map.lock().entry(name.to_string()).or_insert_with(|| Table::memory(name)).clone()
+        self.map
+            .lock()
+            .entry(name.to_string())
+            .or_insert_with(|| Table::memory(name))
+            .clone()
     }
 }

@@ -17,8 +17,14 @@ pub struct ExprFn {
 impl ExprFn {
     /// Compiles `src`; `extra` names variables passed to [`ExprFn::eval`] after the event's.
     pub fn compile(src: &str, extra: &[&str]) -> Result<ExprFn> {
-        let vars: Vec<&str> = EVENT_VARS.iter().copied().chain(extra.iter().copied()).collect();
-        Ok(ExprFn { expr: Expr::compile(src, &vars)? })
+        let vars: Vec<&str> = EVENT_VARS
+            .iter()
+            .copied()
+            .chain(extra.iter().copied())
+            .collect();
+        Ok(ExprFn {
+            expr: Expr::compile(src, &vars)?,
+        })
     }
     /// The expression text.
     pub fn source(&self) -> &str {
@@ -32,7 +38,10 @@ impl ExprFn {
             [] => self.expr.eval(&e.body, &[&e.body, &e.key, &time]),
             [a] => self.expr.eval(&e.body, &[&e.body, &e.key, &time, a]),
             _ => {
-                let vars: Vec<&Value> = [&e.body, &e.key, &time].into_iter().chain(extra.iter().copied()).collect();
+                let vars: Vec<&Value> = [&e.body, &e.key, &time]
+                    .into_iter()
+                    .chain(extra.iter().copied())
+                    .collect();
                 self.expr.eval(&e.body, &vars)
             }
         }
@@ -44,7 +53,10 @@ impl ExprFn {
         match extra {
             [] => self.expr.eval_bool(&e.body, &[&e.body, &e.key, &time]),
             _ => {
-                let vars: Vec<&Value> = [&e.body, &e.key, &time].into_iter().chain(extra.iter().copied()).collect();
+                let vars: Vec<&Value> = [&e.body, &e.key, &time]
+                    .into_iter()
+                    .chain(extra.iter().copied())
+                    .collect();
                 self.expr.eval_bool(&e.body, &vars)
             }
         }

@@ -123,11 +123,18 @@ pub struct RecoverConfig<T> {
     pub targets: Vec<T>,
 }
 
-/// Builds target configs into steps (provided by the I/O layer).
-pub type TargetBuilder<'a, T> = &'a dyn Fn(&T) -> Result<Box<dyn Step>>;
+/// Builds a target config into a step and its name in the run summary (provided by the I/O
+/// layer).
+pub type TargetBuilder<'a, T> = &'a dyn Fn(&T) -> Result<(String, Box<dyn Step>)>;
 
 /// Appends `configs` (and then `targets`) to `flow` after its tail.
-pub fn build_chain<T>(mut flow: Flow, configs: &[StepConfig<T>], targets: &[T], cx: &BuildContext, target: TargetBuilder<'_, T>) -> Result<Flow> {
+pub fn build_chain<T>(
+    mut flow: Flow,
+    configs: &[StepConfig<T>],
+    targets: &[T],
+    cx: &BuildContext,
+    target: TargetBuilder<'_, T>,
+) -> Result<Flow> {
     for (i, c) in configs.iter().enumerate() {
         let ended = flow_ends(configs, i);
         flow = match c {
@@ -138,15 +145,20 @@ pub fn build_chain<T>(mut flow: Flow, configs: &[StepConfig<T>], targets: &[T], 
             StepConfig::Rename(c) => add(flow, "rename", None, c.build()?),
             StepConfig::DropColumns(c) => add(flow, "drop_columns", None, c.build()?),
             StepConfig::ReifyMetadata(c) => add(flow, "reify_metadata", None, c.build()?),
-            StepConfig::MapWithState(c) => add(flow, "map_with_state", c.name.as_deref(), c.build(cx)?),
+            StepConfig::MapWithState(c) => {
+                add(flow, "map_with_state", c.name.as_deref(), c.build(cx)?)
+            }
             StepConfig::Batch(c) => add(flow, "batch", c.name.as_deref(), c.build()?),
-            StepConfig::SampleWindow(c) => add(flow, "sample_window", c.name.as_deref(), c.build()?),
+            StepConfig::SampleWindow(c) => {
+                add(flow, "sample_window", c.name.as_deref(), c.build()?)
+            }
             StepConfig::Partition(c) => add(flow, "partition", c.name.as_deref(), c.build()?),
             StepConfig::Reduce(c) => add(flow, "reduce", c.name.as_deref(), c.build()?),
             StepConfig::Complete(c) => add(flow, "complete", None, c.build()?),
             StepConfig::Branch(b) => {
                 let mut inner = Ok(());
-                let f = flow.branch(|f| chain_or_err(f, &b.steps, &b.targets, cx, target, &mut inner));
+                let f =
+                    flow.branch(|f| chain_or_err(f, &b.steps, &b.targets, cx, target, &mut inner));
                 inner?;
                 f
             }
@@ -168,10 +180,14 @@ pub fn build_chain<T>(mut flow: Flow, configs: &[StepConfig<T>], targets: &[T], 
                 let mut f = flow.then("choice", choice);
                 let mut inner = Ok(());
                 for r in &ch.routes {
-                    f = f.route(&r.name, |f| chain_or_err(f, &r.steps, &r.targets, cx, target, &mut inner));
+                    f = f.route(&r.name, |f| {
+                        chain_or_err(f, &r.steps, &r.targets, cx, target, &mut inner)
+                    });
                 }
                 if let Some(o) = &ch.otherwise {
-                    f = f.route("otherwise", |f| chain_or_err(f, &o.steps, &o.targets, cx, target, &mut inner));
+                    f = f.route("otherwise", |f| {
+                        chain_or_err(f, &o.steps, &o.targets, cx, target, &mut inner)
+                    });
                 }
                 inner?;
                 f
@@ -181,11 +197,17 @@ pub fn build_chain<T>(mut flow: Flow, configs: &[StepConfig<T>], targets: &[T], 
                     return Err(Error::config("recover must follow the step it recovers"));
                 }
                 let mut inner = Ok(());
-                let kinds: Vec<Option<&str>> = if r.kinds.is_empty() { vec![None] } else { r.kinds.iter().map(|k| Some(k.as_str())).collect() };
+                let kinds: Vec<Option<&str>> = if r.kinds.is_empty() {
+                    vec![None]
+                } else {
+                    r.kinds.iter().map(|k| Some(k.as_str())).collect()
+                };
                 let mut f = flow;
                 // one chain serves every listed kind: build it once, register it per kind
                 let first = f.nodes.len();
-                f = f.recover(kinds[0], |f| chain_or_err(f, &r.steps, &r.targets, cx, target, &mut inner));
+                f = f.recover(kinds[0], |f| {
+                    chain_or_err(f, &r.steps, &r.targets, cx, target, &mut inner)
+                });
                 inner?;
                 if let Some(owner) = f.tail {
                     for k in &kinds[1..] {
@@ -200,20 +222,29 @@ pub fn build_chain<T>(mut flow: Flow, configs: &[StepConfig<T>], targets: &[T], 
     if n > 0 {
         let tail = flow.tail;
         for t in targets {
-            let step = target(t)?;
+            let (name, step) = target(t)?;
             // every target hangs off the same tail
             flow.tail = tail;
-            flow.then_boxed("target", step);
+            flow.then_boxed(&name, step);
         }
     }
     Ok(flow)
 }
 
 fn flow_ends<T>(configs: &[StepConfig<T>], i: usize) -> bool {
-    configs[i + 1..].iter().all(|c| matches!(c, StepConfig::Recover(_)))
+    configs[i + 1..]
+        .iter()
+        .all(|c| matches!(c, StepConfig::Recover(_)))
 }
 
-fn chain_or_err<T>(f: Flow, steps: &[StepConfig<T>], targets: &[T], cx: &BuildContext, target: TargetBuilder<'_, T>, err: &mut Result<()>) -> Flow {
+fn chain_or_err<T>(
+    f: Flow,
+    steps: &[StepConfig<T>],
+    targets: &[T],
+    cx: &BuildContext,
+    target: TargetBuilder<'_, T>,
+    err: &mut Result<()>,
+) -> Flow {
     // the closure-based builder API cannot return errors: stash the error, return an empty
     // flow, and let the caller report the error right after
     build_chain(f, steps, targets, cx, target).unwrap_or_else(|e| {
@@ -226,4 +257,3 @@ fn add(mut flow: Flow, kind: &str, name: Option<&str>, step: Box<dyn Step>) -> F
     flow.then_boxed(name.unwrap_or(kind), step);
     flow
 }
-

@@ -32,4 +32,3 @@ where
     }
     d.deserialize_any(V(PhantomData))
 }
-

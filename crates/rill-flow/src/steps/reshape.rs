@@ -28,16 +28,33 @@ impl<F: Fn(&Schema) -> Vec<(Str, usize)>> Reshaper<F> {
         let schema = rec.schema().clone();
         if self.layout.as_ref().is_none_or(|l| l.in_id != schema.id()) {
             let fields = (self.plan)(&schema);
-            let identity = fields.len() == schema.len() && fields.iter().enumerate().all(|(i, (n, j))| i == *j && n == &schema.names()[i]);
-            let out = if identity { schema.clone() } else { Schema::new(fields.iter().map(|(n, _)| n.clone())) };
-            self.layout = Some(Layout { in_id: schema.id(), out, from: fields.into_iter().map(|(_, j)| j).collect(), identity });
+            let identity = fields.len() == schema.len()
+                && fields
+                    .iter()
+                    .enumerate()
+                    .all(|(i, (n, j))| i == *j && n == &schema.names()[i]);
+            let out = if identity {
+                schema.clone()
+            } else {
+                Schema::new(fields.iter().map(|(n, _)| n.clone()))
+            };
+            self.layout = Some(Layout {
+                in_id: schema.id(),
+                out,
+                from: fields.into_iter().map(|(_, j)| j).collect(),
+                identity,
+            });
         }
         let l = self.layout.as_ref().expect("set above");
         if l.identity {
             return;
         }
         let mut old = rec.take_values();
-        let values: Vec<Value> = l.from.iter().map(|&j| std::mem::take(&mut old[j])).collect();
+        let values: Vec<Value> = l
+            .from
+            .iter()
+            .map(|&j| std::mem::take(&mut old[j]))
+            .collect();
         rec.reshape(l.out.clone(), values);
     }
 }

@@ -27,7 +27,13 @@ pub struct Batch {
 impl Batch {
     /// A batch of at most `max_events` and/or at most `flush_after` old.
     pub fn new(max_events: Option<usize>, flush_after: Option<Duration>, group: GroupBy) -> Batch {
-        Batch { max_events, flush_after, group, full_event: false, pending: Vec::new() }
+        Batch {
+            max_events,
+            flush_after,
+            group,
+            full_event: false,
+            pending: Vec::new(),
+        }
     }
     /// Batch whole events as records `{key, time, id, body}` instead of bodies.
     pub fn full_event(mut self, yes: bool) -> Batch {
@@ -53,7 +59,12 @@ impl Batch {
                 }
             })
             .collect();
-        cx.emit(Event { body: Value::List(items), key: p.key, time, ..Default::default() });
+        cx.emit(Event {
+            body: Value::List(items),
+            key: p.key,
+            time,
+            ..Default::default()
+        });
     }
 }
 
@@ -64,12 +75,19 @@ impl Step for Batch {
             Some(i) => i,
             None => {
                 let due = self.flush_after.map(|d| cx.now().add(d));
-                self.pending.push(Pending { key, events: Vec::new(), due });
+                self.pending.push(Pending {
+                    key,
+                    events: Vec::new(),
+                    due,
+                });
                 self.pending.len() - 1
             }
         };
         self.pending[idx].events.push(event);
-        if self.max_events.is_some_and(|m| self.pending[idx].events.len() >= m) {
+        if self
+            .max_events
+            .is_some_and(|m| self.pending[idx].events.len() >= m)
+        {
             let p = self.pending.remove(idx);
             self.emit(p, cx);
         }
@@ -83,7 +101,9 @@ impl Step for Batch {
     }
     fn on_timer(&mut self, cx: &mut Cx) -> Result<()> {
         let now = cx.now();
-        let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending).into_iter().partition(|p| p.due.is_some_and(|d| d <= now));
+        let (due, keep): (Vec<Pending>, Vec<Pending>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.due.is_some_and(|d| d <= now));
         self.pending = keep;
         for p in due {
             self.emit(p, cx);
@@ -123,11 +143,22 @@ impl BatchConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         if self.max_events.is_none() && self.flush_after.is_none() {
-            return Err(rill_core::Error::config("batch needs max_events, flush_after or both"));
+            return Err(rill_core::Error::config(
+                "batch needs max_events, flush_after or both",
+            ));
         }
         if self.max_events == Some(0) {
-            return Err(rill_core::Error::config("batch: max_events must be at least 1"));
+            return Err(rill_core::Error::config(
+                "batch: max_events must be at least 1",
+            ));
         }
-        Ok(Box::new(Batch::new(self.max_events, self.flush_after, GroupBy::parse(self.key.as_deref())).full_event(self.full_event)))
+        Ok(Box::new(
+            Batch::new(
+                self.max_events,
+                self.flush_after,
+                GroupBy::parse(self.key.as_deref()),
+            )
+            .full_event(self.full_event),
+        ))
     }
 }

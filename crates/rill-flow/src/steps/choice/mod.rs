@@ -18,11 +18,20 @@ pub struct Choice {
 impl Choice {
     /// An empty choice; add routes with [`Choice::when`].
     pub fn new() -> Choice {
-        Choice { routes: Vec::new(), otherwise: None, all_matches: true }
+        Choice {
+            routes: Vec::new(),
+            otherwise: None,
+            all_matches: true,
+        }
     }
     /// Routes events satisfying `cond` to the outlet `name`.
-    pub fn when(mut self, name: &str, cond: impl FnMut(&Event) -> Result<bool> + Send + 'static) -> Choice {
-        self.routes.push((name.to_string(), Box::new(cond), usize::MAX));
+    pub fn when(
+        mut self,
+        name: &str,
+        cond: impl FnMut(&Event) -> Result<bool> + Send + 'static,
+    ) -> Choice {
+        self.routes
+            .push((name.to_string(), Box::new(cond), usize::MAX));
         self
     }
     /// Where events no route takes go.
@@ -46,7 +55,11 @@ impl Default for Choice {
 impl Step for Choice {
     fn bind_outlets(&mut self, outlets: &[String]) -> Result<()> {
         let find = |name: &str| {
-            outlets.iter().position(|o| o == name).ok_or_else(|| Error::config(format!("choice routes to '{name}', but no outlet has that name (outlets: {outlets:?})")))
+            outlets.iter().position(|o| o == name).ok_or_else(|| {
+                Error::config(format!(
+                    "choice routes to '{name}', but no outlet has that name (outlets: {outlets:?})"
+                ))
+            })
         };
         for (name, _, idx) in &mut self.routes {
             *idx = find(name)?;

@@ -56,6 +56,10 @@ pub struct CompleteConfig {
 impl CompleteConfig {
     /// Builds the step.
     pub fn build(&self) -> rill_core::Result<Box<dyn Step>> {
-        Ok(Box::new(if self.full_event { Complete::full_event() } else { Complete::new() }))
+        Ok(Box::new(if self.full_event {
+            Complete::full_event()
+        } else {
+            Complete::new()
+        }))
     }
 }

@@ -27,7 +27,11 @@ pub struct ConcurrentOptions {
 
 impl Default for ConcurrentOptions {
     fn default() -> Self {
-        ConcurrentOptions { max_in_flight: 8, retries: 0, backoff_factor: 1.0 }
+        ConcurrentOptions {
+            max_in_flight: 8,
+            retries: 0,
+            backoff_factor: 1.0,
+        }
     }
 }
 
@@ -43,7 +47,10 @@ pub struct Concurrent {
 
 impl Concurrent {
     /// Starts the worker threads.
-    pub fn new(opts: ConcurrentOptions, f: impl Fn(&Event) -> Result<Value> + Send + Sync + 'static) -> Concurrent {
+    pub fn new(
+        opts: ConcurrentOptions,
+        f: impl Fn(&Event) -> Result<Value> + Send + Sync + 'static,
+    ) -> Concurrent {
         let f: WorkFn = Arc::new(f);
         let n = opts.max_in_flight.max(1);
         let (tx, rx) = flume::unbounded::<(Event, flume::Sender<Result<Value>>)>();
@@ -62,18 +69,30 @@ impl Concurrent {
                     .expect("spawning a worker thread")
             })
             .collect();
-        Concurrent { jobs: Some(tx), workers, queue: VecDeque::new(), max_in_flight: n }
+        Concurrent {
+            jobs: Some(tx),
+            workers,
+            queue: VecDeque::new(),
+            max_in_flight: n,
+        }
     }
 
     /// Emits finished results from the head of the queue; with `block`, waits for the head.
     fn drain(&mut self, cx: &mut Cx, block: bool) -> StepResult {
         while let Some(head) = self.queue.front() {
-            let r = if block { head.result.recv().ok() } else { head.result.try_recv().ok() };
+            let r = if block {
+                head.result.recv().ok()
+            } else {
+                head.result.try_recv().ok()
+            };
             let Some(r) = r else {
                 if block {
                     // worker gone: report instead of waiting forever
                     let head = self.queue.pop_front().expect("front exists");
-                    return Err(Failure::new(Error::user("concurrent worker stopped"), head.event));
+                    return Err(Failure::new(
+                        Error::user("concurrent worker stopped"),
+                        head.event,
+                    ));
                 }
                 return Ok(());
             };
@@ -96,13 +115,21 @@ impl Concurrent {
     }
 }
 
-fn attempt(f: &(dyn Fn(&Event) -> Result<Value> + Send + Sync), ev: &Event, opts: &ConcurrentOptions) -> Result<Value> {
+fn attempt(
+    f: &(dyn Fn(&Event) -> Result<Value> + Send + Sync),
+    ev: &Event,
+    opts: &ConcurrentOptions,
+) -> Result<Value> {
     let mut n = 0;
     loop {
         match f(ev) {
             Ok(v) => return Ok(v),
             Err(e) if n >= opts.retries => {
-                return Err(if n > 0 { e.context(format!("after {} attempts", n + 1)) } else { e });
+                return Err(if n > 0 {
+                    e.context(format!("after {} attempts", n + 1))
+                } else {
+                    e
+                });
             }
             Err(_) => {
                 let secs = (opts.backoff_factor * 2f64.powi(n as i32)).min(120.0);
@@ -118,7 +145,10 @@ impl Step for Concurrent {
         let (tx, rx) = flume::bounded(1);
         if let Some(jobs) = &self.jobs {
             if jobs.send((event.clone(), tx)).is_err() {
-                return Err(Failure::new(Error::user("concurrent workers stopped"), event));
+                return Err(Failure::new(
+                    Error::user("concurrent workers stopped"),
+                    event,
+                ));
             }
         }
         self.queue.push_back(InFlight { event, result: rx });

@@ -16,9 +16,16 @@ impl DropColumns {
     pub fn new<I: IntoIterator<Item = S>, S: Into<Str>>(columns: I) -> DropColumns {
         let cols: Vec<Str> = columns.into_iter().map(Into::into).collect();
         let plan: Plan = Box::new(move |s: &Schema| {
-            s.names().iter().enumerate().filter(|(_, n)| !cols.contains(n)).map(|(i, n)| (n.clone(), i)).collect()
+            s.names()
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !cols.contains(n))
+                .map(|(i, n)| (n.clone(), i))
+                .collect()
         });
-        DropColumns { reshaper: Reshaper::new(plan) }
+        DropColumns {
+            reshaper: Reshaper::new(plan),
+        }
     }
 }
 
@@ -41,8 +48,18 @@ mod tests {
     fn drops_listed_fields() {
         let mut step = DropColumns::new(["a", "zzz"]);
         let mut cx = Cx::default();
-        step.process(Event::new(Record::from_pairs([("a", Value::Int(1)), ("b", Value::Int(2))])), &mut cx).unwrap();
-        assert_eq!(cx.take_outputs()[0].body, Value::Record(Record::from_pairs([("b", Value::Int(2))])));
+        step.process(
+            Event::new(Record::from_pairs([
+                ("a", Value::Int(1)),
+                ("b", Value::Int(2)),
+            ])),
+            &mut cx,
+        )
+        .unwrap();
+        assert_eq!(
+            cx.take_outputs()[0].body,
+            Value::Record(Record::from_pairs([("b", Value::Int(2))]))
+        );
     }
 }
 
@@ -57,6 +74,8 @@ pub struct DropColumnsConfig {
 impl DropColumnsConfig {
     /// Builds the step.
     pub fn build(&self) -> rill_core::Result<Box<dyn Step>> {
-        Ok(Box::new(DropColumns::new(self.columns.iter().map(String::as_str))))
+        Ok(Box::new(DropColumns::new(
+            self.columns.iter().map(String::as_str),
+        )))
     }
 }

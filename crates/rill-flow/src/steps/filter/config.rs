@@ -24,6 +24,8 @@ impl FilterConfig {
     /// Compiles the expression and builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = ExprFn::compile(&self.expr, &[])?;
-        Ok(Box::new(super::Filter::with_event(move |e| f.eval_bool(e, &[]))))
+        Ok(Box::new(super::Filter::with_event(move |e| {
+            f.eval_bool(e, &[])
+        })))
     }
 }

@@ -13,11 +13,15 @@ pub struct Filter {
 impl Filter {
     /// An infallible predicate on the body.
     pub fn new(mut f: impl FnMut(&Value) -> bool + Send + 'static) -> Filter {
-        Filter { pred: Box::new(move |e: &Event| Ok(f(&e.body))) }
+        Filter {
+            pred: Box::new(move |e: &Event| Ok(f(&e.body))),
+        }
     }
     /// A fallible predicate on the body.
     pub fn try_new(mut f: impl FnMut(&Value) -> Result<bool> + Send + 'static) -> Filter {
-        Filter { pred: Box::new(move |e: &Event| f(&e.body)) }
+        Filter {
+            pred: Box::new(move |e: &Event| f(&e.body)),
+        }
     }
     /// A predicate on the whole event.
     pub fn with_event(f: impl FnMut(&Event) -> Result<bool> + Send + 'static) -> Filter {

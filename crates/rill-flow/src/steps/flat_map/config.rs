@@ -24,6 +24,8 @@ impl FlatMapConfig {
     /// Compiles the expression and builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = ExprFn::compile(&self.expr, &[])?;
-        Ok(Box::new(super::FlatMap::with_event(move |e| f.eval(e, &[]))))
+        Ok(Box::new(super::FlatMap::with_event(move |e| {
+            f.eval(e, &[])
+        })))
     }
 }

@@ -14,11 +14,15 @@ pub struct FlatMap {
 impl FlatMap {
     /// A body function returning the elements.
     pub fn new(mut f: impl FnMut(&Value) -> Vec<Value> + Send + 'static) -> FlatMap {
-        FlatMap { f: Box::new(move |e: &Event| Ok(Value::List(f(&e.body)))) }
+        FlatMap {
+            f: Box::new(move |e: &Event| Ok(Value::List(f(&e.body)))),
+        }
     }
     /// A fallible function returning a `Value::List`.
     pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Send + 'static) -> FlatMap {
-        FlatMap { f: Box::new(move |e: &Event| f(&e.body)) }
+        FlatMap {
+            f: Box::new(move |e: &Event| f(&e.body)),
+        }
     }
     /// A fallible function of the whole event returning a `Value::List`.
     pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Send + 'static) -> FlatMap {
@@ -26,7 +30,9 @@ impl FlatMap {
     }
     /// Identity flatten: a list body becomes one event per element (storey `Flatten`).
     pub fn flatten() -> FlatMap {
-        FlatMap { f: Box::new(|e: &Event| Ok(e.body.clone())) }
+        FlatMap {
+            f: Box::new(|e: &Event| Ok(e.body.clone())),
+        }
     }
 }
 
@@ -41,7 +47,10 @@ impl Step for FlatMap {
                         cx.emit(event);
                         break;
                     }
-                    let mut copy = Event { body: item, ..Default::default() };
+                    let mut copy = Event {
+                        body: item,
+                        ..Default::default()
+                    };
                     copy.key = event.key.clone();
                     copy.time = event.time;
                     copy.id = event.id.clone();
@@ -51,7 +60,13 @@ impl Step for FlatMap {
                 }
                 Ok(())
             }
-            Ok(other) => Err(Failure::new(Error::user(format!("flat_map must return a list, got {}", other.type_name())), event)),
+            Ok(other) => Err(Failure::new(
+                Error::user(format!(
+                    "flat_map must return a list, got {}",
+                    other.type_name()
+                )),
+                event,
+            )),
             Err(e) => Err(Failure::new(e, event)),
         }
     }

@@ -13,11 +13,15 @@ pub struct Map {
 impl Map {
     /// An infallible body function.
     pub fn new(mut f: impl FnMut(&Value) -> Value + Send + 'static) -> Map {
-        Map { f: Box::new(move |e: &Event| Ok(f(&e.body))) }
+        Map {
+            f: Box::new(move |e: &Event| Ok(f(&e.body))),
+        }
     }
     /// A fallible body function; an error fails the event (error policy / recovery).
     pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Send + 'static) -> Map {
-        Map { f: Box::new(move |e: &Event| f(&e.body)) }
+        Map {
+            f: Box::new(move |e: &Event| f(&e.body)),
+        }
     }
     /// A function of the whole event (storey `full_event=True`): sees key, time and id.
     pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Send + 'static) -> Map {

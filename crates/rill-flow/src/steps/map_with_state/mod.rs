@@ -23,13 +23,25 @@ pub struct MapWithState {
 
 impl MapWithState {
     /// One state for the whole flow, starting at `initial`.
-    pub fn global(initial: Value, mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static) -> Self {
-        MapWithState { f: Box::new(move |e: &Event, s| f(&e.body, s)), scope: Scope::Global(initial) }
+    pub fn global(
+        initial: Value,
+        mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
+    ) -> Self {
+        MapWithState {
+            f: Box::new(move |e: &Event, s| f(&e.body, s)),
+            scope: Scope::Global(initial),
+        }
     }
     /// One state per event key, kept in `table` (storey `group_by_key=True`): the function gets
     /// the key's attributes as a record (empty for a new key) and returns a record merged back.
-    pub fn per_key(table: Arc<Table>, mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static) -> Self {
-        MapWithState { f: Box::new(move |e: &Event, s| f(&e.body, s)), scope: Scope::PerKey(table) }
+    pub fn per_key(
+        table: Arc<Table>,
+        mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
+    ) -> Self {
+        MapWithState {
+            f: Box::new(move |e: &Event, s| f(&e.body, s)),
+            scope: Scope::PerKey(table),
+        }
     }
 }
 
@@ -51,7 +63,10 @@ impl Step for MapWithState {
             }
             Scope::PerKey(table) => {
                 if event.key.is_null() {
-                    return Err(Failure::new(Error::field("key", "map_with_state per key needs an event key"), event));
+                    return Err(Failure::new(
+                        Error::field("key", "map_with_state per key needs an event key"),
+                        event,
+                    ));
                 }
                 let state = match table.with_entry(&event.key, |e| e.attrs.clone()) {
                     Ok(s) => s,
@@ -63,7 +78,10 @@ impl Step for MapWithState {
                 };
                 let Value::Record(new_state) = new_state else {
                     let t = new_state.type_name();
-                    return Err(Failure::new(Error::user(format!("per-key state must be a record, got {t}")), event));
+                    return Err(Failure::new(
+                        Error::user(format!("per-key state must be a record, got {t}")),
+                        event,
+                    ));
                 };
                 if let Err(e) = table.merge_attrs(&event.key, &new_state) {
                     return Err(Failure::new(e, event));
@@ -112,16 +130,28 @@ impl MapWithStateConfig {
     /// Builds the step.
     pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
         let state = crate::config::ExprFn::compile(&self.state, &["state"])?;
-        let output = crate::config::ExprFn::compile(self.output.as_deref().unwrap_or("body"), &["state", "new_state"])?;
+        let output = crate::config::ExprFn::compile(
+            self.output.as_deref().unwrap_or("body"),
+            &["state", "new_state"],
+        )?;
         let f = move |e: &Event, s: Value| {
             let new_state = state.eval(e, &[&s])?;
             let out = output.eval(e, &[&s, &new_state])?;
             Ok((out, new_state))
         };
-        let step = MapWithState { f: Box::new(f), scope: Scope::Global(Value::Null) };
+        let step = MapWithState {
+            f: Box::new(f),
+            scope: Scope::Global(Value::Null),
+        };
         Ok(Box::new(match &self.table {
-            Some(t) => MapWithState { scope: Scope::PerKey(cx.tables.get_or_create(t)), ..step },
-            None => MapWithState { scope: Scope::Global(self.initial.clone()), ..step },
+            Some(t) => MapWithState {
+                scope: Scope::PerKey(cx.tables.get_or_create(t)),
+                ..step
+            },
+            None => MapWithState {
+                scope: Scope::Global(self.initial.clone()),
+                ..step
+            },
         }))
     }
 }

@@ -24,6 +24,8 @@ impl PartitionConfig {
     /// Compiles the expression and builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = ExprFn::compile(&self.expr, &[])?;
-        Ok(Box::new(super::Partition::new(move |e| f.eval_bool(e, &[]))))
+        Ok(Box::new(super::Partition::new(move |e| {
+            f.eval_bool(e, &[])
+        })))
     }
 }

@@ -16,7 +16,10 @@ pub struct Partition {
 impl Partition {
     /// Partitions by a predicate on the event.
     pub fn new(pred: impl FnMut(&Event) -> Result<bool> + Send + 'static) -> Partition {
-        Partition { pred: Box::new(pred), schema: Schema::new(["left", "right"]) }
+        Partition {
+            pred: Box::new(pred),
+            schema: Schema::new(["left", "right"]),
+        }
     }
 }
 
@@ -25,7 +28,11 @@ impl Step for Partition {
         match (self.pred)(&event) {
             Ok(left) => {
                 let body = std::mem::take(&mut event.body);
-                let values = if left { vec![body, Value::Null] } else { vec![Value::Null, body] };
+                let values = if left {
+                    vec![body, Value::Null]
+                } else {
+                    vec![Value::Null, body]
+                };
                 event.body = Value::Record(Record::new(self.schema.clone(), values));
                 cx.emit(event);
                 Ok(())

@@ -15,12 +15,24 @@ pub struct Reduce {
 
 impl Reduce {
     /// Folds bodies.
-    pub fn new(initial: Value, mut f: impl FnMut(Value, &Value) -> Result<Value> + Send + 'static) -> Reduce {
-        Reduce { acc: Some(initial), f: Box::new(move |a, e: &Event| f(a, &e.body)) }
+    pub fn new(
+        initial: Value,
+        mut f: impl FnMut(Value, &Value) -> Result<Value> + Send + 'static,
+    ) -> Reduce {
+        Reduce {
+            acc: Some(initial),
+            f: Box::new(move |a, e: &Event| f(a, &e.body)),
+        }
     }
     /// Folds whole events (storey `full_event=True`).
-    pub fn with_event(initial: Value, f: impl FnMut(Value, &Event) -> Result<Value> + Send + 'static) -> Reduce {
-        Reduce { acc: Some(initial), f: Box::new(f) }
+    pub fn with_event(
+        initial: Value,
+        f: impl FnMut(Value, &Event) -> Result<Value> + Send + 'static,
+    ) -> Reduce {
+        Reduce {
+            acc: Some(initial),
+            f: Box::new(f),
+        }
     }
 }
 
@@ -60,6 +72,9 @@ impl ReduceConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = crate::config::ExprFn::compile(&self.expr, &["acc"])?;
-        Ok(Box::new(Reduce::with_event(self.initial.clone(), move |acc, e| f.eval(e, &[&acc]))))
+        Ok(Box::new(Reduce::with_event(
+            self.initial.clone(),
+            move |acc, e| f.eval(e, &[&acc]),
+        )))
     }
 }

@@ -33,7 +33,11 @@ impl Attribute {
             "time" | "processing_time" => Attribute::Time,
             "id" => Attribute::Id,
             "offset" => Attribute::Offset,
-            other => return Err(Error::config(format!("unknown event attribute '{other}': use key, time, id or offset"))),
+            other => {
+                return Err(Error::config(format!(
+                    "unknown event attribute '{other}': use key, time, id or offset"
+                )))
+            }
         })
     }
 }
@@ -47,8 +51,12 @@ pub struct ReifyMetadata {
 impl ReifyMetadata {
     /// `mapping`: (body field, attribute).
     pub fn new<I: IntoIterator<Item = (S, Attribute)>, S: Into<Str>>(mapping: I) -> ReifyMetadata {
-        let (names, attrs): (Vec<Str>, Vec<Attribute>) = mapping.into_iter().map(|(n, a)| (n.into(), a)).unzip();
-        ReifyMetadata { attrs, extender: SchemaExtender::new(names, true) }
+        let (names, attrs): (Vec<Str>, Vec<Attribute>) =
+            mapping.into_iter().map(|(n, a)| (n.into(), a)).unzip();
+        ReifyMetadata {
+            attrs,
+            extender: SchemaExtender::new(names, true),
+        }
     }
 }
 
@@ -59,7 +67,10 @@ impl Step for ReifyMetadata {
             Value::Record(r) => self.extender.apply(r, values),
             other => {
                 let t = other.type_name();
-                return Err(Failure::new(Error::user(format!("reify_metadata needs a record body, got {t}")), event));
+                return Err(Failure::new(
+                    Error::user(format!("reify_metadata needs a record body, got {t}")),
+                    event,
+                ));
             }
         }
         cx.emit(event);
@@ -78,6 +89,8 @@ pub struct ReifyMetadataConfig {
 impl ReifyMetadataConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
-        Ok(Box::new(ReifyMetadata::new(self.mapping.iter().map(|(f, a)| (f.as_str(), *a)))))
+        Ok(Box::new(ReifyMetadata::new(
+            self.mapping.iter().map(|(f, a)| (f.as_str(), *a)),
+        )))
     }
 }

@@ -20,10 +20,19 @@ impl Rename {
         A: Into<Str>,
         B: Into<Str>,
     {
-        let mapping: Vec<(Str, Str)> = mapping.into_iter().map(|(a, b)| (a.into(), b.into())).collect();
+        let mapping: Vec<(Str, Str)> = mapping
+            .into_iter()
+            .map(|(a, b)| (a.into(), b.into()))
+            .collect();
         let plan: Plan = Box::new(move |s: &Schema| {
             let renamed = |n: &Str| mapping.iter().any(|(o, _)| o == n);
-            let mut out: Vec<(Str, usize)> = s.names().iter().enumerate().filter(|(_, n)| !renamed(n)).map(|(i, n)| (n.clone(), i)).collect();
+            let mut out: Vec<(Str, usize)> = s
+                .names()
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| !renamed(n))
+                .map(|(i, n)| (n.clone(), i))
+                .collect();
             for (old, new) in &mapping {
                 if let Some(i) = s.index_of(old) {
                     // a rename onto an existing field replaces it
@@ -33,7 +42,9 @@ impl Rename {
             }
             out
         });
-        Rename { reshaper: Reshaper::new(plan) }
+        Rename {
+            reshaper: Reshaper::new(plan),
+        }
     }
 }
 
@@ -77,6 +88,8 @@ pub struct RenameConfig {
 impl RenameConfig {
     /// Builds the step.
     pub fn build(&self) -> rill_core::Result<Box<dyn Step>> {
-        Ok(Box::new(Rename::new(self.mapping.iter().map(|(a, b)| (a.as_str(), b.as_str())))))
+        Ok(Box::new(Rename::new(
+            self.mapping.iter().map(|(a, b)| (a.as_str(), b.as_str())),
+        )))
     }
 }

@@ -34,11 +34,25 @@ pub struct SampleWindow {
 
 impl SampleWindow {
     /// `window_size` must be > 1.
-    pub fn new(window_size: usize, period: EmitPeriod, emit_before_termination: bool, group: GroupBy) -> Result<SampleWindow> {
+    pub fn new(
+        window_size: usize,
+        period: EmitPeriod,
+        emit_before_termination: bool,
+        group: GroupBy,
+    ) -> Result<SampleWindow> {
         if window_size < 2 {
-            return Err(Error::config(format!("sample_window: window_size must be greater than 1, got {window_size}")));
+            return Err(Error::config(format!(
+                "sample_window: window_size must be greater than 1, got {window_size}"
+            )));
         }
-        Ok(SampleWindow { size: window_size, period, before_termination: emit_before_termination, group, groups: AHashMap::new(), order: Vec::new() })
+        Ok(SampleWindow {
+            size: window_size,
+            period,
+            before_termination: emit_before_termination,
+            group,
+            groups: AHashMap::new(),
+            order: Vec::new(),
+        })
     }
 }
 
@@ -106,6 +120,11 @@ fn first() -> EmitPeriod {
 impl SampleWindowConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
-        Ok(Box::new(SampleWindow::new(self.window_size, self.emit, self.emit_before_termination, GroupBy::parse(self.key.as_deref()))?))
+        Ok(Box::new(SampleWindow::new(
+            self.window_size,
+            self.emit,
+            self.emit_before_termination,
+            GroupBy::parse(self.key.as_deref()),
+        )?))
     }
 }
