@@ -1,16 +1,11 @@
-//! [`Aggregations`]: the compiled set of aggregators of one step, and the update / advance /
-//! read operations on a [`KeyState`].
+//! [`Aggregations`]: the compiled set of aggregators of one step (validation, feature names,
+//! per-key state layout). Updates live in `update.rs`, reads in `read.rs`.
 
 use crate::geometry::{self, *};
-use crate::sketch::{DistinctKey, SketchBucket, SketchMerge};
-use crate::state::{Acc, Hdr, KeyState, EMPTY, EMPTY_T, NONE};
-use crate::{AggregatorSpec, LatePolicy, Op};
-use rill_core::{Duration, Error, Str, Timestamp, Value};
-
-/// When a subtraction or addition leaves a running sum smaller than this fraction of the value
-/// removed/added, most significant bits cancelled: rebuild the running value from the buckets
-/// so that float rounding cannot accumulate (e.g. a 1e20 entering and leaving the window).
-const CANCEL: f64 = 1e-6;
+use crate::sketch::DistinctKey;
+use crate::state::{Acc, KeyState, Region, SketchList, NONE};
+use crate::{AggregatorSpec, LatePolicy};
+use rill_core::{Duration, Error, Str, Value};
 
 /// What [`Aggregations::update`] did with a value. Everything that is not `Aggregated` tells the
 /// caller why, so it can count it (nothing is lost silently).
@@ -44,17 +39,16 @@ pub enum DropReason {
 /// The aggregators of one step, compiled: validated geometry, state layout, feature names.
 #[derive(Debug, Clone)]
 pub struct Aggregations {
-    plans: Vec<AggPlan>,
-    names: Vec<Str>,
-    data_len: usize,
-    times_len: usize,
-    occ_len: usize,
-    /// Length of the running-value region at the start of `KeyState::data`.
-    run_len: usize,
+    pub(crate) plans: Vec<AggPlan>,
+    pub(crate) names: Vec<Str>,
+    /// Words of the fixed part of a `KeyState` (headers, cursors, running records).
+    pub(crate) fixed_len: usize,
+    /// Some aggregator has a sketch op.
+    pub(crate) any_sketch: bool,
 }
 
 /// A value classified for one aggregator.
-enum Input {
+pub(crate) enum Input {
     Ok(f64, Option<DistinctKey>),
     Skip,
     Bad(&'static str),
@@ -71,7 +65,6 @@ impl Aggregations {
         }
         let mut plans = Vec::with_capacity(specs.len());
         let mut names = Vec::new();
-        let (mut data_len, mut times_len) = (0usize, 0usize);
         for spec in &specs {
             if plans.iter().any(|p: &AggPlan| p.name == spec.name) {
                 return Err(Error::config(format!(
@@ -88,39 +81,30 @@ impl Aggregations {
             }
             plans.push(p);
         }
-        // Running blocks of all aggregators first (adjacent: one read touches few cache lines),
-        // then the bucket rings; times likewise.
-        for p in &mut plans {
-            p.run = data_len;
-            data_len += RUN_STRIDE * p.wins.len();
-            p.trun = times_len;
-            times_len += 2 * p.wins.len();
-        }
-        let run_len = data_len;
-        let mut occ_len = 0;
+        // Fixed part: per aggregator its header, cursors and running records, adjacent, so an
+        // event touches few cache lines; the bucket regions follow (their size varies by key).
+        let mut fixed_len = 0;
         for p in &mut plans {
             let n = p.needs;
-            let kept = [true, n.sum, n.sqr, n.min, n.max, n.first, n.last];
-            p.stride = kept.iter().filter(|k| **k).count();
-            let mut i = 0;
-            for (c, k) in kept.iter().enumerate() {
-                if *k {
-                    p.col[c] = data_len + i;
+            // Indexed like `vcol`: C_COUNT..=C_LAST, then T_FIRST, T_LAST.
+            let kept = [
+                true, n.sum, n.sqr, n.min, n.max, n.first, n.last, n.first, n.last,
+            ];
+            // Record order = `vcol` order: count, sum, sqr, min, max, first, last, their times.
+            let order = [
+                C_COUNT, C_SUM, C_SQR, C_MIN, C_MAX, C_FIRST, T_FIRST, C_LAST, T_LAST,
+            ];
+            let mut i = 0u8;
+            for c in order {
+                if kept[c] {
+                    p.vcol[c] = i;
                     i += 1;
                 }
             }
-            data_len += p.ring * p.stride;
-            p.tstride = n.first as usize + n.last as usize;
-            let mut i = 0;
-            for (c, k) in [n.first, n.last].iter().enumerate() {
-                if *k {
-                    p.tcol[c] = times_len + i;
-                    i += 1;
-                }
-            }
-            times_len += p.ring * p.tstride;
-            p.occ = occ_len;
-            occ_len += p.ring.div_ceil(64);
+            p.vlen = i as usize;
+            p.hdr = fixed_len;
+            p.run = p.hdr + crate::state::H_CURSORS + p.wins.len();
+            fixed_len += p.fixed_words();
         }
         for (i, n) in names.iter().enumerate() {
             if names[..i].contains(n) {
@@ -129,13 +113,12 @@ impl Aggregations {
                 )));
             }
         }
+        let any_sketch = plans.iter().any(|p| p.needs.sketches());
         Ok(Aggregations {
             plans,
             names,
-            data_len,
-            times_len,
-            occ_len,
-            run_len,
+            fixed_len,
+            any_sketch,
         })
     }
 
@@ -199,64 +182,48 @@ impl Aggregations {
         )
     }
 
-    /// Hints the CPU to start loading the parts of a key's state that the next
-    /// [`update`](Self::update) / [`features_at`](Self::features_at) read first (ring headers,
-    /// occupancy bits, running values). With many keys a state is rarely in cache, so the hot
-    /// path waits on memory; a caller processing a batch calls this a few events ahead
-    /// (e.g. for event `i + 4` while handling event `i`) to overlap those waits.
+    /// Hints the CPU to start loading the part of a key's state that every
+    /// [`update`](Self::update) / [`features_at`](Self::features_at) reads first (headers,
+    /// cursors, running values: a few cache lines). With many keys a state is rarely in cache;
+    /// a caller processing a batch may call this a few events ahead to overlap those waits.
     #[inline]
     pub fn prefetch(&self, st: &KeyState) {
-        prefetch_slice(&st.hdr);
-        prefetch_slice(&st.occ);
-        prefetch_slice(&st.data[..self.run_len.min(st.data.len())]);
+        prefetch_slice(&st.words[..self.fixed_len.min(st.words.len())]);
     }
 
-    /// Fresh, empty state for one key. Its size is fixed (rings of `2·span/period − 1` buckets
-    /// per aggregator), so updates never allocate except for sketch ops' per-bucket sketches.
+    /// Fresh, empty state for one key: a few words per window plus, as buckets receive data,
+    /// `1 + columns` words per non-empty bucket. Once a key's bucket regions have grown to its
+    /// rate (a handful of re-layouts), updates never allocate, except sketch ops (one sketch per
+    /// new non-empty bucket).
     pub fn new_state(&self) -> KeyState {
-        let mut data = vec![0.0; self.data_len];
-        let mut times = vec![0i64; self.times_len];
-        let mut sketches = Vec::with_capacity(self.plans.len());
+        let mut words = vec![0u64; self.fixed_len];
         for p in &self.plans {
-            for pos in 0..p.ring {
-                for (c, o) in p.col.iter().enumerate() {
-                    if *o != usize::MAX {
-                        data[o + pos * p.stride] = EMPTY[c];
-                    }
-                }
-                for (c, o) in p.tcol.iter().enumerate() {
-                    if *o != usize::MAX {
-                        times[o + pos * p.tstride] = EMPTY_T[c];
-                    }
-                }
-            }
+            p.set_newest(&mut words, NONE);
+            p.set_region(
+                &mut words,
+                Region {
+                    off: self.fixed_len,
+                    cap: 0,
+                    start: 0,
+                    len: 0,
+                },
+            );
             for w in 0..p.wins.len() {
-                p.set_running(&mut data, &mut times, w, &Acc::EMPTY);
+                p.store(&mut words, p.run_at(w), &Acc::EMPTY);
             }
-            let ring: Box<[Option<Box<SketchBucket>>]> = if p.needs.sketches() {
-                (0..p.ring).map(|_| None).collect()
-            } else {
-                Box::new([])
-            };
-            sketches.push(ring);
         }
+        let sketches: Box<[SketchList]> = if self.any_sketch {
+            self.plans.iter().map(|_| SketchList::new()).collect()
+        } else {
+            Box::new([])
+        };
         KeyState {
-            hdr: vec![
-                Hdr {
-                    newest: NONE,
-                    head: 0
-                };
-                self.plans.len()
-            ]
-            .into(),
-            occ: vec![0u64; self.occ_len].into(),
-            data: data.into(),
-            times: times.into(),
-            sketches: sketches.into(),
+            words: words.into(),
+            sketches,
         }
     }
 
-    fn classify(p: &AggPlan, v: &Value) -> Input {
+    pub(crate) fn classify(p: &AggPlan, v: &Value) -> Input {
         if v.is_null() {
             return Input::Skip;
         }
@@ -278,276 +245,6 @@ impl Aggregations {
         } else {
             // count / count_distinct count any non-null value (storey counts string fields too).
             Input::Ok(0.0, key)
-        }
-    }
-
-    /// Aggregates `value` at event time `time` into aggregator `agg` of one key.
-    ///
-    /// A newer bucket first slides the windows. A late event (bucket older than the key's newest)
-    /// follows the aggregator's [`LatePolicy`]; an accepted one goes into its own bucket and into
-    /// every running window value that covers that bucket, so nothing drifts. Null/NaN values
-    /// are [`Outcome::Skipped`], values of the wrong type [`Outcome::Invalid`]; both still slide
-    /// the windows like [`advance`](Self::advance). Panics only if `agg` is out of range.
-    pub fn update(&self, st: &mut KeyState, agg: usize, time: Timestamp, value: &Value) -> Outcome {
-        let p = &self.plans[agg];
-        let b = time.0.div_euclid(p.period);
-        let input = Self::classify(p, value);
-        let n = st.hdr[agg].newest;
-        if n == NONE || b > n {
-            self.slide(p, st, agg, b);
-        }
-        let (x, key) = match input {
-            Input::Ok(x, k) => (x, k),
-            Input::Skip => return Outcome::Skipped,
-            Input::Bad(r) => return Outcome::Invalid(r),
-        };
-        let h = st.hdr[agg];
-        let late = b < h.newest;
-        if late {
-            match p.late {
-                LatePolicy::Drop => return Outcome::Dropped(DropReason::Policy),
-                LatePolicy::SideOutput => return Outcome::SideOutput,
-                LatePolicy::Accept if h.newest - b >= p.span => {
-                    return Outcome::Dropped(DropReason::TooLate)
-                }
-                LatePolicy::Accept => {}
-            }
-        }
-        let pos = p.pos(h, b);
-        let (data, times) = (&mut st.data[..], &mut st.times[..]);
-        p.add_to_bucket(&mut st.occ, data, times, pos, x, time.0);
-        if p.needs.sketches() {
-            st.sketches[agg][pos].get_or_insert_with(Box::default).add(
-                p.needs,
-                key.as_ref(),
-                Some(x).filter(|_| p.numeric),
-            );
-        }
-        let nd = &p.needs;
-        for (w, win) in p.wins.iter().enumerate() {
-            if late && !win.contains_at(b, h.newest) {
-                continue;
-            }
-            let r = p.run_at(w);
-            let run = &mut data[r..r + RUN_STRIDE];
-            run[C_COUNT] += 1.0;
-            let mut cancelled = false;
-            if nd.sum {
-                run[C_SUM] += x;
-                cancelled |= run[C_SUM].abs() < CANCEL * x.abs();
-            }
-            if nd.sqr {
-                run[C_SQR] += x * x;
-            }
-            if nd.min {
-                run[C_MIN] = run[C_MIN].min(x);
-            }
-            if nd.max {
-                run[C_MAX] = run[C_MAX].max(x);
-            }
-            let tr = p.trun + 2 * w;
-            if nd.first && time.0 < times[tr] {
-                times[tr] = time.0;
-                run[C_FIRST] = x;
-            }
-            if nd.last && time.0 > times[tr + 1] {
-                times[tr + 1] = time.0;
-                run[C_LAST] = x;
-            }
-            if cancelled {
-                self.rebuild(p, &st.occ, st_parts(data, times), h, w);
-            }
-        }
-        Outcome::Aggregated { late }
-    }
-
-    /// Slides every aggregator of the key to `time` without aggregating anything: for an event
-    /// that no aggregator (or only some) aggregates, so features read at `time` are fresh
-    /// (storey's bug 5). A time not newer than an aggregator's newest bucket changes nothing.
-    pub fn advance(&self, st: &mut KeyState, time: Timestamp) {
-        for agg in 0..self.plans.len() {
-            self.advance_one(st, agg, time);
-        }
-    }
-
-    /// [`advance`](Self::advance) for one aggregator.
-    pub fn advance_one(&self, st: &mut KeyState, agg: usize, time: Timestamp) {
-        let p = &self.plans[agg];
-        let b = time.0.div_euclid(p.period);
-        let n = st.hdr[agg].newest;
-        if n == NONE || b > n {
-            self.slide(p, st, agg, b);
-        }
-    }
-
-    /// Moves aggregator `agg`'s newest bucket forward to `m`: evicts leaving buckets from the
-    /// running values (count/sum/sqr by subtraction; min/max/first/last by rebuilding from the
-    /// buckets only when the evicted bucket held the current extreme), then clears the ring
-    /// slots the new buckets reuse.
-    fn slide(&self, p: &AggPlan, st: &mut KeyState, agg: usize, m: i64) {
-        let h = st.hdr[agg];
-        if h.newest == NONE {
-            st.hdr[agg] = Hdr { newest: m, head: 0 };
-            return;
-        }
-        let n = h.newest;
-        let k = m - n;
-        let (occ, data, times) = (&mut st.occ[..], &mut st.data[..], &mut st.times[..]);
-        let mut dirty: u64 = 0;
-        for (w, win) in p.wins.iter().enumerate() {
-            if win.fixed {
-                if m.div_euclid(win.nb) != n.div_euclid(win.nb) {
-                    // A new fixed window: the buckets after `n` are all empty.
-                    p.set_running(data, times, w, &Acc::EMPTY);
-                }
-                continue;
-            }
-            if k >= win.nb || data[p.run_at(w) + C_COUNT] == 0.0 {
-                // Everything leaves, or nothing is there to leave.
-                p.set_running(data, times, w, &Acc::EMPTY);
-                continue;
-            }
-            let mut run = p.running(data, times, w);
-            let mut rebuild = false;
-            for b in (n - win.nb + 1)..=(m - win.nb) {
-                let pos = p.pos(h, b);
-                if !p.occupied(occ, pos) {
-                    continue;
-                }
-                let bk = p.bucket(data, times, pos);
-                run.v[C_COUNT] -= bk.v[C_COUNT];
-                run.v[C_SUM] -= bk.v[C_SUM];
-                run.v[C_SQR] -= bk.v[C_SQR];
-                // Unused columns hold their empty values in both, so each test is gated.
-                let nd = &p.needs;
-                rebuild |= (nd.sum & (run.v[C_SUM].abs() < CANCEL * bk.v[C_SUM].abs()))
-                    | (nd.sqr & (run.v[C_SQR].abs() < CANCEL * bk.v[C_SQR]))
-                    | (nd.min & (bk.v[C_MIN] <= run.v[C_MIN]))
-                    | (nd.max & (bk.v[C_MAX] >= run.v[C_MAX]))
-                    | (nd.first & (bk.t[0] == run.t[0]))
-                    | (nd.last & (bk.t[1] == run.t[1]));
-            }
-            if run.v[C_COUNT] == 0.0 {
-                run = Acc::EMPTY; // exact reset: no rounding residue in an empty window
-            } else if rebuild {
-                dirty |= 1 << w;
-            }
-            p.set_running(data, times, w, &run);
-        }
-        let sk = &mut st.sketches[agg];
-        if k as u64 >= p.ring as u64 {
-            for pos in 0..p.ring {
-                p.clear_bucket(occ, data, times, sk, pos);
-            }
-        } else {
-            let mut pos = h.head as usize;
-            for _ in 0..k {
-                pos += 1;
-                if pos == p.ring {
-                    pos = 0;
-                }
-                p.clear_bucket(occ, data, times, sk, pos);
-            }
-        }
-        let head = ((h.head as u64 + (k as u64 % p.ring as u64)) % p.ring as u64) as u32;
-        let nh = Hdr { newest: m, head };
-        st.hdr[agg] = nh;
-        while dirty != 0 {
-            let w = dirty.trailing_zeros() as usize;
-            dirty &= dirty - 1;
-            self.rebuild(p, occ, st_parts(data, times), nh, w);
-        }
-    }
-
-    /// Recomputes window `w`'s running value at the newest bucket from the buckets.
-    fn rebuild(
-        &self,
-        p: &AggPlan,
-        occ: &[u64],
-        (data, times): (&mut [f64], &mut [i64]),
-        h: Hdr,
-        w: usize,
-    ) {
-        let (lo, _) = p.wins[w].range(h.newest);
-        let acc = p.fold(h, occ, data, times, (lo, h.newest), None);
-        p.set_running(data, times, w, &acc);
-    }
-
-    /// Appends one `Value::Float` per [`feature_names`](Self::feature_names) entry: every window
-    /// evaluated at `time` (sliding: the bucket of `time` and the ones before it; fixed: the
-    /// whole fixed window containing `time`), over all values aggregated so far. Reads at the
-    /// key's newest bucket use the running values (O(1) per window); other times fold buckets.
-    pub fn features_at(&self, st: &KeyState, time: Timestamp, out: &mut Vec<Value>) {
-        out.reserve(self.names.len());
-        for (agg, p) in self.plans.iter().enumerate() {
-            self.agg_features_at(st, agg, p, time, out);
-        }
-    }
-
-    /// [`features_at`](Self::features_at) for one aggregator (its [`feature_range`](Self::feature_range)).
-    pub fn aggregator_features_at(
-        &self,
-        st: &KeyState,
-        agg: usize,
-        time: Timestamp,
-        out: &mut Vec<Value>,
-    ) {
-        self.agg_features_at(st, agg, &self.plans[agg], time, out)
-    }
-
-    fn agg_features_at(
-        &self,
-        st: &KeyState,
-        agg: usize,
-        p: &AggPlan,
-        time: Timestamp,
-        out: &mut Vec<Value>,
-    ) {
-        let h = st.hdr[agg];
-        let q = time.0.div_euclid(p.period);
-        const STACK: usize = 8;
-        let mut stack = [Acc::EMPTY; STACK];
-        let mut heap = Vec::new();
-        let accs: &mut [Acc] = if p.wins.len() <= STACK {
-            &mut stack[..p.wins.len()]
-        } else {
-            heap.resize(p.wins.len(), Acc::EMPTY);
-            &mut heap
-        };
-        for (w, win) in p.wins.iter().enumerate() {
-            accs[w] = if h.newest == NONE {
-                Acc::EMPTY
-            } else if p.cap.is_none() && win.running_valid(q, h.newest) {
-                p.running(&st.data, &st.times, w)
-            } else {
-                let (lo, hi) = win.range(q);
-                p.fold(h, &st.occ, &st.data, &st.times, (lo, hi), p.cap)
-            };
-        }
-        let mut merges: Vec<SketchMerge> = Vec::new();
-        if p.needs.sketches() {
-            merges = p
-                .wins
-                .iter()
-                .map(|win| merge_sketches(p, st, agg, h, win.range(q)))
-                .collect();
-        }
-        for op in &p.ops {
-            for (w, acc) in accs.iter().enumerate() {
-                // Raw values come capped from the fold (max_value); derived ones are computed
-                // from capped parts; sketch results are capped here.
-                let sketch = |x: f64| match p.cap {
-                    Some(m) if x > m => m,
-                    _ => x,
-                };
-                let x = match op {
-                    Op::CountDistinct => sketch(merges[w].count_distinct()),
-                    Op::ApproxCountDistinct => sketch(merges[w].approx_count_distinct()),
-                    Op::Quantile(qu) => sketch(merges[w].quantile(qu.q)),
-                    _ => value_of(op, acc),
-                };
-                out.push(Value::Float(x));
-            }
         }
     }
 }
@@ -573,77 +270,10 @@ fn prefetch_slice<T>(s: &[T]) {
     let _ = s;
 }
 
-/// Splits a state into its two slices (lets `rebuild` run while `data`/`times` are borrowed).
-#[inline]
-fn st_parts<'a>(data: &'a mut [f64], times: &'a mut [i64]) -> (&'a mut [f64], &'a mut [i64]) {
-    (data, times)
-}
-
-fn merge_sketches<'a>(
-    p: &AggPlan,
-    st: &'a KeyState,
-    agg: usize,
-    h: Hdr,
-    (lo, hi): (i64, i64),
-) -> SketchMerge<'a> {
-    let mut m = SketchMerge::default();
-    if h.newest == NONE {
-        return m;
-    }
-    let lo = lo.max(h.newest - p.ring as i64 + 1);
-    for b in lo..=hi.min(h.newest) {
-        if let Some(s) = &st.sketches[agg][p.pos(h, b)] {
-            m.add(s);
-        }
-    }
-    m
-}
-
-/// The feature value of a raw or derived op from a window aggregate; empty windows give 0 for
-/// count/sum/sqr and NaN otherwise, whatever path produced the aggregate.
-#[inline]
-fn value_of(op: &Op, a: &Acc) -> f64 {
-    let n = a.v[C_COUNT];
-    let or_nan = |x: f64| if n == 0.0 { f64::NAN } else { x };
-    match op {
-        Op::Count => n,
-        Op::Sum => {
-            if n == 0.0 {
-                0.0
-            } else {
-                a.v[C_SUM]
-            }
-        }
-        Op::Sqr => {
-            if n == 0.0 {
-                0.0
-            } else {
-                a.v[C_SQR]
-            }
-        }
-        Op::Min => or_nan(a.v[C_MIN]),
-        Op::Max => or_nan(a.v[C_MAX]),
-        Op::First => or_nan(a.v[C_FIRST]),
-        Op::Last => or_nan(a.v[C_LAST]),
-        Op::Avg => or_nan(a.v[C_SUM] / n),
-        Op::StdVar => stdvar(n, a.v[C_SUM], a.v[C_SQR]),
-        Op::StdDev => stdvar(n, a.v[C_SUM], a.v[C_SQR]).sqrt(),
-        Op::CountDistinct | Op::ApproxCountDistinct | Op::Quantile(_) => f64::NAN,
-    }
-}
-
-/// Sample variance, storey's formula; rounding can make it slightly negative: clamp to 0.
-#[inline]
-fn stdvar(n: f64, sum: f64, sqr: f64) -> f64 {
-    if n <= 1.0 {
-        return f64::NAN;
-    }
-    ((n * sqr - sum * sum) / (n * (n - 1.0))).max(0.0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rill_core::Timestamp;
 
     fn aggs(json: &str) -> Aggregations {
         Aggregations::new(serde_json::from_str(json).unwrap()).unwrap()

@@ -5,8 +5,8 @@ use crate::op::Needs;
 use crate::{AggregatorSpec, LatePolicy, Op, WindowSpec};
 use rill_core::{parse_duration, Error, Str};
 
-/// Largest ring (buckets per key × aggregator) accepted, so that a typo such as `period: 1s`
-/// for a `30d` window fails at build time instead of allocating megabytes per key.
+/// Largest retained span (buckets per key × aggregator) accepted, so that a typo such as
+/// `period: 1s` for a `30d` window fails at build time (a hot key would keep that many buckets).
 pub(crate) const MAX_RING: i64 = 1 << 18;
 
 /// One window of an aggregator, in buckets.
@@ -60,9 +60,9 @@ pub(crate) struct AggPlan {
     pub period: i64,
     /// Buckets of the largest window: the span inside which late events are accepted.
     pub span: i64,
-    /// Ring length: `2·span − 1`, so that a late event accepted at the edge of the span still
-    /// sees its own full window when its features are read.
-    pub ring: usize,
+    /// Buckets retained behind the newest one: `2·span − 1`, so that a late event accepted at
+    /// the edge of the span still sees its own full window when its features are read.
+    pub ring: i64,
     pub needs: Needs,
     /// Some op needs a numeric value.
     pub numeric: bool,
@@ -70,24 +70,17 @@ pub(crate) struct AggPlan {
     pub late: LatePolicy,
     /// Index of this aggregator's first feature in `feature_names()`.
     pub feature_off: usize,
-    /// Index into `KeyState::data` of each column (count, sum, sqr, min, max, first, last) of the
-    /// bucket at ring position 0; position `p` is at `col[c] + p·stride`. `usize::MAX`: not kept.
-    pub col: [usize; 7],
-    /// f64 per bucket (the number of kept columns).
-    pub stride: usize,
-    /// Like `col`, for the first/last time rings in `KeyState::times`.
-    pub tcol: [usize; 2],
-    /// i64 per bucket in the time rings.
-    pub tstride: usize,
-    /// Offset into `KeyState::occ` of this aggregator's occupancy bitmap.
-    pub occ: usize,
-    /// Offset into `KeyState::data` of the running values: `RUN_STRIDE` f64 per window.
+    /// Word offset of this aggregator's header in `KeyState::words` (see `state.rs`).
+    pub hdr: usize,
+    /// Word offset of the first window's running record (`vlen` words per window).
     pub run: usize,
-    /// Offset into `KeyState::times` of the running first/last times: 2 per window.
-    pub trun: usize,
+    /// Offset of each value column (`V_*`) inside a record, `NO` when not kept.
+    pub vcol: [u8; 9],
+    /// Words per record of values (kept columns only); a bucket entry is one more (its index).
+    pub vlen: usize,
 }
 
-/// Column numbers inside `AggPlan::col` and inside a running block.
+/// Column numbers of an `Acc`'s values, inside `AggPlan::vcol` (the two times follow).
 pub(crate) const C_COUNT: usize = 0;
 pub(crate) const C_SUM: usize = 1;
 pub(crate) const C_SQR: usize = 2;
@@ -95,8 +88,11 @@ pub(crate) const C_MIN: usize = 3;
 pub(crate) const C_MAX: usize = 4;
 pub(crate) const C_FIRST: usize = 5;
 pub(crate) const C_LAST: usize = 6;
-/// f64 per window in the running block (one per column, kept or not, so a block is one cache line).
-pub(crate) const RUN_STRIDE: usize = 8;
+/// `vcol` indices of the first/last times.
+pub(crate) const T_FIRST: usize = 7;
+pub(crate) const T_LAST: usize = 8;
+/// `vcol` entry of a column that is not kept.
+pub(crate) const NO: u8 = u8::MAX;
 
 fn gcd(a: i64, b: i64) -> i64 {
     if b == 0 {
@@ -198,6 +194,8 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
         .collect();
     let span = wins.iter().map(|w| w.nb).max().unwrap_or(1);
     let ring = 2 * span - 1;
+    // Only non-empty buckets are stored, but a window this long still costs a fold per read
+    // when running values cannot answer; keep the bound (and its early error for typos).
     if ring > MAX_RING {
         return Err(err(format!(
             "{span} buckets per window is too many: choose a longer period (at most {} buckets per window)",
@@ -220,18 +218,15 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
         wins,
         period,
         span,
-        ring: ring as usize,
+        ring,
         needs,
         cap: spec.max_value,
         late: spec.late,
         feature_off: 0,
-        col: [usize::MAX; 7],
-        stride: 0,
-        tcol: [usize::MAX; 2],
-        tstride: 0,
-        occ: 0,
+        hdr: 0,
         run: 0,
-        trun: 0,
+        vcol: [NO; 9],
+        vlen: 0,
     })
 }
 

@@ -33,9 +33,11 @@ mod emit;
 mod engine;
 mod geometry;
 mod op;
+mod read;
 mod sketch;
 mod spec;
 mod state;
+mod update;
 
 pub use emit::{Emission, EmitPolicy, Emitter};
 pub use engine::{Aggregations, DropReason, Outcome};

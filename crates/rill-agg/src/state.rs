@@ -1,54 +1,68 @@
-//! Per-key state: for each aggregator a ring of period-long buckets (flat f64 columns, one slot
-//! per bucket) plus running values of every window at the key's newest bucket.
+//! Per-key state: for each aggregator the **non-empty** buckets in time order plus running
+//! values of every window at the key's newest bucket, all in **one flat allocation per key**.
 //!
-//! Layout (offsets precomputed in [`AggPlan`]): `data` starts with the running values of every
-//! window of every aggregator (`RUN_STRIDE` f64 each, adjacent, so a read touches few cache
-//! lines), then per aggregator its ring of buckets, each bucket the kept columns of
-//! `count, sum, sqr, min, max, first, last` side by side (one cache line per bucket update);
-//! `times` holds the running first/last times, then the first/last time rings.
-//! The bucket `b` lives at ring position `head − (newest − b)` (mod ring), so no division is
-//! needed on the hot path.
+//! Why: with many keys a key's state is almost never in cache, so the cost of an event is the
+//! number of cache lines (and pages) it touches. A dense ring of `2·span − 1` buckets per key
+//! (≈12 KB for W1) made 10 000 keys a 120 MB working set; storing only buckets that hold data,
+//! with just the columns the aggregator's ops need, makes it ≈1–3 KB per key, contiguous.
+//!
+//! Layout of `KeyState::words` (`u64` words; floats as bits, times and indices as integers):
+//!
+//! * a fixed part, the same for every key (offsets precomputed in [`AggPlan`]), per aggregator:
+//!   `H_NEWEST` (newest bucket, `NONE` before the first event), `H_REGION` (word offset and
+//!   capacity in entries of its bucket region), `H_LIVE` (index of the oldest entry inside the
+//!   region and number of entries), one *cursor* per window (index, counted from the oldest
+//!   entry, of the first entry inside that window at the newest bucket: the entries a slide
+//!   evicts from the window start there), then one running record per window;
+//! * per aggregator its bucket region: entries of `1 + vlen` words (bucket index, then the kept
+//!   value columns), sorted by bucket, unique, never empty. Appends go to the end; when the end
+//!   of the region is reached the live entries are moved to its front, or the region grows
+//!   (the whole blob is re-laid out: rare, amortised O(1)).
+//!
+//! A record (a bucket's values or a window's running values) keeps only the columns of
+//! `count, sum, sqr, min, max, first, first time, last, last time` that the ops need.
 
 use crate::geometry::*;
 use crate::sketch::SketchBucket;
+use std::collections::VecDeque;
 
 /// No event yet for this key × aggregator.
 pub(crate) const NONE: i64 = i64::MIN;
 
-/// Where the ring of one aggregator stands.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Hdr {
-    /// Newest bucket seen by this aggregator for this key (`NONE` before the first event).
-    pub newest: i64,
-    /// Ring position of `newest`.
-    pub head: u32,
-}
+/// Header words of an aggregator (relative to `AggPlan::hdr`); the cursors follow.
+pub(crate) const H_NEWEST: usize = 0;
+pub(crate) const H_REGION: usize = 1;
+pub(crate) const H_LIVE: usize = 2;
+pub(crate) const H_CURSORS: usize = 3;
 
 /// The state of one key: create with `Aggregations::new_state`, one per key (e.g. per dense slot).
 pub struct KeyState {
-    pub(crate) hdr: Box<[Hdr]>,
-    /// Per aggregator: one bit per ring position, set when the bucket is non-empty, so slides,
-    /// evictions and folds touch only buckets that hold data (a key's state is usually cold).
-    pub(crate) occ: Box<[u64]>,
-    pub(crate) data: Box<[f64]>,
-    pub(crate) times: Box<[i64]>,
-    /// Per aggregator: one lazily allocated sketch per ring position (empty if no sketch op).
-    pub(crate) sketches: Box<[SketchRing]>,
+    pub(crate) words: Box<[u64]>,
+    /// Per aggregator with a sketch op: `(bucket, sketches)` of its non-empty buckets, in bucket
+    /// order (empty slice when no aggregator of the step has a sketch op).
+    pub(crate) sketches: Box<[SketchList]>,
 }
+
+/// The sketches of an aggregator's non-empty buckets, in bucket order.
+pub(crate) type SketchList = VecDeque<(i64, Box<SketchBucket>)>;
 
 impl std::fmt::Debug for KeyState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KeyState")
-            .field("aggregators", &self.hdr.len())
-            .field("f64_slots", &self.data.len())
+            .field("words", &self.words.len())
+            .field("sketch_lists", &self.sketches.len())
             .finish()
     }
 }
 
-/// One lazily allocated sketch per ring position (empty if the aggregator has no sketch op).
-pub(crate) type SketchRing = Box<[Option<Box<SketchBucket>>]>;
+impl KeyState {
+    /// Heap bytes held by this state, excluding sketches (for memory accounting and metrics).
+    pub fn heap_bytes(&self) -> usize {
+        std::mem::size_of_val(&*self.words) + std::mem::size_of_val(&*self.sketches)
+    }
+}
 
-/// Empty-bucket value of each column: min/max use ±inf so folding needs no emptiness test.
+/// Empty value of each column: min/max use ±inf so folding needs no emptiness test.
 pub(crate) const EMPTY: [f64; 7] = [
     0.0,
     0.0,
@@ -61,7 +75,7 @@ pub(crate) const EMPTY: [f64; 7] = [
 /// Empty first/last times: any real time compares below/above them.
 pub(crate) const EMPTY_T: [i64; 2] = [i64::MAX, i64::MIN];
 
-/// A window's aggregate (from running values or folded from buckets).
+/// A window's or a bucket's aggregate, all columns (unkept ones hold their empty values).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Acc {
     pub v: [f64; 7],
@@ -106,145 +120,207 @@ impl Acc {
     }
 }
 
+/// Where an aggregator's bucket region is and which of its entries are live.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Region {
+    /// Word offset of the region in `KeyState::words`.
+    pub off: usize,
+    /// Capacity in entries.
+    pub cap: usize,
+    /// Index of the oldest live entry inside the region.
+    pub start: usize,
+    /// Number of live entries.
+    pub len: usize,
+}
+
+#[inline]
+fn lo32(w: u64) -> usize {
+    (w & 0xFFFF_FFFF) as usize
+}
+#[inline]
+fn hi32(w: u64) -> usize {
+    (w >> 32) as usize
+}
+#[inline]
+fn pack(lo: usize, hi: usize) -> u64 {
+    debug_assert!(lo <= u32::MAX as usize && hi <= u32::MAX as usize);
+    lo as u64 | (hi as u64) << 32
+}
+
 impl AggPlan {
-    /// Whether ring position `pos` holds data.
+    /// Words per bucket entry (its index, then the record).
     #[inline]
-    pub fn occupied(&self, occ: &[u64], pos: usize) -> bool {
-        occ[self.occ + pos / 64] & (1u64 << (pos % 64)) != 0
+    pub fn es(&self) -> usize {
+        self.vlen + 1
     }
 
-    /// Ring position of bucket `b` (`newest − ring < b <= newest`).
+    /// Words of this aggregator's header (header words, cursors, running records).
+    pub fn fixed_words(&self) -> usize {
+        H_CURSORS + self.wins.len() * (1 + self.vlen)
+    }
+
     #[inline]
-    pub fn pos(&self, h: Hdr, b: i64) -> usize {
-        let d = (h.newest - b) as usize;
-        let head = h.head as usize;
-        if d <= head {
-            head - d
-        } else {
-            head + self.ring - d
+    pub fn newest(&self, w: &[u64]) -> i64 {
+        w[self.hdr + H_NEWEST] as i64
+    }
+    #[inline]
+    pub fn set_newest(&self, w: &mut [u64], n: i64) {
+        w[self.hdr + H_NEWEST] = n as u64;
+    }
+
+    #[inline]
+    pub fn region(&self, w: &[u64]) -> Region {
+        let (r, l) = (w[self.hdr + H_REGION], w[self.hdr + H_LIVE]);
+        Region {
+            off: lo32(r),
+            cap: hi32(r),
+            start: lo32(l),
+            len: hi32(l),
         }
     }
-
-    /// Reads one bucket.
     #[inline]
-    pub fn bucket(&self, data: &[f64], times: &[i64], pos: usize) -> Acc {
+    pub fn set_region(&self, w: &mut [u64], r: Region) {
+        w[self.hdr + H_REGION] = pack(r.off, r.cap);
+        w[self.hdr + H_LIVE] = pack(r.start, r.len);
+    }
+    #[inline]
+    pub fn set_live(&self, w: &mut [u64], start: usize, len: usize) {
+        w[self.hdr + H_LIVE] = pack(start, len);
+    }
+
+    /// Cursor of window `win`: index (from the oldest live entry) of its first entry.
+    #[inline]
+    pub fn cursor(&self, w: &[u64], win: usize) -> usize {
+        w[self.hdr + H_CURSORS + win] as usize
+    }
+    #[inline]
+    pub fn set_cursor(&self, w: &mut [u64], win: usize, c: usize) {
+        w[self.hdr + H_CURSORS + win] = c as u64;
+    }
+
+    /// Word offset of window `win`'s running record.
+    #[inline]
+    pub fn run_at(&self, win: usize) -> usize {
+        self.run + win * self.vlen
+    }
+
+    /// Word offset of live entry `i` (its bucket index; the record follows).
+    #[inline]
+    pub fn entry(&self, r: &Region, i: usize) -> usize {
+        r.off + (r.start + i) * self.es()
+    }
+
+    /// Bucket index of live entry `i`.
+    #[inline]
+    pub fn bucket_of(&self, w: &[u64], r: &Region, i: usize) -> i64 {
+        w[self.entry(r, i)] as i64
+    }
+
+    /// Reads the record at word `at`.
+    #[inline]
+    pub fn load(&self, w: &[u64], at: usize) -> Acc {
         let mut a = Acc::EMPTY;
-        for (c, o) in self.col.iter().enumerate() {
-            if *o != usize::MAX {
-                a.v[c] = data[o + pos * self.stride];
+        let rec = &w[at..at + self.vlen];
+        for c in 0..7 {
+            let o = self.vcol[c];
+            if o != NO {
+                a.v[c] = f64::from_bits(rec[o as usize]);
             }
         }
-        for (c, o) in self.tcol.iter().enumerate() {
-            if *o != usize::MAX {
-                a.t[c] = times[o + pos * self.tstride];
+        for c in 0..2 {
+            let o = self.vcol[T_FIRST + c];
+            if o != NO {
+                a.t[c] = rec[o as usize] as i64;
             }
         }
         a
     }
 
-    /// Resets one bucket to empty (its sketches too) if it holds data.
+    /// Writes the kept columns of `a` to the record at word `at`.
     #[inline]
-    pub fn clear_bucket(
-        &self,
-        occ: &mut [u64],
-        data: &mut [f64],
-        times: &mut [i64],
-        sk: &mut [Option<Box<SketchBucket>>],
-        pos: usize,
-    ) {
-        let (w, bit) = (self.occ + pos / 64, 1u64 << (pos % 64));
-        if occ[w] & bit == 0 {
-            return;
-        }
-        occ[w] &= !bit;
-        for (c, o) in self.col.iter().enumerate() {
-            if *o != usize::MAX {
-                data[o + pos * self.stride] = EMPTY[c];
+    pub fn store(&self, w: &mut [u64], at: usize, a: &Acc) {
+        let rec = &mut w[at..at + self.vlen];
+        for c in 0..7 {
+            let o = self.vcol[c];
+            if o != NO {
+                rec[o as usize] = a.v[c].to_bits();
             }
         }
-        for (c, o) in self.tcol.iter().enumerate() {
-            if *o != usize::MAX {
-                times[o + pos * self.tstride] = EMPTY_T[c];
+        for c in 0..2 {
+            let o = self.vcol[T_FIRST + c];
+            if o != NO {
+                rec[o as usize] = a.t[c] as u64;
             }
-        }
-        if let Some(s) = sk.get_mut(pos) {
-            *s = None;
         }
     }
 
-    /// Adds one numeric value (count-only aggregators pass 0.0) at event time `t` to bucket `pos`.
+    /// Adds one numeric value (count-only aggregators pass 0.0) at event time `t` to the record
+    /// at word `at`. Returns true when the running sum lost most of its significant bits
+    /// (`|sum| < cancel·|x|`), so the caller can rebuild it exactly.
     #[inline]
-    pub fn add_to_bucket(
-        &self,
-        occ: &mut [u64],
-        data: &mut [f64],
-        times: &mut [i64],
-        pos: usize,
-        x: f64,
-        t: i64,
-    ) {
-        let n = &self.needs;
-        occ[self.occ + pos / 64] |= 1u64 << (pos % 64);
-        data[self.col[C_COUNT] + pos * self.stride] += 1.0;
-        if n.sum {
-            data[self.col[C_SUM] + pos * self.stride] += x;
+    pub fn add_value(&self, w: &mut [u64], at: usize, x: f64, t: i64, cancel: f64) -> bool {
+        let rec = &mut w[at..at + self.vlen];
+        let v = &self.vcol;
+        let get = |rec: &[u64], c: usize| f64::from_bits(rec[v[c] as usize]);
+        rec[0] = (f64::from_bits(rec[0]) + 1.0).to_bits(); // count is always column 0
+        let mut cancelled = false;
+        if v[C_SUM] != NO {
+            let s = get(rec, C_SUM) + x;
+            rec[v[C_SUM] as usize] = s.to_bits();
+            cancelled = s.abs() < cancel * x.abs();
         }
-        if n.sqr {
-            data[self.col[C_SQR] + pos * self.stride] += x * x;
+        if v[C_SQR] != NO {
+            rec[v[C_SQR] as usize] = (get(rec, C_SQR) + x * x).to_bits();
         }
-        if n.min {
-            let m = &mut data[self.col[C_MIN] + pos * self.stride];
-            *m = m.min(x);
+        if v[C_MIN] != NO {
+            rec[v[C_MIN] as usize] = get(rec, C_MIN).min(x).to_bits();
         }
-        if n.max {
-            let m = &mut data[self.col[C_MAX] + pos * self.stride];
-            *m = m.max(x);
+        if v[C_MAX] != NO {
+            rec[v[C_MAX] as usize] = get(rec, C_MAX).max(x).to_bits();
         }
-        if n.first && t < times[self.tcol[0] + pos * self.tstride] {
-            times[self.tcol[0] + pos * self.tstride] = t;
-            data[self.col[C_FIRST] + pos * self.stride] = x;
+        if v[C_FIRST] != NO && t < rec[v[T_FIRST] as usize] as i64 {
+            rec[v[T_FIRST] as usize] = t as u64;
+            rec[v[C_FIRST] as usize] = x.to_bits();
         }
         // `>` keeps the earlier arrival on a tie; the empty time is i64::MIN, so the very first
         // value always lands (an event at exactly i64::MIN ns is 1677 and cannot be parsed).
-        if n.last && t > times[self.tcol[1] + pos * self.tstride] {
-            times[self.tcol[1] + pos * self.tstride] = t;
-            data[self.col[C_LAST] + pos * self.stride] = x;
+        if v[C_LAST] != NO && t > rec[v[T_LAST] as usize] as i64 {
+            rec[v[T_LAST] as usize] = t as u64;
+            rec[v[C_LAST] as usize] = x.to_bits();
         }
+        cancelled
     }
 
-    /// Folds buckets `[lo, hi]` ∩ the retained ring, capping each bucket and the result at
-    /// `cap` (`max_value` for reads; `None` when rebuilding running values).
-    pub fn fold(
-        &self,
-        h: Hdr,
-        occ: &[u64],
-        data: &[f64],
-        times: &[i64],
-        (lo, hi): (i64, i64),
-        cap: Option<f64>,
-    ) -> Acc {
+    /// Index of the first live entry whose bucket is `>= b` (binary search).
+    #[inline]
+    pub fn lower_bound(&self, w: &[u64], r: &Region, b: i64) -> usize {
+        let (mut lo, mut hi) = (0, r.len);
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            if self.bucket_of(w, r, mid) < b {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// Folds live entries `i..` while their bucket is `<= hi`, capping each bucket and the
+    /// result at `cap` (`max_value` for reads; `None` when rebuilding running values).
+    pub fn fold_from(&self, w: &[u64], r: &Region, mut i: usize, hi: i64, cap: Option<f64>) -> Acc {
         let mut acc = Acc::EMPTY;
-        if h.newest == NONE {
-            return acc;
-        }
-        let lo = lo.max(h.newest - self.ring as i64 + 1);
-        let hi = hi.min(h.newest);
-        if lo > hi {
-            return acc;
-        }
-        let mut pos = self.pos(h, lo);
-        for _ in lo..=hi {
-            if self.occupied(occ, pos) {
-                let mut b = self.bucket(data, times, pos);
-                if let Some(m) = cap {
-                    b.cap(m);
-                }
-                acc.merge(&b);
+        while i < r.len {
+            let e = self.entry(r, i);
+            if w[e] as i64 > hi {
+                break;
             }
-            pos += 1;
-            if pos == self.ring {
-                pos = 0;
+            let mut b = self.load(w, e + 1);
+            if let Some(m) = cap {
+                b.cap(m);
             }
+            acc.merge(&b);
+            i += 1;
         }
         if let Some(m) = cap {
             acc.cap(m);
@@ -252,30 +328,10 @@ impl AggPlan {
         acc
     }
 
-    /// Running block of window `w`.
-    #[inline]
-    pub fn run_at(&self, w: usize) -> usize {
-        self.run + w * RUN_STRIDE
-    }
-
-    /// Reads the running values of window `w`.
-    #[inline]
-    pub fn running(&self, data: &[f64], times: &[i64], w: usize) -> Acc {
-        let r = self.run_at(w);
-        let mut a = Acc {
-            v: [0.0; 7],
-            t: [times[self.trun + 2 * w], times[self.trun + 2 * w + 1]],
-        };
-        a.v.copy_from_slice(&data[r..r + 7]);
-        a
-    }
-
-    /// Overwrites the running values of window `w`.
-    #[inline]
-    pub fn set_running(&self, data: &mut [f64], times: &mut [i64], w: usize, a: &Acc) {
-        let r = self.run_at(w);
-        data[r..r + 7].copy_from_slice(&a.v);
-        times[self.trun + 2 * w] = a.t[0];
-        times[self.trun + 2 * w + 1] = a.t[1];
+    /// Folds the buckets `[lo, hi]` that are retained.
+    pub fn fold(&self, w: &[u64], (lo, hi): (i64, i64), cap: Option<f64>) -> Acc {
+        let r = self.region(w);
+        let i = self.lower_bound(w, &r, lo);
+        self.fold_from(w, &r, i, hi, cap)
     }
 }

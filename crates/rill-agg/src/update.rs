@@ -1,0 +1,294 @@
+//! Writes to a [`KeyState`]: [`Aggregations::update`], [`Aggregations::advance`], the window
+//! slide, and the management of the per-aggregator bucket regions.
+
+use crate::engine::{Aggregations, DropReason, Input, Outcome};
+use crate::geometry::*;
+use crate::state::{Acc, KeyState, Region, NONE};
+use crate::LatePolicy;
+use rill_core::{Timestamp, Value};
+
+/// When a subtraction or addition leaves a running sum smaller than this fraction of the value
+/// removed/added, most significant bits cancelled: rebuild the running value from the buckets
+/// so that float rounding cannot accumulate (e.g. a 1e20 entering and leaving the window).
+pub(crate) const CANCEL: f64 = 1e-6;
+
+impl Aggregations {
+    /// Aggregates `value` at event time `time` into aggregator `agg` of one key.
+    ///
+    /// A newer bucket first slides the windows. A late event (bucket older than the key's newest)
+    /// follows the aggregator's [`LatePolicy`]; an accepted one goes into its own bucket and into
+    /// every running window value that covers that bucket, so nothing drifts. Null/NaN values
+    /// are [`Outcome::Skipped`], values of the wrong type [`Outcome::Invalid`]; both still slide
+    /// the windows like [`advance`](Self::advance). Panics only if `agg` is out of range.
+    pub fn update(&self, st: &mut KeyState, agg: usize, time: Timestamp, value: &Value) -> Outcome {
+        let p = &self.plans[agg];
+        let b = time.0.div_euclid(p.period);
+        let input = Self::classify(p, value);
+        let n = p.newest(&st.words);
+        if n == NONE || b > n {
+            self.slide(p, st, agg, b);
+        }
+        let (x, key) = match input {
+            Input::Ok(x, k) => (x, k),
+            Input::Skip => return Outcome::Skipped,
+            Input::Bad(r) => return Outcome::Invalid(r),
+        };
+        let newest = p.newest(&st.words);
+        let late = b < newest;
+        if late {
+            match p.late {
+                LatePolicy::Drop => return Outcome::Dropped(DropReason::Policy),
+                LatePolicy::SideOutput => return Outcome::SideOutput,
+                LatePolicy::Accept if newest - b >= p.span => {
+                    return Outcome::Dropped(DropReason::TooLate)
+                }
+                LatePolicy::Accept => {}
+            }
+        }
+        let e = self.entry_for(p, st, agg, b, newest);
+        let w = &mut st.words[..];
+        p.add_value(w, e + 1, x, time.0, 0.0);
+        if p.needs.sketches() {
+            let list = &mut st.sketches[agg];
+            // Late events are rare and usually recent: search from the newest bucket back.
+            let i = list.iter().rposition(|(k, _)| *k <= b).map_or(0, |i| i + 1);
+            let i = if i > 0 && list[i - 1].0 == b {
+                i - 1
+            } else {
+                list.insert(i, (b, Box::default()));
+                i
+            };
+            list[i]
+                .1
+                .add(p.needs, key.as_ref(), Some(x).filter(|_| p.numeric));
+        }
+        for (wi, win) in p.wins.iter().enumerate() {
+            if late && !win.contains_at(b, newest) {
+                continue;
+            }
+            if p.add_value(w, p.run_at(wi), x, time.0, CANCEL) {
+                rebuild(p, w, wi);
+            }
+        }
+        Outcome::Aggregated { late }
+    }
+
+    /// Word offset of bucket `b`'s entry in aggregator `agg`'s region, inserting an empty entry
+    /// (and keeping the window cursors right) if the bucket holds no data yet.
+    #[inline]
+    fn entry_for(&self, p: &AggPlan, st: &mut KeyState, agg: usize, b: i64, newest: i64) -> usize {
+        let r = p.region(&st.words);
+        let at = if r.len == 0 {
+            0
+        } else {
+            let last = p.bucket_of(&st.words, &r, r.len - 1);
+            if last == b {
+                return p.entry(&r, r.len - 1);
+            }
+            if last < b {
+                r.len
+            } else {
+                // Late: search back from the newest entry.
+                let mut i = r.len - 1;
+                while i > 0 && p.bucket_of(&st.words, &r, i - 1) >= b {
+                    i -= 1;
+                }
+                if p.bucket_of(&st.words, &r, i) == b {
+                    return p.entry(&r, i);
+                }
+                i
+            }
+        };
+        let r = self.make_room(st, agg);
+        let w = &mut st.words[..];
+        let es = p.es();
+        let e = p.entry(&r, at);
+        if at < r.len {
+            w.copy_within(e..p.entry(&r, r.len), e + es);
+        }
+        w[e] = b as u64;
+        p.store(w, e + 1, &Acc::EMPTY);
+        p.set_live(w, r.start, r.len + 1);
+        // A new entry before a window's first entry shifts that window's cursor (only possible
+        // for late buckets outside the window at the newest bucket).
+        for (wi, win) in p.wins.iter().enumerate() {
+            if !win.contains_at(b, newest) {
+                let c = p.cursor(w, wi);
+                p.set_cursor(w, wi, c + 1);
+            }
+        }
+        e
+    }
+
+    /// Makes sure aggregator `agg`'s region has a free entry after its live ones: moves the live
+    /// entries to the front when that frees at least a quarter of it (so each entry is moved
+    /// O(1) times on average), else grows the region (re-laying out the whole state).
+    fn make_room(&self, st: &mut KeyState, agg: usize) -> Region {
+        let p = &self.plans[agg];
+        let r = p.region(&st.words);
+        if r.start + r.len < r.cap {
+            return r;
+        }
+        if r.len * 4 < r.cap * 3 {
+            let (from, to) = (p.entry(&r, 0), p.entry(&r, r.len));
+            st.words.copy_within(from..to, r.off);
+            p.set_live(&mut st.words, 0, r.len);
+            return p.region(&st.words);
+        }
+        let cap = if r.cap < 16 {
+            (r.cap * 2).max(4)
+        } else {
+            r.cap + r.cap / 2
+        };
+        self.relayout(st, agg, cap);
+        p.region(&st.words)
+    }
+
+    /// Rebuilds the state with aggregator `agg`'s region holding `cap` entries (live entries of
+    /// every region moved to the front of their region).
+    fn relayout(&self, st: &mut KeyState, agg: usize, cap: usize) {
+        let old = &st.words;
+        let regions: Vec<Region> = self.plans.iter().map(|p| p.region(old)).collect();
+        let total = self.fixed_len
+            + self
+                .plans
+                .iter()
+                .zip(&regions)
+                .enumerate()
+                .map(|(a, (p, r))| if a == agg { cap } else { r.cap } * p.es())
+                .sum::<usize>();
+        let mut w = vec![0u64; total];
+        w[..self.fixed_len].copy_from_slice(&old[..self.fixed_len]);
+        let mut off = self.fixed_len;
+        for (a, (p, r)) in self.plans.iter().zip(&regions).enumerate() {
+            let (from, to) = (p.entry(r, 0), p.entry(r, r.len));
+            w[off..off + (to - from)].copy_from_slice(&old[from..to]);
+            let cap = if a == agg { cap } else { r.cap };
+            p.set_region(
+                &mut w,
+                Region {
+                    off,
+                    cap,
+                    start: 0,
+                    len: r.len,
+                },
+            );
+            off += cap * p.es();
+        }
+        st.words = w.into();
+    }
+
+    /// Slides every aggregator of the key to `time` without aggregating anything: for an event
+    /// that no aggregator (or only some) aggregates, so features read at `time` are fresh
+    /// (storey's bug 5). A time not newer than an aggregator's newest bucket changes nothing.
+    pub fn advance(&self, st: &mut KeyState, time: Timestamp) {
+        for agg in 0..self.plans.len() {
+            self.advance_one(st, agg, time);
+        }
+    }
+
+    /// [`advance`](Self::advance) for one aggregator.
+    pub fn advance_one(&self, st: &mut KeyState, agg: usize, time: Timestamp) {
+        let p = &self.plans[agg];
+        let b = time.0.div_euclid(p.period);
+        let n = p.newest(&st.words);
+        if n == NONE || b > n {
+            self.slide(p, st, agg, b);
+        }
+    }
+
+    /// Moves the aggregator's newest bucket forward to `m`: evicts the leaving entries from the
+    /// running values (count/sum/sqr by subtraction; min/max/first/last by rebuilding from the
+    /// entries only when a leaving bucket held the current extreme), then drops the entries
+    /// older than the retained span. Only non-empty buckets are visited.
+    fn slide(&self, p: &AggPlan, st: &mut KeyState, agg: usize, m: i64) {
+        let w = &mut st.words[..];
+        let n = p.newest(w);
+        p.set_newest(w, m);
+        if n == NONE {
+            return;
+        }
+        let k = m - n;
+        let r = p.region(w);
+        let nd = &p.needs;
+        let mut dirty: u64 = 0;
+        for (wi, win) in p.wins.iter().enumerate() {
+            let at = p.run_at(wi);
+            if win.fixed {
+                if m.div_euclid(win.nb) != n.div_euclid(win.nb) {
+                    // A new fixed window: every retained bucket is before it.
+                    p.store(w, at, &Acc::EMPTY);
+                    p.set_cursor(w, wi, r.len);
+                }
+                continue;
+            }
+            if k >= win.nb || w[at] == 0.0f64.to_bits() {
+                // Everything leaves, or nothing is there to leave.
+                p.store(w, at, &Acc::EMPTY);
+                p.set_cursor(w, wi, r.len);
+                continue;
+            }
+            let mut run = p.load(w, at);
+            let mut rebuild = false;
+            let lim = m - win.nb;
+            let mut c = p.cursor(w, wi);
+            while c < r.len {
+                let e = p.entry(&r, c);
+                if w[e] as i64 > lim {
+                    break;
+                }
+                let bk = p.load(w, e + 1);
+                run.v[C_COUNT] -= bk.v[C_COUNT];
+                run.v[C_SUM] -= bk.v[C_SUM];
+                run.v[C_SQR] -= bk.v[C_SQR];
+                // Unused columns hold their empty values in both, so each test is gated.
+                rebuild |= (nd.sum & (run.v[C_SUM].abs() < CANCEL * bk.v[C_SUM].abs()))
+                    | (nd.sqr & (run.v[C_SQR].abs() < CANCEL * bk.v[C_SQR]))
+                    | (nd.min & (bk.v[C_MIN] <= run.v[C_MIN]))
+                    | (nd.max & (bk.v[C_MAX] >= run.v[C_MAX]))
+                    | (nd.first & (bk.t[0] == run.t[0]))
+                    | (nd.last & (bk.t[1] == run.t[1]));
+                c += 1;
+            }
+            p.set_cursor(w, wi, c);
+            if run.v[C_COUNT] == 0.0 {
+                run = Acc::EMPTY; // exact reset: no rounding residue in an empty window
+            } else if rebuild {
+                dirty |= 1 << wi;
+            }
+            p.store(w, at, &run);
+        }
+        // Drop entries that left the retained span (every window's cursor is past them).
+        let cut = m - p.ring;
+        let mut gone = 0;
+        while gone < r.len && p.bucket_of(w, &r, gone) <= cut {
+            gone += 1;
+        }
+        if gone > 0 {
+            let len = r.len - gone;
+            p.set_live(w, if len == 0 { 0 } else { r.start + gone }, len);
+            for wi in 0..p.wins.len() {
+                let c = p.cursor(w, wi);
+                p.set_cursor(w, wi, c - gone);
+            }
+        }
+        while dirty != 0 {
+            let wi = dirty.trailing_zeros() as usize;
+            dirty &= dirty - 1;
+            rebuild(p, w, wi);
+        }
+        if p.needs.sketches() {
+            let list = &mut st.sketches[agg];
+            while list.front().is_some_and(|(b, _)| *b <= cut) {
+                list.pop_front();
+            }
+        }
+    }
+}
+
+/// Recomputes window `wi`'s running value at the newest bucket from its entries.
+fn rebuild(p: &AggPlan, w: &mut [u64], wi: usize) {
+    let r = p.region(w);
+    let acc = p.fold_from(w, &r, p.cursor(w, wi), i64::MAX, None);
+    p.store(w, p.run_at(wi), &acc);
+}
