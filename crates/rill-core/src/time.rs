@@ -272,17 +272,16 @@ impl TimeFormat {
             Error::field("time", format!("{i} {} is out of range", self.unit_name()))
         })
     }
-    /// Interprets a float in this format's unit.
+    /// Interprets a float in this format's unit. Whole and fractional parts are scaled
+    /// separately, so `1595367600.25` seconds is exactly `…600_250_000_000` ns.
     pub fn from_f64(&self, f: f64) -> Result<Timestamp> {
-        let n = f * self.scale() as f64;
-        if n.is_finite() && n.abs() < 9.2e18 {
-            Ok(Timestamp(n.round() as i64))
-        } else {
-            Err(Error::field(
-                "time",
-                format!("{f} {} is out of range", self.unit_name()),
-            ))
+        let scale = self.scale();
+        let whole = f.trunc();
+        if !f.is_finite() || whole.abs() * scale as f64 >= 9.2e18 {
+            return Err(Error::field("time", format!("{f} {} is out of range", self.unit_name())));
         }
+        let frac = ((f - whole) * scale as f64).round() as i64;
+        Ok(Timestamp(whole as i64 * scale + frac))
     }
 }
 

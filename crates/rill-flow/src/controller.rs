@@ -106,7 +106,7 @@ impl Controller {
                         }
                         Err(RunError {
                             error,
-                            summary: graph.snapshot_summary(),
+                            summary: Box::new(graph.snapshot_summary()),
                         })
                     }
                 };

@@ -49,8 +49,8 @@ pub struct RunOutcome {
 pub struct RunError {
     /// What stopped the flow.
     pub error: rill_core::Error,
-    /// Counts up to the failure.
-    pub summary: RunSummary,
+    /// Counts up to the failure (boxed: keeps `Result<_, RunError>` small).
+    pub summary: Box<RunSummary>,
 }
 
 impl std::fmt::Display for RunError {
@@ -65,7 +65,7 @@ impl Flow {
     pub fn run(self, source: &mut dyn Source) -> std::result::Result<RunOutcome, RunError> {
         let graph = self.build().map_err(|error| RunError {
             error,
-            summary: RunSummary::default(),
+            summary: Box::default(),
         })?;
         run(graph, source, &RunOptions::default())
     }
@@ -95,7 +95,7 @@ pub fn run(
         }),
         Err(error) => Err(RunError {
             error,
-            summary: graph.snapshot_summary(),
+            summary: Box::new(graph.snapshot_summary()),
         }),
     }
 }

@@ -32,7 +32,7 @@ impl<F: Fn(&Schema) -> Vec<(Str, usize)>> Reshaper<F> {
                 && fields
                     .iter()
                     .enumerate()
-                    .all(|(i, (n, j))| i == *j && n == &schema.names()[i]);
+                    .all(|(i, (n, j))| i == *j && *n == schema.names()[i]);
             let out = if identity {
                 schema.clone()
             } else {
