@@ -2,6 +2,7 @@
 //! per-key state layout). Updates live in `update.rs`, reads in `read.rs`.
 
 use crate::geometry::{self, *};
+use crate::record;
 use crate::sketch::DistinctKey;
 use crate::state::{Acc, KeyState, Region, SketchList, NONE};
 use crate::{AggregatorSpec, LatePolicy};
@@ -85,23 +86,25 @@ impl Aggregations {
         // event touches few cache lines; the bucket regions follow (their size varies by key).
         let mut fixed_len = 0;
         for p in &mut plans {
-            let n = p.needs;
-            // Indexed like `vcol`: C_COUNT..=C_LAST, then T_FIRST, T_LAST.
-            let kept = [
-                true, n.sum, n.sqr, n.min, n.max, n.first, n.last, n.first, n.last,
-            ];
-            // Record order = `vcol` order: count, sum, sqr, min, max, first, last, their times.
-            let order = [
-                C_COUNT, C_SUM, C_SQR, C_MIN, C_MAX, C_FIRST, T_FIRST, C_LAST, T_LAST,
-            ];
-            let mut i = 0u8;
-            for c in order {
-                if kept[c] {
-                    p.vcol[c] = i;
-                    i += 1;
+            let raw = crate::record::layout_bits(&p.needs);
+            for (c, o) in p.vcol.iter_mut().enumerate() {
+                let kept = c == C_COUNT
+                    || c == C_SUM && p.needs.sum
+                    || c == C_SQR && p.needs.sqr
+                    || c == C_MIN && p.needs.min
+                    || c == C_MAX && p.needs.max
+                    || (c == C_FIRST || c == T_FIRST) && p.needs.first
+                    || (c == C_LAST || c == T_LAST) && p.needs.last;
+                if kept {
+                    *o = crate::record::const_off(raw, c) as u8;
                 }
             }
-            p.vlen = i as usize;
+            p.vlen = crate::record::const_len(raw);
+            p.bits = if crate::record::SPECIALIZED.contains(&raw) {
+                raw
+            } else {
+                crate::record::RT
+            };
             p.hdr = fixed_len;
             p.run = p.hdr + crate::state::H_CURSORS + p.wins.len();
             fixed_len += p.fixed_words();
@@ -209,7 +212,8 @@ impl Aggregations {
                 },
             );
             for w in 0..p.wins.len() {
-                p.store(&mut words, p.run_at(w), &Acc::EMPTY);
+                let at = p.run_at(w);
+                record::store::<{ record::RT }>(p, &mut words[at..], &Acc::EMPTY);
             }
         }
         let sketches: Box<[SketchList]> = if self.any_sketch {

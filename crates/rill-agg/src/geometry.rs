@@ -78,6 +78,8 @@ pub(crate) struct AggPlan {
     pub vcol: [u8; 9],
     /// Words per record of values (kept columns only); a bucket entry is one more (its index).
     pub vlen: usize,
+    /// Record layout parameter for `with_layout!` (the kept-column set, or `record::RT`).
+    pub bits: u8,
 }
 
 /// Column numbers of an `Acc`'s values, inside `AggPlan::vcol` (the two times follow).
@@ -227,6 +229,7 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
         run: 0,
         vcol: [NO; 9],
         vlen: 0,
+        bits: 0,
     })
 }
 

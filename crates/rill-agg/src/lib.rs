@@ -34,6 +34,7 @@ mod engine;
 mod geometry;
 mod op;
 mod read;
+mod record;
 mod sketch;
 mod spec;
 mod state;

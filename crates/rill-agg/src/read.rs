@@ -2,6 +2,7 @@
 
 use crate::engine::Aggregations;
 use crate::geometry::*;
+use crate::record::{self, with_layout};
 use crate::sketch::SketchMerge;
 use crate::state::{Acc, KeyState, NONE};
 use crate::Op;
@@ -16,7 +17,7 @@ impl Aggregations {
     pub fn features_at(&self, st: &KeyState, time: Timestamp, out: &mut Vec<Value>) {
         out.reserve(self.names.len());
         for (agg, p) in self.plans.iter().enumerate() {
-            self.agg_features(st, agg, p, time, |x| out.push(Value::Float(x)));
+            self.agg_features(st, agg, p, time, &mut |x| out.push(Value::Float(x)));
         }
     }
 
@@ -28,78 +29,112 @@ impl Aggregations {
         time: Timestamp,
         out: &mut Vec<Value>,
     ) {
-        self.agg_features(st, agg, &self.plans[agg], time, |x| {
+        self.agg_features(st, agg, &self.plans[agg], time, &mut |x| {
             out.push(Value::Float(x))
         })
     }
 
     /// [`features_at`](Self::features_at) writing plain `f64`s: `out[i]` is the value of
-    /// `feature_names()[i]`. For callers that build columns (Arrow, Parquet) or records of
-    /// floats, this skips the `Value` wrapping. Panics if `out` is shorter than the feature list.
+    /// `feature_names()[i]`. For callers that build float columns (Arrow, Parquet) or records,
+    /// this skips the `Value` wrapping. Panics if `out` is shorter than the feature list.
     pub fn features_at_f64(&self, st: &KeyState, time: Timestamp, out: &mut [f64]) {
         let out = &mut out[..self.names.len()];
-        let mut i = 0;
         for (agg, p) in self.plans.iter().enumerate() {
-            self.agg_features(st, agg, p, time, |x| {
+            let mut i = p.feature_off;
+            self.agg_features(st, agg, p, time, &mut |x| {
                 out[i] = x;
                 i += 1;
             });
         }
     }
 
-    fn agg_features(
+    #[inline]
+    fn agg_features<F: FnMut(f64)>(
         &self,
         st: &KeyState,
         agg: usize,
         p: &AggPlan,
         time: Timestamp,
-        mut emit: impl FnMut(f64),
+        emit: &mut F,
     ) {
         let w = &st.words[..];
-        let newest = p.newest(w);
-        let q = time.0.div_euclid(p.period);
-        const STACK: usize = 8;
-        let mut stack = [Acc::EMPTY; STACK];
-        let mut heap = Vec::new();
-        let accs: &mut [Acc] = if p.wins.len() <= STACK {
-            &mut stack[..p.wins.len()]
+        let n = p.newest(w);
+        // Fast path: `time` is in the newest bucket (checked without a division), so every
+        // window's running value is its value at `time`.
+        let s = n.wrapping_mul(p.period);
+        let at_newest =
+            n != NONE && time.0 >= s && (time.0.wrapping_sub(s) as u64) < p.period as u64;
+        if at_newest && p.cap.is_none() && !p.needs.sketches() {
+            with_layout!(p.bits, emit_running::<_>(p, w, emit));
         } else {
-            heap.resize(p.wins.len(), Acc::EMPTY);
-            &mut heap
+            with_layout!(p.bits, emit_general::<_>(p, st, agg, time, emit));
+        }
+    }
+}
+
+/// Emits every feature of an aggregator from its running records.
+#[inline]
+fn emit_running<const B: u8, F: FnMut(f64)>(p: &AggPlan, w: &[u64], emit: &mut F) {
+    for op in &p.ops {
+        for wi in 0..p.wins.len() {
+            emit(record::value_of_rec::<B>(p, op, &w[p.run_at(wi)..]));
+        }
+    }
+}
+
+/// Emits every feature of an aggregator at any time: running records where they answer,
+/// folds of the window's buckets otherwise; sketches merged per window.
+fn emit_general<const B: u8, F: FnMut(f64)>(
+    p: &AggPlan,
+    st: &KeyState,
+    agg: usize,
+    time: Timestamp,
+    emit: &mut F,
+) {
+    let w = &st.words[..];
+    let newest = p.newest(w);
+    let q = time.0.div_euclid(p.period);
+    const STACK: usize = 8;
+    let mut stack = [Acc::EMPTY; STACK];
+    let mut heap = Vec::new();
+    let accs: &mut [Acc] = if p.wins.len() <= STACK {
+        &mut stack[..p.wins.len()]
+    } else {
+        heap.resize(p.wins.len(), Acc::EMPTY);
+        &mut heap
+    };
+    for (wi, win) in p.wins.iter().enumerate() {
+        accs[wi] = if newest == NONE {
+            Acc::EMPTY
+        } else if p.cap.is_none() && win.running_valid(q, newest) {
+            record::load::<B>(p, &w[p.run_at(wi)..])
+        } else {
+            let (lo, hi) = win.range(q);
+            record::fold::<B>(p, w, (lo, hi.min(newest)), p.cap)
         };
-        for (wi, win) in p.wins.iter().enumerate() {
-            accs[wi] = if newest == NONE {
-                Acc::EMPTY
-            } else if p.cap.is_none() && win.running_valid(q, newest) {
-                p.load(w, p.run_at(wi))
-            } else {
-                let (lo, hi) = win.range(q);
-                p.fold(w, (lo, hi.min(newest)), p.cap)
+    }
+    let mut merges: Vec<SketchMerge> = Vec::new();
+    if p.needs.sketches() {
+        merges = p
+            .wins
+            .iter()
+            .map(|win| merge_sketches(st, agg, win.range(q)))
+            .collect();
+    }
+    for op in &p.ops {
+        for (wi, acc) in accs.iter().enumerate() {
+            // Raw values come capped from the fold (max_value); derived ones are computed
+            // from capped parts; sketch results are capped here.
+            let sketch = |x: f64| match p.cap {
+                Some(m) if x > m => m,
+                _ => x,
             };
-        }
-        let mut merges: Vec<SketchMerge> = Vec::new();
-        if p.needs.sketches() {
-            merges = p
-                .wins
-                .iter()
-                .map(|win| merge_sketches(st, agg, win.range(q)))
-                .collect();
-        }
-        for op in &p.ops {
-            for (wi, acc) in accs.iter().enumerate() {
-                // Raw values come capped from the fold (max_value); derived ones are computed
-                // from capped parts; sketch results are capped here.
-                let sketch = |x: f64| match p.cap {
-                    Some(m) if x > m => m,
-                    _ => x,
-                };
-                emit(match op {
-                    Op::CountDistinct => sketch(merges[wi].count_distinct()),
-                    Op::ApproxCountDistinct => sketch(merges[wi].approx_count_distinct()),
-                    Op::Quantile(qu) => sketch(merges[wi].quantile(qu.q)),
-                    _ => value_of(op, acc),
-                });
-            }
+            emit(match op {
+                Op::CountDistinct => sketch(merges[wi].count_distinct()),
+                Op::ApproxCountDistinct => sketch(merges[wi].approx_count_distinct()),
+                Op::Quantile(qu) => sketch(merges[wi].quantile(qu.q)),
+                _ => record::value_of(op, acc),
+            });
         }
     }
 }
@@ -116,46 +151,4 @@ fn merge_sketches(st: &KeyState, agg: usize, (lo, hi): (i64, i64)) -> SketchMerg
         m.add(s);
     }
     m
-}
-
-/// The feature value of a raw or derived op from a window aggregate; empty windows give 0 for
-/// count/sum/sqr and NaN otherwise, whatever path produced the aggregate.
-#[inline]
-fn value_of(op: &Op, a: &Acc) -> f64 {
-    let n = a.v[C_COUNT];
-    let or_nan = |x: f64| if n == 0.0 { f64::NAN } else { x };
-    match op {
-        Op::Count => n,
-        Op::Sum => {
-            if n == 0.0 {
-                0.0
-            } else {
-                a.v[C_SUM]
-            }
-        }
-        Op::Sqr => {
-            if n == 0.0 {
-                0.0
-            } else {
-                a.v[C_SQR]
-            }
-        }
-        Op::Min => or_nan(a.v[C_MIN]),
-        Op::Max => or_nan(a.v[C_MAX]),
-        Op::First => or_nan(a.v[C_FIRST]),
-        Op::Last => or_nan(a.v[C_LAST]),
-        Op::Avg => or_nan(a.v[C_SUM] / n),
-        Op::StdVar => stdvar(n, a.v[C_SUM], a.v[C_SQR]),
-        Op::StdDev => stdvar(n, a.v[C_SUM], a.v[C_SQR]).sqrt(),
-        Op::CountDistinct | Op::ApproxCountDistinct | Op::Quantile(_) => f64::NAN,
-    }
-}
-
-/// Sample variance, storey's formula; rounding can make it slightly negative: clamp to 0.
-#[inline]
-fn stdvar(n: f64, sum: f64, sqr: f64) -> f64 {
-    if n <= 1.0 {
-        return f64::NAN;
-    }
-    ((n * sqr - sum * sum) / (n * (n - 1.0))).max(0.0)
 }

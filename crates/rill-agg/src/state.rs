@@ -216,81 +216,6 @@ impl AggPlan {
         w[self.entry(r, i)] as i64
     }
 
-    /// Reads the record at word `at`.
-    #[inline]
-    pub fn load(&self, w: &[u64], at: usize) -> Acc {
-        let mut a = Acc::EMPTY;
-        let rec = &w[at..at + self.vlen];
-        for c in 0..7 {
-            let o = self.vcol[c];
-            if o != NO {
-                a.v[c] = f64::from_bits(rec[o as usize]);
-            }
-        }
-        for c in 0..2 {
-            let o = self.vcol[T_FIRST + c];
-            if o != NO {
-                a.t[c] = rec[o as usize] as i64;
-            }
-        }
-        a
-    }
-
-    /// Writes the kept columns of `a` to the record at word `at`.
-    #[inline]
-    pub fn store(&self, w: &mut [u64], at: usize, a: &Acc) {
-        let rec = &mut w[at..at + self.vlen];
-        for c in 0..7 {
-            let o = self.vcol[c];
-            if o != NO {
-                rec[o as usize] = a.v[c].to_bits();
-            }
-        }
-        for c in 0..2 {
-            let o = self.vcol[T_FIRST + c];
-            if o != NO {
-                rec[o as usize] = a.t[c] as u64;
-            }
-        }
-    }
-
-    /// Adds one numeric value (count-only aggregators pass 0.0) at event time `t` to the record
-    /// at word `at`. Returns true when the running sum lost most of its significant bits
-    /// (`|sum| < cancel·|x|`), so the caller can rebuild it exactly.
-    #[inline]
-    pub fn add_value(&self, w: &mut [u64], at: usize, x: f64, t: i64, cancel: f64) -> bool {
-        let rec = &mut w[at..at + self.vlen];
-        let v = &self.vcol;
-        let get = |rec: &[u64], c: usize| f64::from_bits(rec[v[c] as usize]);
-        rec[0] = (f64::from_bits(rec[0]) + 1.0).to_bits(); // count is always column 0
-        let mut cancelled = false;
-        if v[C_SUM] != NO {
-            let s = get(rec, C_SUM) + x;
-            rec[v[C_SUM] as usize] = s.to_bits();
-            cancelled = s.abs() < cancel * x.abs();
-        }
-        if v[C_SQR] != NO {
-            rec[v[C_SQR] as usize] = (get(rec, C_SQR) + x * x).to_bits();
-        }
-        if v[C_MIN] != NO {
-            rec[v[C_MIN] as usize] = get(rec, C_MIN).min(x).to_bits();
-        }
-        if v[C_MAX] != NO {
-            rec[v[C_MAX] as usize] = get(rec, C_MAX).max(x).to_bits();
-        }
-        if v[C_FIRST] != NO && t < rec[v[T_FIRST] as usize] as i64 {
-            rec[v[T_FIRST] as usize] = t as u64;
-            rec[v[C_FIRST] as usize] = x.to_bits();
-        }
-        // `>` keeps the earlier arrival on a tie; the empty time is i64::MIN, so the very first
-        // value always lands (an event at exactly i64::MIN ns is 1677 and cannot be parsed).
-        if v[C_LAST] != NO && t > rec[v[T_LAST] as usize] as i64 {
-            rec[v[T_LAST] as usize] = t as u64;
-            rec[v[C_LAST] as usize] = x.to_bits();
-        }
-        cancelled
-    }
-
     /// Index of the first live entry whose bucket is `>= b` (binary search).
     #[inline]
     pub fn lower_bound(&self, w: &[u64], r: &Region, b: i64) -> usize {
@@ -304,34 +229,5 @@ impl AggPlan {
             }
         }
         lo
-    }
-
-    /// Folds live entries `i..` while their bucket is `<= hi`, capping each bucket and the
-    /// result at `cap` (`max_value` for reads; `None` when rebuilding running values).
-    pub fn fold_from(&self, w: &[u64], r: &Region, mut i: usize, hi: i64, cap: Option<f64>) -> Acc {
-        let mut acc = Acc::EMPTY;
-        while i < r.len {
-            let e = self.entry(r, i);
-            if w[e] as i64 > hi {
-                break;
-            }
-            let mut b = self.load(w, e + 1);
-            if let Some(m) = cap {
-                b.cap(m);
-            }
-            acc.merge(&b);
-            i += 1;
-        }
-        if let Some(m) = cap {
-            acc.cap(m);
-        }
-        acc
-    }
-
-    /// Folds the buckets `[lo, hi]` that are retained.
-    pub fn fold(&self, w: &[u64], (lo, hi): (i64, i64), cap: Option<f64>) -> Acc {
-        let r = self.region(w);
-        let i = self.lower_bound(w, &r, lo);
-        self.fold_from(w, &r, i, hi, cap)
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::engine::{Aggregations, DropReason, Input, Outcome};
 use crate::geometry::*;
+use crate::record::{self, with_layout};
 use crate::state::{Acc, KeyState, Region, NONE};
 use crate::LatePolicy;
 use rill_core::{Timestamp, Value};
@@ -22,9 +23,9 @@ impl Aggregations {
     /// the windows like [`advance`](Self::advance). Panics only if `agg` is out of range.
     pub fn update(&self, st: &mut KeyState, agg: usize, time: Timestamp, value: &Value) -> Outcome {
         let p = &self.plans[agg];
-        let b = time.0.div_euclid(p.period);
         let input = Self::classify(p, value);
         let n = p.newest(&st.words);
+        let b = bucket(p, time.0, n);
         if n == NONE || b > n {
             self.slide(p, st, agg, b);
         }
@@ -46,8 +47,13 @@ impl Aggregations {
             }
         }
         let e = self.entry_for(p, st, agg, b, newest);
-        let w = &mut st.words[..];
-        p.add_value(w, e + 1, x, time.0, 0.0);
+        let ev = Added {
+            x,
+            t: time.0,
+            b,
+            newest,
+        };
+        with_layout!(p.bits, add_event(p, &mut st.words, e, &ev));
         if p.needs.sketches() {
             let list = &mut st.sketches[agg];
             // Late events are rare and usually recent: search from the newest bucket back.
@@ -61,14 +67,6 @@ impl Aggregations {
             list[i]
                 .1
                 .add(p.needs, key.as_ref(), Some(x).filter(|_| p.numeric));
-        }
-        for (wi, win) in p.wins.iter().enumerate() {
-            if late && !win.contains_at(b, newest) {
-                continue;
-            }
-            if p.add_value(w, p.run_at(wi), x, time.0, CANCEL) {
-                rebuild(p, w, wi);
-            }
         }
         Outcome::Aggregated { late }
     }
@@ -107,7 +105,7 @@ impl Aggregations {
             w.copy_within(e..p.entry(&r, r.len), e + es);
         }
         w[e] = b as u64;
-        p.store(w, e + 1, &Acc::EMPTY);
+        record::store::<{ record::RT }>(p, &mut w[e + 1..], &Acc::EMPTY);
         p.set_live(w, r.start, r.len + 1);
         // A new entry before a window's first entry shifts that window's cursor (only possible
         // for late buckets outside the window at the newest bucket).
@@ -190,8 +188,8 @@ impl Aggregations {
     /// [`advance`](Self::advance) for one aggregator.
     pub fn advance_one(&self, st: &mut KeyState, agg: usize, time: Timestamp) {
         let p = &self.plans[agg];
-        let b = time.0.div_euclid(p.period);
         let n = p.newest(&st.words);
+        let b = bucket(p, time.0, n);
         if n == NONE || b > n {
             self.slide(p, st, agg, b);
         }
@@ -202,81 +200,8 @@ impl Aggregations {
     /// entries only when a leaving bucket held the current extreme), then drops the entries
     /// older than the retained span. Only non-empty buckets are visited.
     fn slide(&self, p: &AggPlan, st: &mut KeyState, agg: usize, m: i64) {
-        let w = &mut st.words[..];
-        let n = p.newest(w);
-        p.set_newest(w, m);
-        if n == NONE {
-            return;
-        }
-        let k = m - n;
-        let r = p.region(w);
-        let nd = &p.needs;
-        let mut dirty: u64 = 0;
-        for (wi, win) in p.wins.iter().enumerate() {
-            let at = p.run_at(wi);
-            if win.fixed {
-                if m.div_euclid(win.nb) != n.div_euclid(win.nb) {
-                    // A new fixed window: every retained bucket is before it.
-                    p.store(w, at, &Acc::EMPTY);
-                    p.set_cursor(w, wi, r.len);
-                }
-                continue;
-            }
-            if k >= win.nb || w[at] == 0.0f64.to_bits() {
-                // Everything leaves, or nothing is there to leave.
-                p.store(w, at, &Acc::EMPTY);
-                p.set_cursor(w, wi, r.len);
-                continue;
-            }
-            let mut run = p.load(w, at);
-            let mut rebuild = false;
-            let lim = m - win.nb;
-            let mut c = p.cursor(w, wi);
-            while c < r.len {
-                let e = p.entry(&r, c);
-                if w[e] as i64 > lim {
-                    break;
-                }
-                let bk = p.load(w, e + 1);
-                run.v[C_COUNT] -= bk.v[C_COUNT];
-                run.v[C_SUM] -= bk.v[C_SUM];
-                run.v[C_SQR] -= bk.v[C_SQR];
-                // Unused columns hold their empty values in both, so each test is gated.
-                rebuild |= (nd.sum & (run.v[C_SUM].abs() < CANCEL * bk.v[C_SUM].abs()))
-                    | (nd.sqr & (run.v[C_SQR].abs() < CANCEL * bk.v[C_SQR]))
-                    | (nd.min & (bk.v[C_MIN] <= run.v[C_MIN]))
-                    | (nd.max & (bk.v[C_MAX] >= run.v[C_MAX]))
-                    | (nd.first & (bk.t[0] == run.t[0]))
-                    | (nd.last & (bk.t[1] == run.t[1]));
-                c += 1;
-            }
-            p.set_cursor(w, wi, c);
-            if run.v[C_COUNT] == 0.0 {
-                run = Acc::EMPTY; // exact reset: no rounding residue in an empty window
-            } else if rebuild {
-                dirty |= 1 << wi;
-            }
-            p.store(w, at, &run);
-        }
-        // Drop entries that left the retained span (every window's cursor is past them).
         let cut = m - p.ring;
-        let mut gone = 0;
-        while gone < r.len && p.bucket_of(w, &r, gone) <= cut {
-            gone += 1;
-        }
-        if gone > 0 {
-            let len = r.len - gone;
-            p.set_live(w, if len == 0 { 0 } else { r.start + gone }, len);
-            for wi in 0..p.wins.len() {
-                let c = p.cursor(w, wi);
-                p.set_cursor(w, wi, c - gone);
-            }
-        }
-        while dirty != 0 {
-            let wi = dirty.trailing_zeros() as usize;
-            dirty &= dirty - 1;
-            rebuild(p, w, wi);
-        }
+        with_layout!(p.bits, slide_windows(p, &mut st.words, m));
         if p.needs.sketches() {
             let list = &mut st.sketches[agg];
             while list.front().is_some_and(|(b, _)| *b <= cut) {
@@ -286,9 +211,137 @@ impl Aggregations {
     }
 }
 
-/// Recomputes window `wi`'s running value at the newest bucket from its entries.
-fn rebuild(p: &AggPlan, w: &mut [u64], wi: usize) {
+/// Bucket of time `t`; skips the division when `t` is in the newest bucket `n`.
+#[inline]
+fn bucket(p: &AggPlan, t: i64, n: i64) -> i64 {
+    if n != NONE {
+        let s = n.wrapping_mul(p.period);
+        if t >= s && (t.wrapping_sub(s) as u64) < p.period as u64 {
+            return n;
+        }
+    }
+    t.div_euclid(p.period)
+}
+
+/// An accepted value: `x` at time `t` in bucket `b`, the aggregator's newest bucket being `newest`.
+struct Added {
+    x: f64,
+    t: i64,
+    b: i64,
+    newest: i64,
+}
+
+/// Adds a value to its bucket's entry (at word `e`) and to the running value of every window
+/// that covers the bucket at the newest bucket.
+#[inline]
+fn add_event<const B: u8>(p: &AggPlan, w: &mut [u64], e: usize, ev: &Added) {
+    record::add_value::<B>(p, &mut w[e + 1..], ev.x, ev.t, 0.0);
+    let late = ev.b < ev.newest;
+    for (wi, win) in p.wins.iter().enumerate() {
+        if late && !win.contains_at(ev.b, ev.newest) {
+            continue;
+        }
+        let at = p.run_at(wi);
+        if record::add_value::<B>(p, &mut w[at..], ev.x, ev.t, CANCEL) {
+            rebuild::<B>(p, w, wi);
+        }
+    }
+}
+
+/// Moves the aggregator's newest bucket forward to `m`: evicts the leaving entries from the
+/// running values (count/sum/sqr by subtraction; min/max/first/last by rebuilding from the
+/// entries only when a leaving bucket held the current extreme), then drops the entries
+/// older than the retained span. Only non-empty buckets are visited.
+fn slide_windows<const B: u8>(p: &AggPlan, w: &mut [u64], m: i64) {
+    let n = p.newest(w);
+    p.set_newest(w, m);
+    if n == NONE {
+        return;
+    }
+    let k = m - n;
     let r = p.region(w);
-    let acc = p.fold_from(w, &r, p.cursor(w, wi), i64::MAX, None);
-    p.store(w, p.run_at(wi), &acc);
+    let mut dirty: u64 = 0;
+    for (wi, win) in p.wins.iter().enumerate() {
+        let at = p.run_at(wi);
+        if win.fixed {
+            if m.div_euclid(win.nb) != n.div_euclid(win.nb) {
+                // A new fixed window: every retained bucket is before it.
+                record::store::<B>(p, &mut w[at..], &Acc::EMPTY);
+                p.set_cursor(w, wi, r.len);
+            }
+            continue;
+        }
+        if w[at] == 0.0f64.to_bits() {
+            // Nothing is there to leave (an empty running record is exactly `Acc::EMPTY`).
+            p.set_cursor(w, wi, r.len);
+            continue;
+        }
+        if k >= win.nb {
+            // Everything leaves.
+            record::store::<B>(p, &mut w[at..], &Acc::EMPTY);
+            p.set_cursor(w, wi, r.len);
+            continue;
+        }
+        let lim = m - win.nb;
+        let mut c = p.cursor(w, wi);
+        if c >= r.len || p.bucket_of(w, &r, c) > lim {
+            continue; // no entry leaves this window
+        }
+        let mut run = record::load::<B>(p, &w[at..]);
+        let mut rebuild = false;
+        while c < r.len {
+            let e = p.entry(&r, c);
+            if w[e] as i64 > lim {
+                break;
+            }
+            let bk = record::load::<B>(p, &w[e + 1..]);
+            run.v[C_COUNT] -= bk.v[C_COUNT];
+            run.v[C_SUM] -= bk.v[C_SUM];
+            run.v[C_SQR] -= bk.v[C_SQR];
+            // Unused columns hold their empty values in both, so each test is gated.
+            let h = |c: usize| record::has::<B>(p, c);
+            rebuild |= (h(C_SUM) & (run.v[C_SUM].abs() < CANCEL * bk.v[C_SUM].abs()))
+                | (h(C_SQR) & (run.v[C_SQR].abs() < CANCEL * bk.v[C_SQR]))
+                | (h(C_MIN) & (bk.v[C_MIN] <= run.v[C_MIN]))
+                | (h(C_MAX) & (bk.v[C_MAX] >= run.v[C_MAX]))
+                | (h(C_FIRST) & (bk.t[0] == run.t[0]))
+                | (h(C_LAST) & (bk.t[1] == run.t[1]));
+            c += 1;
+        }
+        p.set_cursor(w, wi, c);
+        if run.v[C_COUNT] == 0.0 {
+            run = Acc::EMPTY; // exact reset: no rounding residue in an empty window
+        } else if rebuild {
+            dirty |= 1 << wi;
+        }
+        record::store::<B>(p, &mut w[at..], &run);
+    }
+    // Drop entries that left the retained span (every window's cursor is past them).
+    let cut = m - p.ring;
+    let mut gone = 0;
+    while gone < r.len && p.bucket_of(w, &r, gone) <= cut {
+        gone += 1;
+    }
+    if gone > 0 {
+        let len = r.len - gone;
+        p.set_live(w, if len == 0 { 0 } else { r.start + gone }, len);
+        for wi in 0..p.wins.len() {
+            let c = p.cursor(w, wi);
+            p.set_cursor(w, wi, c - gone);
+        }
+    }
+    while dirty != 0 {
+        let wi = dirty.trailing_zeros() as usize;
+        dirty &= dirty - 1;
+        rebuild::<B>(p, w, wi);
+    }
+}
+
+/// Recomputes window `wi`'s running value at the newest bucket from its entries.
+#[cold]
+fn rebuild<const B: u8>(p: &AggPlan, w: &mut [u64], wi: usize) {
+    let r = p.region(w);
+    let acc = record::fold_from::<B>(p, w, &r, p.cursor(w, wi), i64::MAX, None);
+    let at = p.run_at(wi);
+    record::store::<B>(p, &mut w[at..], &acc);
 }
