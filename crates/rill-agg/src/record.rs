@@ -227,13 +227,15 @@ pub(crate) fn fold_from<const B: u8>(
     acc
 }
 
-/// Folds the retained buckets in `[lo, hi]`.
+/// Folds the retained buckets in `[lo, hi]` (entries older than the retained span may still
+/// be stored until their region needs room: they are skipped).
 pub(crate) fn fold<const B: u8>(
     p: &AggPlan,
     w: &[u64],
     (lo, hi): (i64, i64),
     cap: Option<f64>,
 ) -> Acc {
+    let lo = lo.max(p.newest(w) - p.ring + 1);
     let r = p.region(w);
     let i = p.lower_bound(w, &r, lo);
     fold_from::<B>(p, w, &r, i, hi, cap)

@@ -97,7 +97,8 @@ impl Aggregations {
                 i
             }
         };
-        let r = self.make_room(st, agg);
+        let (r, gone) = self.make_room(st, agg);
+        let at = at - gone;
         let w = &mut st.words[..];
         let es = p.es();
         let e = p.entry(&r, at);
@@ -118,28 +119,43 @@ impl Aggregations {
         e
     }
 
-    /// Makes sure aggregator `agg`'s region has a free entry after its live ones: moves the live
-    /// entries to the front when that frees at least a quarter of it (so each entry is moved
-    /// O(1) times on average), else grows the region (re-laying out the whole state).
-    fn make_room(&self, st: &mut KeyState, agg: usize) -> Region {
+    /// Makes sure aggregator `agg`'s region has a free entry after its live ones. First drops
+    /// the entries older than the retained span (kept until now so that slides need not touch
+    /// them); then moves the live entries to the front when that frees at least a quarter of
+    /// the region (so each entry is moved O(1) times on average), else grows the region
+    /// (re-laying out the whole state). Returns the region and the number of entries dropped
+    /// from its front (indices of live entries shift down by that much).
+    fn make_room(&self, st: &mut KeyState, agg: usize) -> (Region, usize) {
         let p = &self.plans[agg];
-        let r = p.region(&st.words);
+        let w = &mut st.words[..];
+        let r = p.region(w);
         if r.start + r.len < r.cap {
-            return r;
+            return (r, 0);
         }
-        if r.len * 4 < r.cap * 3 {
-            let (from, to) = (p.entry(&r, 0), p.entry(&r, r.len));
-            st.words.copy_within(from..to, r.off);
-            p.set_live(&mut st.words, 0, r.len);
-            return p.region(&st.words);
+        let cut = p.newest(w) - p.ring;
+        let mut gone = 0;
+        while gone < r.len && p.bucket_of(w, &r, gone) <= cut {
+            gone += 1;
         }
+        for wi in 0..p.wins.len() {
+            let c = p.cursor(w, wi);
+            p.set_cursor(w, wi, c - gone);
+        }
+        let (start, len) = (r.start + gone, r.len - gone);
+        if len * 4 < r.cap * 3 {
+            let (from, to) = (p.entry(&r, gone), p.entry(&r, r.len));
+            w.copy_within(from..to, r.off);
+            p.set_live(w, 0, len);
+            return (p.region(w), gone);
+        }
+        p.set_live(w, start, len);
         let cap = if r.cap < 16 {
             (r.cap * 2).max(4)
         } else {
             r.cap + r.cap / 2
         };
         self.relayout(st, agg, cap);
-        p.region(&st.words)
+        (p.region(&st.words), gone)
     }
 
     /// Rebuilds the state with aggregator `agg`'s region holding `cap` entries (live entries of
@@ -316,20 +332,8 @@ fn slide_windows<const B: u8>(p: &AggPlan, w: &mut [u64], m: i64) {
         }
         record::store::<B>(p, &mut w[at..], &run);
     }
-    // Drop entries that left the retained span (every window's cursor is past them).
-    let cut = m - p.ring;
-    let mut gone = 0;
-    while gone < r.len && p.bucket_of(w, &r, gone) <= cut {
-        gone += 1;
-    }
-    if gone > 0 {
-        let len = r.len - gone;
-        p.set_live(w, if len == 0 { 0 } else { r.start + gone }, len);
-        for wi in 0..p.wins.len() {
-            let c = p.cursor(w, wi);
-            p.set_cursor(w, wi, c - gone);
-        }
-    }
+    // Entries that left the retained span stay until their region needs room (`make_room`):
+    // reading them here would cost a cache line per event; every reader skips them.
     while dirty != 0 {
         let wi = dirty.trailing_zeros() as usize;
         dirty &= dirty - 1;
