@@ -72,7 +72,7 @@ impl Flow {
         }
     }
 
-    fn unique_name(&self, name: &str) -> String {
+    pub(crate) fn unique_name(&self, name: &str) -> String {
         if !self.nodes.iter().any(|n| n.name == name) {
             return name.to_string();
         }

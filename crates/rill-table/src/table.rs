@@ -61,6 +61,8 @@ pub struct Table {
     name: String,
     driver: Box<dyn Driver>,
     data: Mutex<Data>,
+    /// State stores other components keep in this table (e.g. aggregation state), by id.
+    components: Mutex<Vec<(String, Arc<dyn Any + Send + Sync>)>>,
 }
 
 impl std::fmt::Debug for Table {
@@ -83,6 +85,7 @@ impl Table {
                 keys: Vec::new(),
                 entries: Vec::new(),
             }),
+            components: Mutex::new(Vec::new()),
         })
     }
     /// A memory table.
@@ -152,6 +155,38 @@ impl Table {
             e.attrs.clone()
         })?;
         self.driver.save_attrs(key, &merged)
+    }
+
+    /// The component store registered under `id`, created by `init` on first use. Lets a
+    /// component (e.g. aggregations) keep dense per-key state in the table, where other steps
+    /// and flows of the process find it by table name. Fails if `id` holds another type.
+    pub fn component<T: Any + Send + Sync>(
+        &self,
+        id: &str,
+        init: impl FnOnce() -> T,
+    ) -> Result<Arc<T>> {
+        let mut c = self.components.lock();
+        if let Some((_, any)) = c.iter().find(|(k, _)| k == id) {
+            return any
+                .clone()
+                .downcast::<T>()
+                .map_err(|_| rill_core::Error::Table {
+                    table: self.name.clone(),
+                    message: format!("component '{id}' has another type"),
+                });
+        }
+        let v = Arc::new(init());
+        c.push((id.to_string(), v.clone()));
+        Ok(v)
+    }
+
+    /// Every component store of type `T` in this table.
+    pub fn components<T: Any + Send + Sync>(&self) -> Vec<Arc<T>> {
+        self.components
+            .lock()
+            .iter()
+            .filter_map(|(_, a)| a.clone().downcast::<T>().ok())
+            .collect()
     }
 
     /// Every cached key, in first-seen order.

@@ -5,22 +5,36 @@ use rill::Pipeline;
 use std::path::{Path, PathBuf};
 
 fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// Loads an example with its input paths made absolute and its outputs redirected to `out`.
 fn load(name: &str, out: &Path) -> Pipeline {
-    let text = std::fs::read_to_string(repo().join("examples").join(format!("{name}.yaml"))).unwrap();
-    let text = text.replace("examples/", &format!("{}/examples/", repo().display())).replace("out/", &format!("{}/", out.display()));
+    let text =
+        std::fs::read_to_string(repo().join("examples").join(format!("{name}.yaml"))).unwrap();
+    let text = text
+        .replace("examples/", &format!("{}/examples/", repo().display()))
+        .replace("out/", &format!("{}/", out.display()));
     Pipeline::from_yaml(&text, name, &[]).unwrap()
 }
 
 fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn read_csv(path: &Path) -> Vec<Vec<String>> {
-    std::fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(|l| l.split(',').map(str::to_string).collect())
+        .collect()
 }
 
 /// The input rows of examples/data/clicks.csv as (user, click, amount, status).
@@ -28,7 +42,14 @@ fn clicks() -> Vec<(String, i64, f64, String)> {
     read_csv(&repo().join("examples/data/clicks.csv"))
         .into_iter()
         .skip(1)
-        .map(|r| (r[1].clone(), r[2].parse().unwrap(), r[3].parse().unwrap(), r[4].clone()))
+        .map(|r| {
+            (
+                r[1].clone(),
+                r[2].parse().unwrap(),
+                r[3].parse().unwrap(),
+                r[4].clone(),
+            )
+        })
         .collect()
 }
 
@@ -39,8 +60,13 @@ fn every_example_has_a_test() {
         let p = entry.unwrap().path();
         if p.extension().is_some_and(|e| e == "yaml") {
             let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
-            assert!(tested.contains(&stem.as_str()), "examples/{stem}.yaml has no test in crates/rill/tests/examples.rs");
-            load(&stem, Path::new("/tmp")).validate().unwrap_or_else(|e| panic!("{stem}: {e}"));
+            assert!(
+                tested.contains(&stem.as_str()),
+                "examples/{stem}.yaml has no test in crates/rill/tests/examples.rs"
+            );
+            load(&stem, Path::new("/tmp"))
+                .validate()
+                .unwrap_or_else(|e| panic!("{stem}: {e}"));
         }
     }
 }
@@ -50,9 +76,17 @@ fn quickstart_filters_and_maps_into_parquet() {
     let dir = tempfile::tempdir().unwrap();
     let out = load("quickstart", dir.path()).run().unwrap();
     let want: Vec<_> = clicks().into_iter().filter(|c| c.1 == 1).collect();
-    assert_eq!(out.summary.step("filter").unwrap().events_out, want.len() as u64);
+    assert_eq!(
+        out.summary.step("filter").unwrap().events_out,
+        want.len() as u64
+    );
     // read the Parquet output back with rill's own source
-    let mut src = rill::io::SourceConfig::Parquet(serde_json::from_value(serde_json::json!({"path": dir.path().join("quickstart.parquet")})).unwrap()).build().unwrap();
+    let mut src = rill::io::SourceConfig::Parquet(
+        serde_json::from_value(serde_json::json!({"path": dir.path().join("quickstart.parquet")}))
+            .unwrap(),
+    )
+    .build()
+    .unwrap();
     let mut batch = rill::flow::SourceBatch::default();
     while src.next_batch(&mut batch, 1000).unwrap() {}
     assert_eq!(batch.events.len(), want.len());
@@ -72,7 +106,10 @@ fn dead_letter_keeps_going_and_reports_each_bad_row() {
     assert_eq!(out.summary.records_rejected, 3);
     assert_eq!(out.summary.dead_lettered, 3);
     let good = read_jsonl(&dir.path().join("orders.jsonl"));
-    let cents: Vec<i64> = good.iter().map(|r| r["amount_cents"].as_i64().unwrap()).collect();
+    let cents: Vec<i64> = good
+        .iter()
+        .map(|r| r["amount_cents"].as_i64().unwrap())
+        .collect();
     assert_eq!(cents, vec![1050, 725, 300]);
     let dead = read_jsonl(&dir.path().join("orders_dead.jsonl"));
     let reasons: Vec<&str> = dead.iter().map(|r| r["error"].as_str().unwrap()).collect();
@@ -103,18 +140,62 @@ fn routing_branches_routes_and_per_key_state() {
             (u.clone(), *c, *a, s.clone(), *n)
         })
         .collect();
-    let big: Vec<(String, i64)> = read_jsonl(&dir.path().join("big.jsonl")).iter().map(|r| (r["user"].as_str().unwrap().to_string(), r["purchase_no"].as_i64().unwrap())).collect();
-    let want_big: Vec<(String, i64)> = numbered.iter().filter(|r| r.2 >= 100.0).map(|r| (r.0.clone(), r.4)).collect();
+    let big: Vec<(String, i64)> = read_jsonl(&dir.path().join("big.jsonl"))
+        .iter()
+        .map(|r| {
+            (
+                r["user"].as_str().unwrap().to_string(),
+                r["purchase_no"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    let want_big: Vec<(String, i64)> = numbered
+        .iter()
+        .filter(|r| r.2 >= 100.0)
+        .map(|r| (r.0.clone(), r.4))
+        .collect();
     assert_eq!(big, want_big);
-    let small_users: Vec<String> = numbered.iter().filter(|r| r.2 < 100.0).map(|r| r.0.clone()).collect();
+    let small_users: Vec<String> = numbered
+        .iter()
+        .filter(|r| r.2 < 100.0)
+        .map(|r| r.0.clone())
+        .collect();
     let batches = read_jsonl(&dir.path().join("small_batches.jsonl"));
-    let got_users: Vec<String> = batches.iter().flat_map(|b| b["users"].as_array().unwrap().iter().map(|u| u.as_str().unwrap().to_string())).collect();
+    let got_users: Vec<String> = batches
+        .iter()
+        .flat_map(|b| {
+            b["users"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|u| u.as_str().unwrap().to_string())
+        })
+        .collect();
     assert_eq!(got_users, small_users);
     assert_eq!(batches.len(), small_users.len().div_ceil(5));
-    assert!(batches.iter().rev().skip(1).all(|b| b["orders"] == 5), "only the last batch may be short");
+    assert!(
+        batches.iter().rev().skip(1).all(|b| b["orders"] == 5),
+        "only the last batch may be short"
+    );
     let failures = read_csv(&dir.path().join("failures.csv"));
-    assert_eq!(failures[0], ["time", "user", "click", "purchase_amount", "activity_status", "purchase_no"]);
-    assert_eq!(failures.len() - 1, rows.iter().filter(|r| r.3 == "fail").count());
-    assert_eq!(out.summary.step("choice").unwrap().events_in, rows.len() as u64);
+    assert_eq!(
+        failures[0],
+        [
+            "time",
+            "user",
+            "click",
+            "purchase_amount",
+            "activity_status",
+            "purchase_no"
+        ]
+    );
+    assert_eq!(
+        failures.len() - 1,
+        rows.iter().filter(|r| r.3 == "fail").count()
+    );
+    assert_eq!(
+        out.summary.step("choice").unwrap().events_in,
+        rows.len() as u64
+    );
     let _ = json::to_json(&Value::Null);
 }

@@ -56,6 +56,12 @@ pub enum StepConfig<T> {
     Partition(steps::partition::PartitionConfig),
     /// Fold every event into an accumulator (the run's result).
     Reduce(steps::reduce::ReduceConfig),
+    /// Keyed windowed aggregations into a table (storey `AggregateByKey`).
+    AggregateByKey(steps::aggregate_by_key::AggregateByKeyConfig<T>),
+    /// Read aggregations and static attributes of the key from a table (storey `QueryByKey`).
+    QueryByKey(steps::query_by_key::QueryByKeyConfig),
+    /// Store body fields as the key's static attributes in a table (storey `WriteToTable`).
+    WriteToTable(steps::write_to_table::WriteToTableConfig),
     /// Resolve the emitter's awaitable result with the body.
     Complete(steps::complete::CompleteConfig),
     /// A side chain: every event also goes down `steps` into `targets`.
@@ -155,6 +161,30 @@ pub fn build_chain<T>(
             StepConfig::Partition(c) => add(flow, "partition", c.name.as_deref(), c.build()?),
             StepConfig::Reduce(c) => add(flow, "reduce", c.name.as_deref(), c.build()?),
             StepConfig::Complete(c) => add(flow, "complete", None, c.build()?),
+            StepConfig::QueryByKey(c) => add(flow, "query_by_key", c.name.as_deref(), c.build(cx)?),
+            StepConfig::WriteToTable(c) => {
+                add(flow, "write_to_table", c.name.as_deref(), c.build(cx)?)
+            }
+            StepConfig::AggregateByKey(c) => {
+                let name = flow.unique_name(c.name.as_deref().unwrap_or("aggregate_by_key"));
+                let late = c
+                    .late_events
+                    .as_ref()
+                    .map(|_| format!("{name}_late_events"));
+                let step = c.build(cx, &name, late.clone())?;
+                flow.then_boxed(&name, step);
+                match (&c.late_events, late) {
+                    (Some(b), Some(route)) => {
+                        let mut inner = Ok(());
+                        let f = flow.route(&route, |f| {
+                            chain_or_err(f, &b.steps, &b.targets, cx, target, &mut inner)
+                        });
+                        inner?;
+                        f
+                    }
+                    _ => flow,
+                }
+            }
             StepConfig::Branch(b) => {
                 let mut inner = Ok(());
                 let f =

@@ -1,8 +1,10 @@
 //! Built-in steps, one folder each. This file is the one list of them.
 
 mod group;
+mod keyed;
 mod reshape;
 
+pub mod aggregate_by_key;
 pub mod batch;
 pub mod choice;
 pub mod collect;
@@ -16,11 +18,14 @@ pub mod for_each;
 pub mod map;
 pub mod map_with_state;
 pub mod partition;
+pub mod query_by_key;
 pub mod reduce;
 pub mod reify_metadata;
 pub mod rename;
 pub mod sample_window;
+pub mod write_to_table;
 
+pub use aggregate_by_key::{AggStore, AggregateByKey};
 pub use batch::Batch;
 pub use choice::Choice;
 pub use collect::{Collect, Collected};
@@ -32,10 +37,13 @@ pub use filter::Filter;
 pub use flat_map::FlatMap;
 pub use for_each::ForEach;
 pub use group::GroupBy;
+pub use keyed::KeyConfig;
 pub use map::Map;
 pub use map_with_state::MapWithState;
 pub use partition::Partition;
+pub use query_by_key::{FixedWindowType, QueryByKey};
 pub use reduce::Reduce;
 pub use reify_metadata::{Attribute, ReifyMetadata};
 pub use rename::Rename;
 pub use sample_window::{EmitPeriod, SampleWindow};
+pub use write_to_table::WriteToTable;

@@ -1,0 +1,329 @@
+//! `aggregate_by_key`: keyed windowed aggregations (storey `AggregateByKey`). Each event is
+//! aggregated into its key's windows in a table and, per the emit policy, emitted enriched with
+//! `<name>_<op>_<window>` features.
+
+mod config;
+mod store;
+
+pub use config::AggregateByKeyConfig;
+pub use store::{AggData, AggStore};
+
+use super::keyed::{KeySpec, TimeSpec};
+use crate::config::ExprFn;
+use crate::step::{Cx, Failure, Step, StepResult};
+use rill_agg::{Aggregations, Emission, EmitPolicy, Emitter, Outcome};
+use rill_core::{Error, Event, FieldSlot, Record, Result, SchemaExtender, Str, Timestamp, Value};
+use rill_table::Table;
+use std::sync::Arc;
+
+/// Where an aggregator's value comes from.
+pub(crate) enum Input {
+    /// A body field (missing or null → not aggregated).
+    Field(FieldSlot),
+    /// An expression over the event.
+    Expr(ExprFn),
+    /// Nothing: every event counts (e.g. a `count` with neither field nor expr).
+    Constant,
+}
+
+pub(crate) struct AggInput {
+    input: Input,
+    filter: Option<ExprFn>,
+}
+
+/// The step. Build it from [`AggregateByKeyConfig`] (YAML) or [`AggregateByKey::new`].
+pub struct AggregateByKey {
+    store: Arc<AggStore>,
+    inputs: Vec<AggInput>,
+    key: KeySpec,
+    time: TimeSpec,
+    emitter: Emitter,
+    every_event: bool,
+    /// Boundary policies emit synthetic `{key, time}` events; the others emit the latest event.
+    synthetic: bool,
+    pending: Vec<Option<Event>>,
+    extender: SchemaExtender,
+    enrich: Vec<Str>,
+    table: Arc<Table>,
+    features: Vec<Value>,
+    late_outlet: Option<usize>,
+    late_outlet_name: Option<String>,
+    main_outlets: Vec<usize>,
+}
+
+impl AggregateByKey {
+    /// A step aggregating into `table` with the given aggregators (value inputs in the same
+    /// order), key and time extractors, emit policy, feature aliases and static attributes to
+    /// copy from the table.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        table: Arc<Table>,
+        aggs: Aggregations,
+        inputs: Vec<AggInput>,
+        key: KeySpec,
+        time: TimeSpec,
+        policy: EmitPolicy,
+        aliases: &std::collections::BTreeMap<String, String>,
+        enrich: Vec<String>,
+        late_outlet_name: Option<String>,
+        fixed: Vec<bool>,
+    ) -> Result<AggregateByKey> {
+        let aggs = Arc::new(aggs);
+        for a in aliases.keys() {
+            if !aggs.feature_names().iter().any(|f| f == a) && !enrich.contains(a) {
+                return Err(Error::config(format!(
+                    "aliases: '{a}' is not a feature of this step (features: {:?})",
+                    aggs.feature_names()
+                )));
+            }
+        }
+        let alias = |n: &str| aliases.get(n).cloned().unwrap_or_else(|| n.to_string());
+        let mut out_names: Vec<String> = aggs.feature_names().iter().map(|n| alias(n)).collect();
+        out_names.extend(enrich.iter().map(|n| alias(n)));
+        let store = table.component(&AggStore::component_id(&aggs), || {
+            AggStore::new(aggs.clone(), fixed)
+        })?;
+        let emitter = Emitter::new(policy.clone(), &aggs)?;
+        Ok(AggregateByKey {
+            store,
+            inputs,
+            key,
+            time,
+            emitter,
+            every_event: policy == EmitPolicy::EveryEvent,
+            synthetic: matches!(
+                policy,
+                EmitPolicy::AfterPeriod { .. } | EmitPolicy::AfterWindow { .. }
+            ),
+            pending: Vec::new(),
+            // storey: a body field with the same name as a feature wins
+            extender: SchemaExtender::new(out_names, false),
+            enrich: enrich.into_iter().map(Str::from).collect(),
+            table,
+            features: Vec::new(),
+            late_outlet: None,
+            late_outlet_name,
+            main_outlets: Vec::new(),
+        })
+    }
+
+    /// Appends the features (and enriched attributes) at `time` to `event`'s body.
+    fn enrich_event(&mut self, event: &mut Event, slot: u32, time: Timestamp) -> Result<()> {
+        self.features.clear();
+        {
+            let data = self.store.data.lock();
+            self.store
+                .aggs
+                .features_at(&data.states[slot as usize], time, &mut self.features);
+        }
+        if !self.enrich.is_empty() {
+            let attrs = self.table.attrs(&event.key);
+            for n in &self.enrich {
+                self.features.push(
+                    attrs
+                        .as_ref()
+                        .and_then(|a| a.get(n))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                );
+            }
+        }
+        match &mut event.body {
+            Value::Record(r) => {
+                self.extender.apply(r, self.features.drain(..));
+                Ok(())
+            }
+            other => Err(Error::user(format!(
+                "aggregate_by_key needs a record body, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn emit_main(&self, event: Event, cx: &mut Cx) {
+        match self.late_outlet {
+            None => cx.emit(event),
+            Some(_) => {
+                if let Some((&last, rest)) = self.main_outlets.split_last() {
+                    for &o in rest {
+                        cx.emit_to(o, event.clone());
+                    }
+                    cx.emit_to(last, event);
+                }
+            }
+        }
+    }
+
+    fn flush(&mut self, cx: &mut Cx, emissions: Vec<Emission>) -> Result<()> {
+        for em in emissions {
+            let event = if self.synthetic {
+                let key = self.store.data.lock().keys[em.slot as usize].clone();
+                let body = Record::from_pairs([("key", key.clone()), ("time", Value::Time(em.at))]);
+                Some(Event {
+                    body: Value::Record(body),
+                    key,
+                    time: em.at,
+                    ..Default::default()
+                })
+            } else {
+                self.pending
+                    .get_mut(em.slot as usize)
+                    .and_then(Option::take)
+            };
+            if let Some(mut ev) = event {
+                self.enrich_event(&mut ev, em.slot, em.at)?;
+                self.emit_main(ev, cx);
+            }
+        }
+        Ok(())
+    }
+
+    fn aggregate(&mut self, event: &Event, key: &Value, t: Timestamp) -> Result<Aggregated> {
+        let mut r = Aggregated::default();
+        let aggs = self.store.aggs.clone();
+        let mut data = self.store.data.lock();
+        r.slot = data.slot(key, &aggs);
+        let st = &mut data.states[r.slot as usize];
+        for (i, inp) in self.inputs.iter().enumerate() {
+            if let Some(f) = &inp.filter {
+                if !f.eval_bool(event, &[])? {
+                    aggs.advance_one(st, i, t);
+                    continue;
+                }
+            }
+            let owned;
+            let value: &Value = match &inp.input {
+                Input::Field(slot) => slot.get_in(&event.body).unwrap_or(&Value::Null),
+                Input::Expr(f) => {
+                    owned = f.eval(event, &[])?;
+                    &owned
+                }
+                Input::Constant => &Value::Int(1),
+            };
+            match aggs.update(st, i, t, value) {
+                Outcome::Aggregated { late } => r.late += late as u64,
+                Outcome::Dropped(_) => r.dropped += 1,
+                Outcome::SideOutput => r.side_output = true,
+                Outcome::Skipped => {}
+                Outcome::Invalid(why) => {
+                    let field = match &inp.input {
+                        Input::Field(s) => s.name().to_string(),
+                        Input::Expr(f) => f.source().to_string(),
+                        Input::Constant => String::new(),
+                    };
+                    return Err(Error::field(
+                        field,
+                        format!(
+                            "aggregator '{}': {why} (got {} {})",
+                            aggs.name(i),
+                            value.type_name(),
+                            rill_core::json::to_json(value)
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(r)
+    }
+}
+
+/// What aggregating one event did.
+#[derive(Default)]
+struct Aggregated {
+    slot: u32,
+    /// Late events accepted into their bucket (one per aggregator).
+    late: u64,
+    /// Late events dropped (policy `drop`, or older than the key's span).
+    dropped: u64,
+    /// An aggregator with policy `side_output` found the event late.
+    side_output: bool,
+}
+
+impl Step for AggregateByKey {
+    fn bind_outlets(&mut self, outlets: &[String]) -> Result<()> {
+        if let Some(name) = &self.late_outlet_name {
+            let i = outlets
+                .iter()
+                .position(|o| o == name)
+                .ok_or_else(|| Error::config(format!("no outlet '{name}' for late events")))?;
+            self.late_outlet = Some(i);
+            self.main_outlets = (0..outlets.len()).filter(|&j| j != i).collect();
+        }
+        Ok(())
+    }
+
+    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
+        let (key, t) = match self
+            .key
+            .key_of(&event)
+            .and_then(|k| Ok((k, self.time.time_of(&event)?)))
+        {
+            Ok(x) => x,
+            Err(e) => return Err(Failure::new(e, event)),
+        };
+        let Aggregated {
+            slot,
+            late,
+            dropped,
+            side_output,
+        } = match self.aggregate(&event, &key, t) {
+            Ok(x) => x,
+            Err(e) => return Err(Failure::new(e, event)),
+        };
+        if late > 0 {
+            cx.count("late_events", late);
+        }
+        if dropped > 0 {
+            cx.count("late_dropped", dropped);
+        }
+        event.key = key;
+        if side_output {
+            cx.count("late_side_output", 1);
+            if let Some(o) = self.late_outlet {
+                cx.emit_to(o, event);
+            }
+            return Ok(());
+        }
+        if self.every_event {
+            if let Err(e) = self.enrich_event(&mut event, slot, t) {
+                return Err(Failure::new(e, event));
+            }
+            self.emit_main(event, cx);
+            return Ok(());
+        }
+        let now = self.emitter.on_event(slot, t);
+        if !self.synthetic {
+            let i = slot as usize;
+            if self.pending.len() <= i {
+                self.pending.resize_with(i + 1, || None);
+            }
+            self.pending[i] = Some(event);
+            if now {
+                self.flush(cx, vec![Emission { slot, at: t }])
+                    .map_err(Failure::from)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn uses_timers(&self) -> bool {
+        !self.every_event
+    }
+
+    fn next_deadline(&self) -> Option<Timestamp> {
+        self.emitter.next_deadline()
+    }
+
+    fn on_timer(&mut self, cx: &mut Cx) -> Result<()> {
+        let mut due = Vec::new();
+        self.emitter.due(cx.now(), &mut due);
+        self.flush(cx, due)
+    }
+
+    fn terminate(&mut self, cx: &mut Cx) -> Result<Option<Value>> {
+        let mut rest = Vec::new();
+        self.emitter.drain_at_termination(&mut rest);
+        self.flush(cx, rest)?;
+        Ok(None)
+    }
+}

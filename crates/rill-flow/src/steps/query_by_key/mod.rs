@@ -1,0 +1,230 @@
+//! `query_by_key`: enriches events with features read from a table — aggregations evaluated at
+//! the event's time and static attributes — without changing the table (storey `QueryByKey`).
+
+use super::aggregate_by_key::AggStore;
+use super::keyed::{KeyConfig, KeySpec, TimeSpec};
+use crate::step::{Cx, Failure, Step, StepResult};
+use rill_core::{
+    parse_duration, Error, Event, Result, SchemaExtender, TimeFormat, Timestamp, Value,
+};
+use rill_table::Table;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Which fixed window a query reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FixedWindowType {
+    /// The window that contains the event's time (default).
+    #[default]
+    CurrentOpen,
+    /// The last window that ended before the event's time.
+    LastClosed,
+}
+
+/// YAML `query_by_key`.
+///
+/// ```yaml
+/// - query_by_key:
+///     table: features
+///     features: [clicks_count_1h, purchases_avg_24h, segment]   # aggregations and static attributes
+///     key: user
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueryByKeyConfig {
+    /// The table to read (written by `aggregate_by_key` / `write_to_table` / `map_with_state`).
+    pub table: String,
+    /// Feature names: `<name>_<op>_<window>` names of aggregations in the table, or static
+    /// attribute names.
+    pub features: Vec<String>,
+    /// The key: a body field, a list of fields, or `{expr: ...}`; default the event key.
+    #[serde(default)]
+    pub key: Option<KeyConfig>,
+    /// Body field with the time to evaluate aggregations at; default the event's time.
+    #[serde(default)]
+    pub time: Option<String>,
+    /// Format of the time field when it is text or a number.
+    #[serde(default)]
+    pub time_format: TimeFormat,
+    /// Output names: `{feature: output_name}`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, String>,
+    /// For fixed windows: `current_open` (default) or `last_closed`.
+    #[serde(default)]
+    pub fixed_window: FixedWindowType,
+    /// The step's name.
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+enum Source {
+    /// Aggregation feature: (store index, feature index, fixed window length for last_closed).
+    Agg(usize, usize, Option<i64>),
+    Static(String),
+}
+
+/// The step.
+pub struct QueryByKey {
+    table: Arc<Table>,
+    features: Vec<String>,
+    resolved: Option<Vec<Source>>,
+    stores: Vec<Arc<AggStore>>,
+    fixed: FixedWindowType,
+    key: KeySpec,
+    time: TimeSpec,
+    extender: SchemaExtender,
+    scratch: Vec<Value>,
+    out: Vec<Value>,
+}
+
+impl QueryByKeyConfig {
+    /// Builds the step.
+    pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
+        if self.features.is_empty() {
+            return Err(Error::config("query_by_key needs at least one feature"));
+        }
+        let names: Vec<String> = self
+            .features
+            .iter()
+            .map(|f| self.aliases.get(f).cloned().unwrap_or_else(|| f.clone()))
+            .collect();
+        let mut step = QueryByKey {
+            table: cx.tables.get_or_create(&self.table),
+            features: self.features.clone(),
+            resolved: None,
+            stores: Vec::new(),
+            fixed: self.fixed_window,
+            key: KeySpec::new(self.key.as_ref())?,
+            time: TimeSpec::new(self.time.as_deref(), &self.time_format),
+            extender: SchemaExtender::new(names, true),
+            scratch: Vec::new(),
+            out: Vec::new(),
+        };
+        step.resolve();
+        Ok(Box::new(step))
+    }
+}
+
+impl QueryByKey {
+    /// Maps each requested feature to an aggregation store of the table or to a static attribute.
+    /// Retried until aggregation state exists (another flow may create it after this one).
+    fn resolve(&mut self) {
+        if self.resolved.is_some() {
+            return;
+        }
+        let stores = self.table.components::<AggStore>();
+        let mut out = Vec::new();
+        let mut missing_agg = false;
+        for f in &self.features {
+            let found = stores.iter().enumerate().find_map(|(si, s)| {
+                s.aggs
+                    .feature_names()
+                    .iter()
+                    .position(|n| n == f)
+                    .map(|fi| (si, fi))
+            });
+            match found {
+                Some((si, fi)) => {
+                    let window = f
+                        .rsplit('_')
+                        .next()
+                        .and_then(|w| parse_duration(w).ok())
+                        .map(|d| d.nanos());
+                    out.push(Source::Agg(si, fi, window));
+                }
+                None => {
+                    missing_agg |= looks_like_aggregation(f);
+                    out.push(Source::Static(f.clone()))
+                }
+            }
+        }
+        if !missing_agg {
+            self.stores = stores;
+            self.resolved = Some(out);
+        }
+    }
+
+    fn read(&mut self, key: &Value, t: Timestamp) -> Result<bool> {
+        self.resolve();
+        let Some(sources) = &self.resolved else {
+            // aggregation state not created yet: nothing is known about any key
+            return Ok(false);
+        };
+        let attrs = self.table.attrs(key);
+        let mut known = attrs.is_some();
+        self.out.clear();
+        for src in sources {
+            match src {
+                Source::Static(name) => self.out.push(
+                    attrs
+                        .as_ref()
+                        .and_then(|a| a.get(name))
+                        .cloned()
+                        .unwrap_or(Value::Null),
+                ),
+                Source::Agg(si, fi, window) => {
+                    let store = &self.stores[*si];
+                    let data = store.data.lock();
+                    let Some(slot) = data.find(key) else {
+                        self.out.push(Value::Null);
+                        continue;
+                    };
+                    known = true;
+                    let at = match (self.fixed, window) {
+                        (FixedWindowType::LastClosed, Some(w)) if store.is_fixed_feature(*fi) => {
+                            Timestamp(t.nanos().div_euclid(*w) * w - 1)
+                        }
+                        _ => t,
+                    };
+                    self.scratch.clear();
+                    store
+                        .aggs
+                        .features_at(&data.states[slot as usize], at, &mut self.scratch);
+                    self.out.push(std::mem::take(&mut self.scratch[*fi]));
+                }
+            }
+        }
+        Ok(known)
+    }
+}
+
+/// `<name>_<op>_<int><unit>`: storey's rule for telling aggregation features from attributes.
+fn looks_like_aggregation(f: &str) -> bool {
+    let mut parts = f.rsplitn(3, '_');
+    let (Some(w), Some(op), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    parse_duration(w).is_ok() && op.parse::<rill_agg::Op>().is_ok()
+}
+
+impl Step for QueryByKey {
+    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
+        let key = match self.key.key_of(&event) {
+            Ok(k) => k,
+            Err(e) => return Err(Failure::new(e, event)),
+        };
+        let t = match self.time.time_of(&event) {
+            Ok(t) => t,
+            Err(e) => return Err(Failure::new(e, event)),
+        };
+        match self.read(&key, t) {
+            Ok(true) => match &mut event.body {
+                Value::Record(r) => self.extender.apply(r, self.out.drain(..)),
+                other => {
+                    let e = Error::user(format!(
+                        "query_by_key needs a record body, got {}",
+                        other.type_name()
+                    ));
+                    return Err(Failure::new(e, event));
+                }
+            },
+            Ok(false) => cx.count("unknown_keys", 1),
+            Err(e) => return Err(Failure::new(e, event)),
+        }
+        event.key = key;
+        cx.emit(event);
+        Ok(())
+    }
+}
