@@ -107,8 +107,16 @@ fn bench(c: &mut Criterion) {
     let evs = events();
     let mut states: Vec<KeyState> = (0..keys()).map(|_| a.new_state()).collect();
     let mut out = Vec::with_capacity(a.feature_names().len());
-    let mut day = 0i64;
+    let mut day = 1i64;
     run(&a, &mut states, &evs, 0, &mut out, false); // warm every key
+    run(&a, &mut states, &evs, DAY, &mut out, false); // steady state: two days retained
+    let bytes: usize = states.iter().map(KeyState::heap_bytes).sum();
+    eprintln!(
+        "state: {} keys, {:.0} heap bytes per key ({:.1} MB)",
+        states.len(),
+        bytes as f64 / states.len() as f64,
+        bytes as f64 / 1e6
+    );
     let mut g = c.benchmark_group("w1");
     g.throughput(Throughput::Elements(EVENTS as u64));
     g.sample_size(20);

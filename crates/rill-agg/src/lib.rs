@@ -6,7 +6,9 @@
 //!   slots and owns the states. [`Aggregations::update`] aggregates one value of one aggregator,
 //!   [`Aggregations::advance`] slides windows for events an aggregator skips, and
 //!   [`Aggregations::features_at`] appends the feature values (order of
-//!   [`Aggregations::feature_names`]).
+//!   [`Aggregations::feature_names`]); [`Aggregations::features_at_f64`] writes plain floats.
+//! * A [`KeyState`] holds only the key's non-empty buckets (with just the columns its ops need)
+//!   and running window values, in one allocation ([`KeyState::heap_bytes`] reports its size).
 //! * [`Emitter`] decides *when* to emit (every event, after N events, at period/window
 //!   boundaries, after a delay); it is pure logic on a clock the caller drives.
 //!
