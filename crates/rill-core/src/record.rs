@@ -67,6 +67,10 @@ impl Schema {
     }
 }
 
+/// Room sources leave in each record's value vector for fields that steps add later (e.g.
+/// aggregation features), so enriching a record does not reallocate it on the hot path.
+pub const RECORD_SPARE_CAPACITY: usize = 32;
+
 /// A map-shaped body: named values in schema order.
 #[derive(Debug, Clone)]
 pub struct Record {
@@ -319,19 +323,54 @@ impl SchemaExtender {
         });
         self.cached_in = schema.id;
     }
+    /// Like [`SchemaExtender::apply`], but `fill` appends the values straight into the record
+    /// when every name is a new field (the common case): no intermediate vector, no copy.
+    pub fn extend_with(&mut self, rec: &mut Record, fill: impl FnOnce(&mut Vec<Value>)) {
+        self.prepare(&rec.schema);
+        let out = self.out.as_ref().expect("prepared");
+        let base = rec.values.len();
+        let appended = self
+            .positions
+            .iter()
+            .enumerate()
+            .all(|(i, p)| *p as usize == base + i);
+        if appended && out.len() == base + self.positions.len() {
+            fill(&mut rec.values);
+            debug_assert_eq!(rec.values.len(), out.len());
+            if !Arc::ptr_eq(&rec.schema, out) {
+                rec.schema = out.clone();
+            }
+        } else {
+            let mut tmp = Vec::with_capacity(self.positions.len());
+            fill(&mut tmp);
+            self.apply(rec, tmp);
+        }
+    }
+
     /// Writes `values` (one per name, in order) into `rec`.
     pub fn apply<I: IntoIterator<Item = Value>>(&mut self, rec: &mut Record, values: I) {
         self.prepare(&rec.schema);
-        let out = self.out.clone().expect("prepared");
-        let mut vals = rec.take_values();
-        vals.resize(out.len(), Value::Null);
+        let out = self.out.as_ref().expect("prepared");
+        let base = rec.values.len();
+        // appended fields come in order after the record's own: push them instead of
+        // pre-filling with nulls (uses the spare capacity sources leave)
+        rec.values.reserve(out.len() - base);
         for (pos, v) in self.positions.iter().zip(values) {
-            if *pos != ABSENT {
-                vals[*pos as usize] = v;
+            let p = *pos as usize;
+            if *pos == ABSENT {
+                continue;
+            }
+            if p < rec.values.len() {
+                rec.values[p] = v;
+            } else {
+                debug_assert_eq!(p, rec.values.len());
+                rec.values.push(v);
             }
         }
-        rec.schema = out;
-        rec.values = vals;
+        rec.values.resize(out.len(), Value::Null);
+        if !Arc::ptr_eq(&rec.schema, out) {
+            rec.schema = out.clone();
+        }
     }
 }
 

@@ -278,7 +278,10 @@ impl TimeFormat {
         let scale = self.scale();
         let whole = f.trunc();
         if !f.is_finite() || whole.abs() * scale as f64 >= 9.2e18 {
-            return Err(Error::field("time", format!("{f} {} is out of range", self.unit_name())));
+            return Err(Error::field(
+                "time",
+                format!("{f} {} is out of range", self.unit_name()),
+            ));
         }
         let frac = ((f - whole) * scale as f64).round() as i64;
         Ok(Timestamp(whole as i64 * scale + frac))

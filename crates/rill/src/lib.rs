@@ -12,6 +12,7 @@
 pub mod pipeline;
 
 pub use pipeline::{Override, Pipeline, PipelineConfig};
+pub use rill_agg as agg;
 pub use rill_core as core;
 pub use rill_expr as expr;
 pub use rill_flow as flow;

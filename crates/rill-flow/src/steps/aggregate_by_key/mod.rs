@@ -45,7 +45,6 @@ pub struct AggregateByKey {
     extender: SchemaExtender,
     enrich: Vec<Str>,
     table: Arc<Table>,
-    features: Vec<Value>,
     late_outlet: Option<usize>,
     late_outlet_name: Option<String>,
     main_outlets: Vec<usize>,
@@ -100,7 +99,6 @@ impl AggregateByKey {
             extender: SchemaExtender::new(out_names, false),
             enrich: enrich.into_iter().map(Str::from).collect(),
             table,
-            features: Vec::new(),
             late_outlet: None,
             late_outlet_name,
             main_outlets: Vec::new(),
@@ -109,17 +107,25 @@ impl AggregateByKey {
 
     /// Appends the features (and enriched attributes) at `time` to `event`'s body.
     fn enrich_event(&mut self, event: &mut Event, slot: u32, time: Timestamp) -> Result<()> {
-        self.features.clear();
-        {
-            let data = self.store.data.lock();
-            self.store
+        let Value::Record(rec) = &mut event.body else {
+            return Err(Error::user(format!(
+                "aggregate_by_key needs a record body, got {}",
+                event.body.type_name()
+            )));
+        };
+        let attrs = if self.enrich.is_empty() {
+            None
+        } else {
+            self.table.attrs(&event.key)
+        };
+        let (store, enrich) = (&self.store, &self.enrich);
+        self.extender.extend_with(rec, |out| {
+            let data = store.data.lock();
+            store
                 .aggs
-                .features_at(&data.states[slot as usize], time, &mut self.features);
-        }
-        if !self.enrich.is_empty() {
-            let attrs = self.table.attrs(&event.key);
-            for n in &self.enrich {
-                self.features.push(
+                .features_at(&data.states[slot as usize], time, out);
+            for n in enrich {
+                out.push(
                     attrs
                         .as_ref()
                         .and_then(|a| a.get(n))
@@ -127,17 +133,8 @@ impl AggregateByKey {
                         .unwrap_or(Value::Null),
                 );
             }
-        }
-        match &mut event.body {
-            Value::Record(r) => {
-                self.extender.apply(r, self.features.drain(..));
-                Ok(())
-            }
-            other => Err(Error::user(format!(
-                "aggregate_by_key needs a record body, got {}",
-                other.type_name()
-            ))),
-        }
+        });
+        Ok(())
     }
 
     fn emit_main(&self, event: Event, cx: &mut Cx) {
