@@ -94,11 +94,19 @@ impl TimeSpec {
         let bad = |why: String| Error::field(slot.name(), why);
         match slot.get_in(&e.body) {
             Some(Value::Time(t)) => Ok(*t),
-            Some(Value::Str(s)) => fmt.parse_str(s).map_err(|err| bad(err.root().to_string())),
-            Some(Value::Int(i)) => fmt.from_i64(*i),
-            Some(Value::Float(f)) => fmt.from_f64(*f),
+            Some(Value::Str(s)) => fmt.parse_str(s).map_err(|e| bad(reason(&e))),
+            Some(Value::Int(i)) => fmt.from_i64(*i).map_err(|e| bad(reason(&e))),
+            Some(Value::Float(f)) => fmt.from_f64(*f).map_err(|e| bad(reason(&e))),
             Some(Value::Null) | None => Err(bad("the time field is missing or null".into())),
             Some(other) => Err(bad(format!("a {} is not a time", other.type_name()))),
         }
+    }
+}
+
+/// The reason of a time-parsing error, without the generic field name it carries.
+fn reason(e: &Error) -> String {
+    match e.root() {
+        Error::Field { reason, .. } => reason.clone(),
+        other => other.to_string(),
     }
 }
