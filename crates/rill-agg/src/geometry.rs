@@ -195,7 +195,9 @@ pub(crate) fn plan(spec: &AggregatorSpec) -> Result<AggPlan, Error> {
         })
         .collect();
     let span = wins.iter().map(|w| w.nb).max().unwrap_or(1);
-    let ring = 2 * span - 1;
+    // Sliding: a late event at the span's edge still sees its whole window. Fixed: the previous
+    // window stays whole, so `last_closed` queries and late events into it can be answered.
+    let ring = if fixed { 2 * span } else { 2 * span - 1 };
     // Only non-empty buckets are stored, but a window this long still costs a fold per read
     // when running values cannot answer; keep the bound (and its early error for typos).
     if ring > MAX_RING {

@@ -9,13 +9,29 @@ use rill_flow::{steps, Flow};
 const N: i64 = 100_000;
 
 fn events() -> Vec<Event> {
-    (0..N).map(|i| Event { body: Value::Int(i), time: Timestamp(i), ..Default::default() }).collect()
+    (0..N)
+        .map(|i| Event {
+            body: Value::Int(i),
+            time: Timestamp(i),
+            ..Default::default()
+        })
+        .collect()
 }
 
 fn closures() -> Flow {
     Flow::new()
-        .then("map", steps::Map::new(|v: &Value| Value::Int(v.as_i64().unwrap_or(0) + 1)))
-        .then("reduce", steps::Reduce::new(Value::Int(0), |acc, v| Ok(Value::Int(acc.as_i64().unwrap_or(0) + v.as_i64().unwrap_or(0)))))
+        .then(
+            "map",
+            steps::Map::new(|v: &Value| Value::Int(v.as_i64().unwrap_or(0) + 1)),
+        )
+        .then(
+            "reduce",
+            steps::Reduce::new(Value::Int(0), |acc, v| {
+                Ok(Value::Int(
+                    acc.as_i64().unwrap_or(0) + v.as_i64().unwrap_or(0),
+                ))
+            }),
+        )
 }
 
 fn expressions() -> Flow {
@@ -24,8 +40,17 @@ fn expressions() -> Flow {
         {"reduce": {"initial": 0, "expr": "acc + body"}}
     ]))
     .unwrap();
-    let no_targets = |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> { unreachable!("no targets") };
-    build_chain(Flow::new(), &cfg, &[], &BuildContext::default(), &no_targets).unwrap()
+    let no_targets = |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> {
+        unreachable!("no targets")
+    };
+    build_chain(
+        Flow::new(),
+        &cfg,
+        &[],
+        &BuildContext::default(),
+        &no_targets,
+    )
+    .unwrap()
 }
 
 fn bench(c: &mut Criterion) {
@@ -33,10 +58,28 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("w3");
     g.throughput(Throughput::Elements(N as u64));
     g.bench_function("closures", |b| {
-        b.iter_batched(events, |evs| assert_eq!(closures().run_events(evs).unwrap().result.as_ref(), Some(&want)), BatchSize::LargeInput)
+        b.iter_batched(
+            events,
+            |evs| {
+                assert_eq!(
+                    closures().run_events(evs).unwrap().result.as_ref(),
+                    Some(&want)
+                )
+            },
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("expressions", |b| {
-        b.iter_batched(events, |evs| assert_eq!(expressions().run_events(evs).unwrap().result.as_ref(), Some(&want)), BatchSize::LargeInput)
+        b.iter_batched(
+            events,
+            |evs| {
+                assert_eq!(
+                    expressions().run_events(evs).unwrap().result.as_ref(),
+                    Some(&want)
+                )
+            },
+            BatchSize::LargeInput,
+        )
     });
     g.finish();
 }

@@ -203,7 +203,9 @@ fn routing_branches_routes_and_per_key_state() {
 /// Reads every event of a Parquet file with rill's own source.
 fn read_parquet(path: &Path) -> Vec<rill::core::Event> {
     let cfg = serde_json::json!({"path": path});
-    let mut src = rill::io::SourceConfig::Parquet(serde_json::from_value(cfg).unwrap()).build().unwrap();
+    let mut src = rill::io::SourceConfig::Parquet(serde_json::from_value(cfg).unwrap())
+        .build()
+        .unwrap();
     let mut batch = rill::flow::SourceBatch::default();
     while src.next_batch(&mut batch, 1000).unwrap() {}
     batch.events
@@ -214,7 +216,10 @@ fn aggregates_match_a_brute_force_recomputation() {
     let dir = tempfile::tempdir().unwrap();
     load("aggregates", dir.path()).run().unwrap();
     let out = read_parquet(&dir.path().join("features.parquet"));
-    let rows: Vec<Vec<String>> = read_csv(&repo().join("examples/data/clicks.csv")).into_iter().skip(1).collect();
+    let rows: Vec<Vec<String>> = read_csv(&repo().join("examples/data/clicks.csv"))
+        .into_iter()
+        .skip(1)
+        .collect();
     assert_eq!(out.len(), rows.len());
     let period = 600i64;
     let secs = |s: &str| rill::core::Timestamp::parse_iso(s).unwrap().nanos() / 1_000_000_000;
@@ -224,17 +229,46 @@ fn aggregates_match_a_brute_force_recomputation() {
         for (w, wname) in [(3600, "1h"), (7200, "2h"), (86400, "24h")] {
             // events of this user so far whose 10m bucket is among the window's W/10m buckets
             let first = bucket - w / period + 1;
-            let inw: Vec<&Vec<String>> = rows[..=i].iter().filter(|r| &r[1] == user && (first..=bucket).contains(&secs(&r[0]).div_euclid(period))).collect();
+            let inw: Vec<&Vec<String>> = rows[..=i]
+                .iter()
+                .filter(|r| {
+                    &r[1] == user && (first..=bucket).contains(&secs(&r[0]).div_euclid(period))
+                })
+                .collect();
             let amounts: Vec<f64> = inw.iter().map(|r| r[3].parse().unwrap()).collect();
-            let get = |f: &str| ev.body.get(f).and_then(Value::as_f64).unwrap_or_else(|| panic!("row {i}: no {f}"));
-            assert_eq!(get(&format!("number_of_clicks_count_{wname}")), inw.len() as f64, "row {i} count {wname}");
+            let get = |f: &str| {
+                ev.body
+                    .get(f)
+                    .and_then(Value::as_f64)
+                    .unwrap_or_else(|| panic!("row {i}: no {f}"))
+            };
+            assert_eq!(
+                get(&format!("number_of_clicks_count_{wname}")),
+                inw.len() as f64,
+                "row {i} count {wname}"
+            );
             let avg = amounts.iter().sum::<f64>() / amounts.len() as f64;
-            assert!((get(&format!("purchases_avg_{wname}")) - avg).abs() < 1e-9 * avg, "row {i} avg {wname}");
-            assert_eq!(get(&format!("purchases_min_{wname}")), amounts.iter().cloned().fold(f64::INFINITY, f64::min), "row {i} min {wname}");
-            assert_eq!(get(&format!("purchases_max_{wname}")), amounts.iter().cloned().fold(f64::NEG_INFINITY, f64::max), "row {i} max {wname}");
+            assert!(
+                (get(&format!("purchases_avg_{wname}")) - avg).abs() < 1e-9 * avg,
+                "row {i} avg {wname}"
+            );
+            assert_eq!(
+                get(&format!("purchases_min_{wname}")),
+                amounts.iter().cloned().fold(f64::INFINITY, f64::min),
+                "row {i} min {wname}"
+            );
+            assert_eq!(
+                get(&format!("purchases_max_{wname}")),
+                amounts.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+                "row {i} max {wname}"
+            );
             if wname == "1h" {
                 let failed = inw.iter().filter(|r| r[4] == "fail").count();
-                assert_eq!(get("failed_activities_count_1h"), failed as f64, "row {i} failed 1h");
+                assert_eq!(
+                    get("failed_activities_count_1h"),
+                    failed as f64,
+                    "row {i} failed 1h"
+                );
             }
         }
         assert_eq!(ev.body.get("user"), Some(&Value::from(user.as_str())));

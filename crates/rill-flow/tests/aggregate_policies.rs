@@ -1,0 +1,182 @@
+//! Emit policies and query types of the keyed aggregation steps, end to end in flows.
+
+use rill_core::{Event, Record, Timestamp, Value};
+use rill_flow::config::{build_chain, BuildContext, StepConfig};
+use rill_flow::steps::Collect;
+use rill_flow::Flow;
+
+fn flow(steps: serde_json::Value, cx: &BuildContext) -> (Flow, rill_flow::steps::Collected) {
+    let cfg: Vec<StepConfig<()>> = serde_json::from_value(steps).unwrap();
+    let none = |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> { unreachable!() };
+    let (sink, got) = Collect::new();
+    (
+        build_chain(Flow::new(), &cfg, &[], cx, &none)
+            .unwrap()
+            .then("sink", sink),
+        got,
+    )
+}
+
+fn ev(key: &str, hm: &str, x: i64) -> Event {
+    let t = Timestamp::parse_iso(&format!("2020-07-21T{hm}:00Z")).unwrap();
+    Event::new(Record::from_pairs([("x", Value::Int(x))]))
+        .with_key(key)
+        .with_time(t)
+}
+
+fn agg(emit: serde_json::Value, windows: serde_json::Value) -> serde_json::Value {
+    serde_json::json!([{"aggregate_by_key": {"table": "t", "emit": emit,
+        "aggregates": [{"name": "s", "field": "x", "ops": ["sum", "count"], "windows": windows}]}}])
+}
+
+#[test]
+fn after_period_emits_each_active_key_once_per_period_in_event_time() {
+    let (f, got) = flow(
+        agg(
+            serde_json::json!({"after_period": {}}),
+            serde_json::json!({"sliding": ["1h"], "period": "10m"}),
+        ),
+        &BuildContext::default(),
+    );
+    f.run_events([
+        ev("a", "21:41", 1),
+        ev("b", "21:43", 10),
+        ev("a", "21:45", 2),
+        ev("a", "21:52", 4),
+        ev("b", "22:15", 20),
+    ])
+    .unwrap();
+    let out: Vec<(String, String, f64)> = got
+        .events()
+        .iter()
+        .map(|e| {
+            (
+                e.key.as_str().unwrap().to_string(),
+                e.time.to_iso(),
+                e.body.get("s_sum_1h").unwrap().as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let end = |hm: &str| format!("2020-07-21T{hm}:59.999999999+00:00");
+    assert_eq!(
+        out,
+        vec![
+            // the 21:40 period closes when event time passes 21:50: a (1+2) and b (10)
+            ("a".into(), end("21:49"), 3.0),
+            ("b".into(), end("21:49"), 10.0),
+            // the 21:50 period closes when 22:15 arrives: only a was active (1+2+4)
+            ("a".into(), end("21:59"), 7.0),
+            // the 22:10 period is flushed at termination
+            ("b".into(), end("22:19"), 30.0),
+        ]
+    );
+}
+
+#[test]
+fn after_max_events_with_leftovers_and_every_event_counts() {
+    let (f, got) = flow(
+        agg(
+            serde_json::json!({"after_max_events": {"max_events": 2}}),
+            serde_json::json!({"sliding": ["1h"], "period": "10m"}),
+        ),
+        &BuildContext::default(),
+    );
+    f.run_events([
+        ev("a", "21:41", 1),
+        ev("a", "21:42", 2),
+        ev("a", "21:43", 3),
+    ])
+    .unwrap();
+    let sums: Vec<f64> = got
+        .events()
+        .iter()
+        .map(|e| e.body.get("s_sum_1h").unwrap().as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        sums,
+        vec![3.0, 6.0],
+        "the 2nd event, then the leftover at termination"
+    );
+}
+
+#[test]
+fn query_by_key_reads_current_open_or_last_closed_fixed_window() {
+    let cx = BuildContext::default();
+    let (f, _) = flow(
+        agg(
+            serde_json::json!("every_event"),
+            serde_json::json!({"fixed": ["1h"]}),
+        ),
+        &cx,
+    );
+    f.run_events([
+        ev("a", "21:10", 1),
+        ev("a", "21:20", 2),
+        ev("a", "22:05", 5),
+    ])
+    .unwrap();
+    let query = |kind: &str| {
+        let (q, got) = flow(
+            serde_json::json!([{"query_by_key": {"table": "t", "features": ["s_sum_1h"], "fixed_window": kind}}]),
+            &cx,
+        );
+        q.run_events([ev("a", "22:30", 0)]).unwrap();
+        got.events()[0]
+            .body
+            .get("s_sum_1h")
+            .unwrap()
+            .as_f64()
+            .unwrap()
+    };
+    assert_eq!(query("current_open"), 5.0);
+    assert_eq!(query("last_closed"), 3.0);
+}
+
+#[test]
+fn late_side_output_goes_to_its_branch_and_is_counted() {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    // targets are named collectors: the builder keeps a handle per name
+    let handles: Mutex<HashMap<String, rill_flow::steps::Collected>> = Mutex::default();
+    let build = |name: &String| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> {
+        let (c, h) = Collect::new();
+        handles.lock().unwrap().insert(name.clone(), h);
+        Ok((name.clone(), Box::new(c)))
+    };
+    let steps = serde_json::json!([{"aggregate_by_key": {"table": "late",
+        "late_events": {"steps": [{"map": "body + {late: true}"}], "targets": ["late"]},
+        "aggregates": [{"name": "s", "field": "x", "ops": ["sum"], "windows": {"sliding": ["1h"], "period": "10m"}, "late": "side_output"}]}}]);
+    let cfg: Vec<StepConfig<String>> = serde_json::from_value(steps).unwrap();
+    let f = build_chain(
+        Flow::new(),
+        &cfg,
+        &["main".to_string()],
+        &BuildContext::default(),
+        &build,
+    )
+    .unwrap();
+    let out = f
+        .run_events([
+            ev("a", "21:41", 1),
+            ev("a", "21:55", 2),
+            ev("a", "21:45", 100),
+            ev("a", "21:56", 4),
+        ])
+        .unwrap();
+    let h = handles.lock().unwrap();
+    let sums: Vec<f64> = h["main"]
+        .events()
+        .iter()
+        .map(|e| e.body.get("s_sum_1h").unwrap().as_f64().unwrap())
+        .collect();
+    assert_eq!(
+        sums,
+        vec![1.0, 3.0, 7.0],
+        "the late event is not aggregated nor emitted on the main chain"
+    );
+    let late = h["late"].events();
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].body.get("x"), Some(&Value::Int(100)));
+    assert_eq!(late[0].body.get("late"), Some(&Value::Bool(true)));
+    assert_eq!(out.summary.counter("late_side_output"), 1);
+}
