@@ -4,7 +4,7 @@
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Event, Result, Value};
 
-type ReduceFn = Box<dyn FnMut(Value, &Event) -> Result<Value> + Send>;
+type ReduceFn = Box<dyn FnMut(&Value, &Event) -> Result<Value> + Send>;
 
 /// `acc = f(acc, body)` per event; `acc` is returned by `await_termination`. Terminal: it emits
 /// nothing.
@@ -19,15 +19,20 @@ impl Reduce {
         initial: Value,
         mut f: impl FnMut(Value, &Value) -> Result<Value> + Send + 'static,
     ) -> Reduce {
-        Reduce {
-            acc: Some(initial),
-            f: Box::new(move |a, e: &Event| f(a, &e.body)),
-        }
+        Reduce::by_ref(initial, move |a: &Value, e: &Event| f(a.clone(), &e.body))
     }
     /// Folds whole events (storey `full_event=True`).
     pub fn with_event(
         initial: Value,
-        f: impl FnMut(Value, &Event) -> Result<Value> + Send + 'static,
+        mut f: impl FnMut(Value, &Event) -> Result<Value> + Send + 'static,
+    ) -> Reduce {
+        Reduce::by_ref(initial, move |a: &Value, e: &Event| f(a.clone(), e))
+    }
+    /// Folds whole events, reading the accumulator by reference (no copy per event); the
+    /// accumulator is unchanged when `f` fails.
+    pub fn by_ref(
+        initial: Value,
+        f: impl FnMut(&Value, &Event) -> Result<Value> + Send + 'static,
     ) -> Reduce {
         Reduce {
             acc: Some(initial),
@@ -38,16 +43,13 @@ impl Reduce {
 
 impl Step for Reduce {
     fn process(&mut self, event: Event, _cx: &mut Cx) -> StepResult {
-        let acc = self.acc.take().unwrap_or_default();
-        match (self.f)(acc.clone(), &event) {
+        let acc = self.acc.get_or_insert(Value::Null);
+        match (self.f)(acc, &event) {
             Ok(a) => {
-                self.acc = Some(a);
+                *acc = a;
                 Ok(())
             }
-            Err(e) => {
-                self.acc = Some(acc);
-                Err(Failure::new(e, event))
-            }
+            Err(e) => Err(Failure::new(e, event)),
         }
     }
     fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>> {
