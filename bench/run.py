@@ -27,7 +27,8 @@ RILL = os.path.join(os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "targe
 def sh(cmd, **kw):
     """Runs a command under /usr/bin/time; returns (stdout, peak RSS in KiB, wall seconds)."""
     tf = os.path.join(DATA, ".time")
-    p = subprocess.run(["/usr/bin/time", "-o", tf, "-f", "%M %e"] + cmd, capture_output=True, text=True, cwd=ROOT, **kw)
+    env = dict(os.environ, BENCH_DATA_DIR=DATA)
+    p = subprocess.run(["/usr/bin/time", "-o", tf, "-f", "%M %e"] + cmd, capture_output=True, text=True, cwd=ROOT, env=env, **kw)
     if p.returncode != 0:
         sys.exit(f"failed: {' '.join(cmd)}\n{p.stderr[-3000:]}")
     rss, wall = open(tf).read().split()[-2:]
@@ -44,6 +45,7 @@ def median_run(cmd, runs):
         out, rss, wall = sh(cmd)
         d = last_json(out)
         d["rss_kb"], d["wall"] = rss, wall
+        d.setdefault("seconds", d.get("elapsed_s"))
         rows.append(d)
     rows.sort(key=lambda d: d["seconds"])
     return rows[len(rows) // 2]
