@@ -40,6 +40,9 @@ impl Default for ControllerOptions {
 
 struct Shared {
     failure: Mutex<Option<Error>>,
+    /// Set by `terminate`: later emits are refused instead of being queued behind the
+    /// termination and dropped.
+    terminated: std::sync::atomic::AtomicBool,
 }
 
 /// Drives a running flow: `emit` events, `terminate`, `await_termination`.
@@ -81,6 +84,7 @@ impl Controller {
         let (done_tx, done) = flume::bounded(1);
         let shared = Arc::new(Shared {
             failure: Mutex::new(None),
+            terminated: Default::default(),
         });
         let has_complete = graph.has_complete;
         let sh = shared.clone();
@@ -130,6 +134,17 @@ impl Controller {
         }
     }
 
+    fn check_open(&self) -> Result<()> {
+        if self
+            .shared
+            .terminated
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return Err(self.closed_error());
+        }
+        Ok(())
+    }
+
     fn prepare(&self, mut ev: Event) -> (Event, Option<ResultHandle>) {
         if ev.key.is_null() {
             if let Some(slot) = &self.key_field {
@@ -164,6 +179,7 @@ impl Controller {
 
     /// Emits a full event (key, time, id as given).
     pub fn emit_event(&self, event: Event) -> Result<Option<ResultHandle>> {
+        self.check_open()?;
         let (ev, handle) = self.prepare(event);
         self.tx
             .send(Msg::Event(ev))
@@ -173,6 +189,7 @@ impl Controller {
 
     /// Emits a full event, expecting `n` results from several `complete` steps (a list).
     pub fn emit_expecting(&self, mut event: Event, n: usize) -> Result<ResultHandle> {
+        self.check_open()?;
         let (c, h) = Completion::new(n);
         event.meta_mut().completion = Some(c);
         self.tx
@@ -183,6 +200,10 @@ impl Controller {
 
     /// Asks the flow to finish: queued events are processed, then every step flushes.
     pub fn terminate(&self) -> Result<()> {
+        self.check_open()?;
+        self.shared
+            .terminated
+            .store(true, std::sync::atomic::Ordering::Release);
         self.tx
             .send(Msg::Terminate)
             .map_err(|_| self.closed_error())
@@ -210,6 +231,7 @@ impl Controller {
     /// Async variant of [`Controller::emit_event`]: waits for queue space without blocking the
     /// executor thread.
     pub async fn emit_event_async(&self, event: Event) -> Result<Option<ResultHandle>> {
+        self.check_open()?;
         let (ev, handle) = self.prepare(event);
         self.tx
             .send_async(Msg::Event(ev))
@@ -225,6 +247,10 @@ impl Controller {
 
     /// Async variant of [`Controller::terminate`].
     pub async fn terminate_async(&self) -> Result<()> {
+        self.check_open()?;
+        self.shared
+            .terminated
+            .store(true, std::sync::atomic::Ordering::Release);
         self.tx
             .send_async(Msg::Terminate)
             .await

@@ -209,14 +209,25 @@ fn controller_reraises_the_flow_error() {
 
 #[test]
 fn emit_after_terminate_is_an_error() {
+    let (sink, got) = Collect::new();
     let c = Flow::new()
-        .then("m", steps::Map::new(|v| v.clone()))
+        .then("sink", sink)
         .start(ControllerOptions::default())
         .unwrap();
+    c.emit(Value::Int(1)).unwrap();
     c.terminate().unwrap();
-    let c2 = c;
-    let r = c2.await_termination();
-    assert!(r.is_ok());
+    let err = c.emit(Value::Int(2)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "flow is not running: the flow was terminated"
+    );
+    assert!(c.terminate().is_err(), "terminating twice is refused too");
+    c.await_termination().unwrap();
+    assert_eq!(
+        ints(&got.events()),
+        vec![1],
+        "the event emitted before terminate is processed"
+    );
 }
 
 #[test]
