@@ -14,6 +14,7 @@
 
 mod error;
 mod event;
+mod iso;
 pub mod json;
 mod record;
 mod time;

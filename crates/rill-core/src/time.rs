@@ -53,6 +53,9 @@ impl Timestamp {
     /// (storey takes it as the machine's local time, which makes results machine-dependent).
     pub fn parse_iso(s: &str) -> Result<Self> {
         let s = s.trim();
+        if let Some(n) = crate::iso::parse_fast(s.as_bytes()) {
+            return Ok(Timestamp(n));
+        }
         if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
             return Self::from_chrono(dt.with_timezone(&Utc), s);
         }

@@ -177,9 +177,10 @@ impl AggregateByKey {
 
     fn aggregate(&mut self, event: &Event, key: &Value, t: Timestamp) -> Result<Aggregated> {
         let mut r = Aggregated::default();
-        let aggs = self.store.aggs.clone();
-        let mut data = self.store.data.lock();
-        r.slot = data.slot(key, &aggs);
+        let store = &*self.store;
+        let aggs = &*store.aggs;
+        let mut data = store.data.lock();
+        r.slot = data.slot(key, aggs);
         let st = &mut data.states[r.slot as usize];
         for (i, inp) in self.inputs.iter().enumerate() {
             if let Some(f) = &inp.filter {
