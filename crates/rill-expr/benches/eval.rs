@@ -58,7 +58,55 @@ fn bench(c: &mut Criterion) {
     g.bench_function("flat_map_range3", |bn| {
         bn.iter(|| flat.eval(black_box(&b), &[]).unwrap())
     });
+    // W1's final reduce: `acc` (6 fields) + 5 features of a ~28-field body, once per event
+    let w1_body = w1_body();
+    let acc = w1_acc();
+    let w1 = Expr::compile(W1_REDUCE, &["acc"]).unwrap();
+    g.bench_function("w1_reduce", |bn| {
+        bn.iter(|| w1.eval(black_box(&w1_body), &[black_box(&acc)]).unwrap())
+    });
     g.finish();
+}
+
+const W1_REDUCE: &str = "{events: acc.events + 1,
+ sum_number_of_clicks_count_1h: acc.sum_number_of_clicks_count_1h + number_of_clicks_count_1h,
+ sum_purchases_avg_24h: acc.sum_purchases_avg_24h + purchases_avg_24h,
+ sum_purchases_min_1h: acc.sum_purchases_min_1h + purchases_min_1h,
+ sum_purchases_max_2h: acc.sum_purchases_max_2h + purchases_max_2h,
+ sum_failed_activities_count_1h: acc.sum_failed_activities_count_1h + failed_activities_count_1h}";
+
+/// The accumulator of W1's reduce after some events.
+fn w1_acc() -> Value {
+    Value::Record(Record::from_pairs([
+        ("events", Value::Int(41)),
+        ("sum_number_of_clicks_count_1h", Value::Float(812.0)),
+        ("sum_purchases_avg_24h", Value::Float(1234.5)),
+        ("sum_purchases_min_1h", Value::Float(97.25)),
+        ("sum_purchases_max_2h", Value::Float(4410.0)),
+        ("sum_failed_activities_count_1h", Value::Float(17.0)),
+    ]))
+}
+
+/// A W1 event after the aggregation step: the 5 features the reduce reads plus ~23 others.
+fn w1_body() -> Value {
+    let mut pairs: Vec<(String, Value)> = vec![
+        ("user".into(), Value::from("u-123")),
+        ("activity_status".into(), Value::from("fail")),
+        ("number_of_clicks_count_1h".into(), Value::Float(12.0)),
+        ("purchases_avg_24h".into(), Value::Float(33.7)),
+        ("purchases_min_1h".into(), Value::Float(1.5)),
+        ("purchases_max_2h".into(), Value::Float(99.0)),
+        ("failed_activities_count_1h".into(), Value::Float(2.0)),
+    ];
+    for i in 0..21 {
+        let v = if i % 3 == 0 {
+            Value::Int(i)
+        } else {
+            Value::Float(i as f64 * 1.5)
+        };
+        pairs.push((format!("feature_{i}"), v));
+    }
+    Value::Record(Record::from_pairs(pairs))
 }
 
 criterion_group!(benches, bench);

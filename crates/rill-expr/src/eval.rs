@@ -6,10 +6,13 @@ use crate::functions;
 use crate::node::{MacroKind, Node};
 use crate::num;
 use crate::ops;
+use crate::ops::Num;
+use crate::parser::BinOp;
 use crate::value_fmt::describe;
-use rill_core::{Str, Value};
+use rill_core::{FieldSlot, Record, Schema, Str, Value};
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::sync::Arc;
 
 /// Why an evaluation failed. `Missing` is separate so aggregation inputs can treat an absent
 /// field as "no value" while filters and maps report it.
@@ -113,6 +116,16 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Valu
     match node {
         Node::Const(v) => Ok(Cow::Borrowed(v)),
         Node::Field { slot, path } => field(slot, path, cx).map(Cow::Borrowed),
+        Node::Member { obj, slot, path } => {
+            // a field of a variable or of a path: borrowed with no Cow per level
+            if let Some(Value::Record(r)) = path_ref(obj, cx) {
+                return match slot.get(r) {
+                    Some(v) => Ok(Cow::Borrowed(v)),
+                    None => Err(EvalError::Missing(path.clone())),
+                };
+            }
+            eval_other(node, cx)
+        }
         Node::Binary { op, l, r, fast } => {
             if *fast && !op.is_comparison() {
                 if let Some(v) = num::num(node, cx).value() {
@@ -149,6 +162,66 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Valu
         }
         _ => eval_other(node, cx),
     }
+}
+
+/// The value a path (`body`, a variable, a loop variable, a body field, `a.b.c` on them) refers
+/// to, by reference; `None` when `node` is not such a path or does not resolve (the caller then
+/// takes the general path, which reports why). Never fails and never allocates.
+pub(crate) fn path_ref<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> Option<&'a Value> {
+    match node {
+        Node::Var(i) => cx.vars.get(*i).copied(),
+        Node::Field { slot, .. } => body_get(slot, cx.body),
+        Node::Member { obj, slot, .. } => match path_ref(obj, cx)? {
+            Value::Record(r) => slot_get(slot, r),
+            _ => None,
+        },
+        Node::Body => Some(cx.body),
+        Node::Local(depth) => {
+            let mut l = cx.locals;
+            for _ in 0..*depth {
+                l = l?.parent;
+            }
+            l.map(|l| l.value)
+        }
+        _ => None,
+    }
+}
+
+/// `slot`'s value in `r`, inlined here (one compare of the cached schema id).
+#[inline(always)]
+pub(crate) fn slot_get<'a>(slot: &FieldSlot, r: &'a Record) -> Option<&'a Value> {
+    slot.index(r.schema()).and_then(|i| r.values().get(i))
+}
+
+/// A body field's value, if the body is a record that has it.
+#[inline(always)]
+pub(crate) fn body_get<'a>(slot: &FieldSlot, body: &'a Value) -> Option<&'a Value> {
+    match body {
+        Value::Record(r) => slot_get(slot, r),
+        _ => None,
+    }
+}
+
+/// Evaluates `node` to an owned value (an element of a record, list or map result). Numeric
+/// arithmetic goes straight to its `Value`, without a `Cow` around it.
+#[inline]
+fn eval_owned<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Value> {
+    match node {
+        Node::Add { fast: true, .. } => {
+            if let Some(v) = num::num(node, cx).value() {
+                return Ok(v);
+            }
+        }
+        Node::Binary { op, fast: true, .. } if !op.is_comparison() => {
+            if let Some(v) = num::num(node, cx).value() {
+                return Ok(v);
+            }
+        }
+        Node::Const(v) => return Ok(v.clone()),
+        Node::Field { slot, path } => return field(slot, path, cx).cloned(),
+        _ => {}
+    }
+    eval(node, cx).map(Cow::into_owned)
 }
 
 /// A body field (the common leaf).
@@ -279,17 +352,11 @@ fn eval_other<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
         Node::List(items) => {
             let mut out = Vec::with_capacity(items.len());
             for it in items {
-                out.push(eval(it, cx)?.into_owned());
+                out.push(eval_owned(it, cx)?);
             }
             Owned(Value::List(out))
         }
-        Node::Record { schema, fields } => {
-            let mut vals = Vec::with_capacity(fields.len());
-            for f in fields {
-                vals.push(eval(f, cx)?.into_owned());
-            }
-            Owned(Value::Record(rill_core::Record::new(schema.clone(), vals)))
-        }
+        Node::Record { schema, fields } => Owned(Value::Record(record(schema, fields, cx)?)),
         Node::IsNull(e) => Owned(Value::Bool(eval_opt(e, cx)?.is_none_or(|v| v.is_null()))),
         Node::Coalesce(items) => {
             for it in items {
@@ -309,6 +376,43 @@ fn eval_other<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Value>> {
             body,
         } => eval_macro(*kind, list, pred.as_deref(), body, cx)?,
     })
+}
+
+/// A record literal: the values are evaluated straight into a vector of the exact size, numeric
+/// fields (`acc.n + x`) through the fast path with no `Result<Value>` in between, over the schema
+/// built at compile time.
+#[inline(never)]
+fn record<'a>(
+    schema: &Arc<Schema>,
+    fields: &'a [Node],
+    cx: &Ctx<'a, '_>,
+) -> EResult<rill_core::Record> {
+    // filled with nulls first and overwritten in place: a number is stored straight into its
+    // slot (pushing it went through a stack temporary, a store-forwarding stall per field)
+    let mut vals = Vec::with_capacity(fields.len());
+    vals.resize_with(fields.len(), || Value::Null);
+    for (slot, f) in vals.iter_mut().zip(fields) {
+        let n = match f {
+            Node::Add {
+                l, r, fast: true, ..
+            } => ops::num_arith(BinOp::Add, num::operand(l, cx), num::operand(r, cx)),
+            Node::Binary {
+                op,
+                l,
+                r,
+                fast: true,
+            } if !op.is_comparison() => {
+                ops::num_arith(*op, num::operand(l, cx), num::operand(r, cx))
+            }
+            _ => Num::No,
+        };
+        match n {
+            Num::Int(i) => *slot = Value::Int(i),
+            Num::Float(x) => *slot = Value::Float(x),
+            Num::No => *slot = eval_owned(f, cx)?,
+        }
+    }
+    Ok(rill_core::Record::new(schema.clone(), vals))
 }
 
 /// The path of `obj[key]` for a "missing" message.
@@ -462,7 +566,7 @@ fn eval_macro<'a>(
                         continue;
                     }
                 }
-                out.push(eval(body, &inner)?.into_owned());
+                out.push(eval_owned(body, &inner)?);
             }
             MacroKind::Filter => {
                 if eval_pred(body, &inner, macro_what(kind))? {

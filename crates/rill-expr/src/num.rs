@@ -8,7 +8,7 @@
 //! message. Evaluation is pure, so doing it twice changes nothing but time, and only on that
 //! unusual path. Results agree by construction: both paths use [`ops::num_arith`].
 
-use crate::eval::{eval_pred, Ctx};
+use crate::eval::{body_get, eval_pred, path_ref, slot_get, Ctx};
 use crate::node::Node;
 use crate::ops::{self, Num};
 use crate::parser::BinOp;
@@ -24,7 +24,12 @@ pub(crate) fn worth_trying(op: BinOp, l: &Node, r: &Node) -> bool {
 fn maybe_number(n: &Node) -> bool {
     match n {
         Node::Const(v) => matches!(v, rill_core::Value::Int(_) | rill_core::Value::Float(_)),
-        Node::Field { .. } | Node::Var(_) | Node::Neg(_) | Node::Cond(..) => true,
+        Node::Field { .. }
+        | Node::Var(_)
+        | Node::Local(_)
+        | Node::Member { .. }
+        | Node::Neg(_)
+        | Node::Cond(..) => true,
         Node::Binary { op, .. } => !op.is_comparison(),
         Node::Add { fast, .. } => *fast,
         _ => false,
@@ -37,7 +42,15 @@ fn maybe_number(n: &Node) -> bool {
 pub(crate) fn operand<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> Num {
     match node {
         Node::Const(v) => Num::of(v),
-        Node::Field { slot, .. } => slot.get_in(cx.body).map_or(Num::No, Num::of),
+        Node::Field { slot, .. } => body_get(slot, cx.body).map_or(Num::No, Num::of),
+        // `acc.count`: the record is reached by reference, the field read through its slot
+        Node::Member { obj, slot, .. } => match match &**obj {
+            Node::Var(i) => cx.vars.get(*i).copied(),
+            o => path_ref(o, cx),
+        } {
+            Some(rill_core::Value::Record(r)) => slot_get(slot, r).map_or(Num::No, Num::of),
+            _ => Num::No,
+        },
         _ => num(node, cx),
     }
 }
@@ -47,7 +60,9 @@ pub(crate) fn num<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> Num {
     match node {
         Node::Const(v) => Num::of(v),
         Node::Field { slot, .. } => slot.get_in(cx.body).map_or(Num::No, Num::of),
-        Node::Var(i) => cx.vars.get(*i).map_or(Num::No, |v| Num::of(v)),
+        Node::Var(_) | Node::Local(_) | Node::Member { .. } => {
+            path_ref(node, cx).map_or(Num::No, Num::of)
+        }
         Node::Binary {
             op,
             l,

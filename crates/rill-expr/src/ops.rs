@@ -257,10 +257,19 @@ fn take_list(v: Cow<'_, Value>) -> Vec<Value> {
     }
 }
 
-fn into_values(v: Cow<'_, Value>) -> Vec<Value> {
+/// The values of a record, in a vector with room for `cap` of them.
+fn into_values(v: Cow<'_, Value>, cap: usize) -> Vec<Value> {
     match v {
-        Cow::Owned(Value::Record(r)) => r.into_parts().1,
-        Cow::Borrowed(Value::Record(r)) => r.values().to_vec(),
+        Cow::Owned(Value::Record(r)) => {
+            let mut vals = r.into_parts().1;
+            vals.reserve(cap.saturating_sub(vals.len()));
+            vals
+        }
+        Cow::Borrowed(Value::Record(r)) => {
+            let mut vals = Vec::with_capacity(cap.max(r.len()));
+            vals.extend_from_slice(r.values());
+            vals
+        }
         _ => Vec::new(),
     }
 }
@@ -276,9 +285,9 @@ fn merge(l: Cow<'_, Value>, r: Cow<'_, Value>, cache: &MergeCache) -> EResult<Va
         _ => Box::new(plan(lr, rr)),
     };
     let out = plan.out.clone();
-    let mut vals = into_values(l);
+    let mut vals = into_values(l, out.len());
     vals.resize(out.len(), Value::Null);
-    for (pos, v) in plan.pos.iter().zip(into_values(r)) {
+    for (pos, v) in plan.pos.iter().zip(into_values(r, 0)) {
         if let Some(slot) = vals.get_mut(*pos) {
             *slot = v;
         }
