@@ -147,6 +147,14 @@ pub(crate) fn eval<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Cow<'a, Valu
                 }
             }
             let l = operand(l, cx)?;
+            if let (Node::Record { schema, fields }, Value::Record(_)) = (&**r, &*l) {
+                // `body + {x: …}`: the literal's values go straight into the merged record
+                return ops::merge_literal(l, schema, merge, |i| match fields.get(i) {
+                    Some(f) => eval_owned(f, cx),
+                    None => fail("internal: record literal changed shape"),
+                })
+                .map(Cow::Owned);
+            }
             let r = operand(r, cx)?;
             ops::add(l, r, merge).map(Cow::Owned)
         }
@@ -205,7 +213,7 @@ pub(crate) fn body_get<'a>(slot: &FieldSlot, body: &'a Value) -> Option<&'a Valu
 /// Evaluates `node` to an owned value (an element of a record, list or map result). Numeric
 /// arithmetic goes straight to its `Value`, without a `Cow` around it.
 #[inline]
-fn eval_owned<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Value> {
+pub(crate) fn eval_owned<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Value> {
     match node {
         Node::Add { fast: true, .. } => {
             if let Some(v) = num::num(node, cx).value() {
@@ -217,8 +225,12 @@ fn eval_owned<'a>(node: &'a Node, cx: &Ctx<'a, '_>) -> EResult<Value> {
                 return Ok(v);
             }
         }
+        Node::Binary { op, .. } if op.is_comparison() => {
+            return eval_pred(node, cx, "").map(Value::Bool)
+        }
         Node::Const(v) => return Ok(v.clone()),
         Node::Field { slot, path } => return field(slot, path, cx).cloned(),
+        Node::Record { schema, fields } => return record(schema, fields, cx).map(Value::Record),
         _ => {}
     }
     eval(node, cx).map(Cow::into_owned)

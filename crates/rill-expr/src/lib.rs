@@ -108,7 +108,19 @@ impl Expr {
     /// Evaluates to an owned value. Prefer [`Expr::eval_cow`] when the result is only inspected
     /// (a key, a field to aggregate), which avoids copying a field that is returned as is.
     pub fn eval(&self, body: &Value, vars: &[&Value]) -> Result<Value> {
-        self.eval_cow(body, vars).map(Cow::into_owned)
+        if vars.len() != self.vars.len() {
+            // reuse eval_cow's message
+            return self.eval_cow(body, vars).map(Cow::into_owned);
+        }
+        let budget = Cell::new(MAX_WORK);
+        let cx = Ctx {
+            body,
+            vars,
+            locals: None,
+            budget: &budget,
+        };
+        // built results (records, numbers) come back as values, with no Cow around them
+        eval::eval_owned(&self.root, &cx).map_err(|e| self.eval_error(e))
     }
 
     /// Evaluates, borrowing the result when it is a field of `body`, a variable or a constant.

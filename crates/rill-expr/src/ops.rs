@@ -16,6 +16,7 @@ use crate::value_fmt::describe;
 use rill_core::{Record, Schema, Str, Value};
 use std::borrow::Cow;
 use std::cmp::Ordering;
+use std::sync::Arc;
 
 /// Unary minus.
 pub(crate) fn neg(v: &Value) -> EResult<Value> {
@@ -282,7 +283,7 @@ fn merge(l: Cow<'_, Value>, r: Cow<'_, Value>, cache: &MergeCache) -> EResult<Va
     let (lid, rid) = (lr.schema().id(), rr.schema().id());
     let plan = match cache.0.take() {
         Some(p) if p.left == lid && p.right == rid => p,
-        _ => Box::new(plan(lr, rr)),
+        _ => Box::new(plan(lr.schema(), rr.schema())),
     };
     let out = plan.out.clone();
     let mut vals = into_values(l, out.len());
@@ -296,10 +297,47 @@ fn merge(l: Cow<'_, Value>, r: Cow<'_, Value>, cache: &MergeCache) -> EResult<Va
     Ok(Value::Record(Record::new(out, vals)))
 }
 
-fn plan(l: &Record, r: &Record) -> MergePlan {
-    let mut names: Vec<Str> = l.schema().names().to_vec();
+/// `l + {a: …, b: …}` with a record literal on the right: its values are evaluated (`value(i)`
+/// for the literal's i-th field, in order) straight into their places in the output, with no
+/// record built for the right side. `l` must be a record. Same result as [`merge`].
+pub(crate) fn merge_literal(
+    l: Cow<'_, Value>,
+    right: &Arc<Schema>,
+    cache: &MergeCache,
+    mut value: impl FnMut(usize) -> EResult<Value>,
+) -> EResult<Value> {
+    let Value::Record(lr) = &*l else {
+        return fail("internal: merge of non-records");
+    };
+    let plan = match cache.0.take() {
+        Some(p) if p.left == lr.schema().id() && p.right == right.id() => p,
+        _ => Box::new(plan(lr.schema(), right)),
+    };
+    let out = plan.out.clone();
+    let mut vals = into_values(l, out.len());
+    vals.resize_with(out.len(), || Value::Null);
+    let mut res = Ok(());
+    for (i, pos) in plan.pos.iter().enumerate() {
+        match value(i) {
+            Ok(v) => {
+                if let Some(slot) = vals.get_mut(*pos) {
+                    *slot = v;
+                }
+            }
+            Err(e) => {
+                res = Err(e);
+                break;
+            }
+        }
+    }
+    cache.0.set(Some(plan));
+    res.map(|()| Value::Record(Record::new(out, vals)))
+}
+
+fn plan(l: &Arc<Schema>, r: &Schema) -> MergePlan {
+    let mut names: Vec<Str> = l.names().to_vec();
     let mut pos = Vec::with_capacity(r.len());
-    for n in r.schema().names() {
+    for n in r.names() {
         match names.iter().position(|m| m == n) {
             Some(i) => pos.push(i),
             None => {
@@ -310,13 +348,13 @@ fn plan(l: &Record, r: &Record) -> MergePlan {
     }
     // no new field: keep the left schema so later FieldSlot caches stay warm
     let out = if names.len() == l.len() {
-        l.schema().clone()
+        l.clone()
     } else {
         Schema::new(names)
     };
     MergePlan {
-        left: l.schema().id(),
-        right: r.schema().id(),
+        left: l.id(),
+        right: r.id(),
         out,
         pos,
     }
