@@ -399,30 +399,42 @@ fn record<'a>(
     fields: &'a [Node],
     cx: &Ctx<'a, '_>,
 ) -> EResult<rill_core::Record> {
-    // filled with nulls first and overwritten in place: a number is stored straight into its
-    // slot (pushing it went through a stack temporary, a store-forwarding stall per field)
-    let mut vals = Vec::with_capacity(fields.len());
-    vals.resize_with(fields.len(), || Value::Null);
-    for (slot, f) in vals.iter_mut().zip(fields) {
-        let n = match f {
-            Node::Add {
-                l, r, fast: true, ..
-            } => ops::num_arith(BinOp::Add, num::operand(l, cx), num::operand(r, cx)),
-            Node::Binary {
-                op,
-                l,
-                r,
-                fast: true,
-            } if !op.is_comparison() => {
-                ops::num_arith(*op, num::operand(l, cx), num::operand(r, cx))
+    // collected from an exact-size iterator, so each value is written straight into its slot
+    // (pushing went through a stack temporary: a store-forwarding stall per field). After an
+    // error the remaining fields are not evaluated, and the first error is returned.
+    let mut error = None;
+    let vals: Vec<Value> = fields
+        .iter()
+        .map(|f| {
+            if error.is_some() {
+                return Value::Null;
             }
-            _ => Num::No,
-        };
-        match n {
-            Num::Int(i) => *slot = Value::Int(i),
-            Num::Float(x) => *slot = Value::Float(x),
-            Num::No => *slot = eval_owned(f, cx)?,
-        }
+            let n = match f {
+                Node::Add {
+                    l, r, fast: true, ..
+                } => ops::num_arith(BinOp::Add, num::operand(l, cx), num::operand(r, cx)),
+                Node::Binary {
+                    op,
+                    l,
+                    r,
+                    fast: true,
+                } if !op.is_comparison() => {
+                    ops::num_arith(*op, num::operand(l, cx), num::operand(r, cx))
+                }
+                _ => Num::No,
+            };
+            match n {
+                Num::Int(i) => Value::Int(i),
+                Num::Float(x) => Value::Float(x),
+                Num::No => eval_owned(f, cx).unwrap_or_else(|e| {
+                    error = Some(e);
+                    Value::Null
+                }),
+            }
+        })
+        .collect();
+    if let Some(e) = error {
+        return Err(e);
     }
     Ok(rill_core::Record::new(schema.clone(), vals))
 }
