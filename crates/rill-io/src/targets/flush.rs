@@ -45,8 +45,8 @@ impl FlushPolicy {
     pub fn deadline(&self) -> Option<Timestamp> {
         self.deadline
     }
-    /// The configured batch size.
-    pub fn max_events(&self) -> usize {
-        self.max_events
+    /// True when a `flush_after` timer is configured.
+    pub fn has_timer(&self) -> bool {
+        self.after.is_some()
     }
 }

@@ -2,12 +2,14 @@
 //! chained, as in storey). They buffer, flush every `max_events` events and `flush_after` a
 //! buffered event arrived (in the flow's clock), and flush and close at termination.
 
+mod buffered;
 mod columns;
 pub mod csv;
 mod flush;
 pub mod jsonl;
 pub mod parquet;
 
+pub use buffered::{BufferedTarget, Encoder};
 pub(crate) use columns::Columns;
 pub(crate) use flush::FlushPolicy;
 

@@ -4,9 +4,8 @@
 mod tests;
 
 use crate::common::create_file;
-use crate::targets::{record_error, Columns, FlushPolicy};
-use rill_core::{Duration, Error, Event, Timestamp, Value};
-use rill_flow::{Cx, Failure, Step, StepResult};
+use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
+use rill_core::{Duration, Error, Event, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
 
@@ -71,10 +70,12 @@ impl CsvTargetConfig {
 /// Values: text as is, numbers as Rust prints them (floats always with a `.` or exponent so they
 /// read back as floats, e.g. `1.0`; `NaN`, `inf`, `-inf`), bools `true`/`false`, times in
 /// RFC 3339, lists and records as JSON, null as an empty field.
-pub struct CsvTarget {
+pub type CsvTarget = BufferedTarget<CsvEncoder>;
+
+/// Encodes events as CSV rows for [`CsvTarget`].
+pub struct CsvEncoder {
     cfg: CsvTargetConfig,
     columns: Columns,
-    flush: FlushPolicy,
     writer: Option<csv::Writer<std::fs::File>>,
     /// Reused text buffer for one cell.
     cell: Vec<u8>,
@@ -83,15 +84,22 @@ pub struct CsvTarget {
 impl CsvTarget {
     /// Checks the options; the file is created with the first event (or at termination).
     pub fn new(cfg: CsvTargetConfig) -> Result<Self, Error> {
+        let flush = FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
+        Ok(BufferedTarget::with(CsvEncoder::new(cfg)?, flush))
+    }
+}
+
+impl CsvEncoder {
+    /// Checks the options; the file is created with the first event (or at termination).
+    fn new(cfg: CsvTargetConfig) -> Result<Self, Error> {
         if !cfg.delimiter.is_ascii() {
             return Err(Error::config(format!(
                 "csv delimiter '{}' must be one ASCII character",
                 cfg.delimiter
             )));
         }
-        Ok(CsvTarget {
+        Ok(CsvEncoder {
             columns: Columns::new(cfg.columns.as_deref())?,
-            flush: FlushPolicy::new(cfg.max_events, cfg.flush_after)?,
             writer: None,
             cell: Vec::with_capacity(64),
             cfg,
@@ -122,7 +130,6 @@ impl CsvTarget {
             w.flush()
                 .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))?;
         }
-        self.flush.flushed();
         Ok(())
     }
 
@@ -167,37 +174,22 @@ pub(crate) fn format_cell(out: &mut Vec<u8>, v: &Value) {
     };
 }
 
-impl Step for CsvTarget {
-    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
-        if let Err(reason) = self.columns.prepare(&event) {
-            return Err(Failure::new(
-                record_error(&self.cfg.path, &event, reason),
-                event,
-            ));
-        }
+impl Encoder for CsvEncoder {
+    fn buffer(&mut self, event: &Event) -> Result<(), Error> {
+        self.columns
+            .prepare(event)
+            .map_err(|reason| record_error(&self.cfg.path, event, reason))?;
         if self.writer.is_none() {
             self.open()?;
         }
-        self.write_row(&event)?;
-        if self.flush.added(cx.now()) {
-            self.flush_now()?;
-        }
-        cx.emit(event);
-        Ok(())
+        self.write_row(event)
     }
 
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.flush.deadline()
+    fn write_out(&mut self) -> Result<(), Error> {
+        self.flush_now()
     }
 
-    fn on_timer(&mut self, cx: &mut Cx) -> Result<(), Error> {
-        if self.flush.due(cx.now()) {
-            self.flush_now()?;
-        }
-        Ok(())
-    }
-
-    fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
+    fn close(&mut self) -> Result<(), Error> {
         if self.writer.is_none() {
             // no event: still leave the file (with its header when the columns are listed)
             if self.columns.known() {
@@ -208,6 +200,6 @@ impl Step for CsvTarget {
         }
         self.flush_now()?;
         self.writer = None;
-        Ok(None)
+        Ok(())
     }
 }

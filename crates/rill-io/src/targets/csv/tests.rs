@@ -1,7 +1,8 @@
 use super::*;
 use crate::sources::csv::{CsvSource, CsvSourceConfig};
 use crate::testutil::{drain, events, run_target, s};
-use rill_core::Record;
+use rill_core::{Record, Timestamp};
+use rill_flow::{Cx, Step};
 
 #[test]
 fn round_trip_through_the_csv_source() {

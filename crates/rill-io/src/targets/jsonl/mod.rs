@@ -4,9 +4,8 @@
 mod tests;
 
 use crate::common::create_file;
-use crate::targets::{record_error, Columns, FlushPolicy};
-use rill_core::{Duration, Error, Event, Timestamp, Value};
-use rill_flow::{Cx, Failure, Step, StepResult};
+use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
+use rill_core::{Duration, Error, Event};
 use serde::{Deserialize, Serialize};
 use std::io::{BufWriter, Write};
 
@@ -54,11 +53,13 @@ impl JsonlTargetConfig {
 ///
 /// Values are written as by [`rill_core::json::to_json`]: times in RFC 3339, non-finite floats
 /// as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
-pub struct JsonlTarget {
+pub type JsonlTarget = BufferedTarget<JsonlEncoder>;
+
+/// Encodes events as JSON lines for [`JsonlTarget`].
+pub struct JsonlEncoder {
     cfg: JsonlTargetConfig,
     /// `None` writes whole bodies.
     columns: Option<Columns>,
-    flush: FlushPolicy,
     /// Lines not yet written to the file.
     buf: Vec<u8>,
     file: Option<BufWriter<std::fs::File>>,
@@ -67,14 +68,20 @@ pub struct JsonlTarget {
 impl JsonlTarget {
     /// Checks the options; the file is created with the first flush.
     pub fn new(cfg: JsonlTargetConfig) -> Result<Self, Error> {
+        let flush = FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
+        Ok(BufferedTarget::with(JsonlEncoder::new(cfg)?, flush))
+    }
+}
+
+impl JsonlEncoder {
+    fn new(cfg: JsonlTargetConfig) -> Result<Self, Error> {
         let columns = cfg
             .columns
             .as_deref()
             .map(|c| Columns::new(Some(c)))
             .transpose()?;
-        Ok(JsonlTarget {
+        Ok(JsonlEncoder {
             columns,
-            flush: FlushPolicy::new(cfg.max_events, cfg.flush_after)?,
             buf: Vec::with_capacity(1 << 16),
             file: None,
             cfg,
@@ -116,42 +123,26 @@ impl JsonlTarget {
                 .map_err(|e| Error::io(ctx(), e))?;
         }
         self.buf.clear();
-        self.flush.flushed();
         Ok(())
     }
 }
 
-impl Step for JsonlTarget {
-    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+impl Encoder for JsonlEncoder {
+    fn buffer(&mut self, event: &Event) -> Result<(), Error> {
         let mark = self.buf.len();
-        if let Err(reason) = self.write_line(&event) {
+        self.write_line(event).map_err(|reason| {
             self.buf.truncate(mark);
-            return Err(Failure::new(
-                record_error(&self.cfg.path, &event, reason),
-                event,
-            ));
-        }
-        if self.flush.added(cx.now()) {
-            self.flush_now()?;
-        }
-        cx.emit(event);
-        Ok(())
+            record_error(&self.cfg.path, event, reason)
+        })
     }
 
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.flush.deadline()
+    fn write_out(&mut self) -> Result<(), Error> {
+        self.flush_now()
     }
 
-    fn on_timer(&mut self, cx: &mut Cx) -> Result<(), Error> {
-        if self.flush.due(cx.now()) {
-            self.flush_now()?;
-        }
-        Ok(())
-    }
-
-    fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
+    fn close(&mut self) -> Result<(), Error> {
         self.flush_now()?;
         self.file = None;
-        Ok(None)
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@
 mod tests;
 
 use crate::common::create_file;
-use crate::targets::{record_error, Columns, FlushPolicy};
+use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampNanosecondBuilder,
@@ -13,8 +13,7 @@ use arrow::array::{
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
-use rill_core::{Duration, Error, Event, Timestamp, Value};
-use rill_flow::{Cx, Failure, Step, StepResult};
+use rill_core::{Duration, Error, Event, Value};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -108,10 +107,14 @@ impl Kind {
 /// and records), bool → Boolean, time → Timestamp(ns, UTC); an all-null column is Utf8. After the
 /// schema is written, ints are still accepted in float columns; any other mismatch is an error
 /// naming the record and field, and that event is not written.
-pub struct ParquetTarget {
+pub type ParquetTarget = BufferedTarget<ParquetEncoder>;
+
+/// Encodes events into Arrow row groups for [`ParquetTarget`].
+pub struct ParquetEncoder {
     cfg: ParquetTargetConfig,
     columns: Columns,
-    flush: FlushPolicy,
+    /// Rows per row group.
+    max_events: usize,
     /// Per column: its kind (fixed once `writer` exists) and buffered values.
     kinds: Vec<Option<Kind>>,
     buffers: Vec<Vec<Value>>,
@@ -122,9 +125,16 @@ pub struct ParquetTarget {
 impl ParquetTarget {
     /// Checks the options; the file is created with the first flush.
     pub fn new(cfg: ParquetTargetConfig) -> Result<Self, Error> {
-        Ok(ParquetTarget {
+        let flush = FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
+        Ok(BufferedTarget::with(ParquetEncoder::new(cfg)?, flush))
+    }
+}
+
+impl ParquetEncoder {
+    fn new(cfg: ParquetTargetConfig) -> Result<Self, Error> {
+        Ok(ParquetEncoder {
             columns: Columns::new(cfg.columns.as_deref())?,
-            flush: FlushPolicy::new(cfg.max_events, cfg.flush_after)?,
+            max_events: cfg.max_events,
             kinds: Vec::new(),
             buffers: Vec::new(),
             row: Vec::new(),
@@ -134,12 +144,12 @@ impl ParquetTarget {
     }
 
     /// Projects and type-checks one event into the buffers; `Err` is the reason.
-    fn buffer(&mut self, ev: &Event) -> Result<(), String> {
+    fn buffer_row(&mut self, ev: &Event) -> Result<(), String> {
         self.columns.prepare(ev)?;
         let n = self.columns.names().len();
         if self.kinds.len() != n {
             self.kinds = vec![None; n];
-            self.buffers = vec![Vec::with_capacity(self.flush.max_events().min(1 << 16)); n];
+            self.buffers = vec![Vec::with_capacity(self.max_events.min(1 << 16)); n];
         }
         let frozen = self.writer.is_some();
         self.row.clear();
@@ -174,7 +184,6 @@ impl ParquetTarget {
         let ctx = format!("writing '{}'", self.cfg.path);
         if self.writer.is_none() {
             if !self.columns.known() {
-                self.flush.flushed();
                 return Ok(());
             }
             if self.kinds.len() != self.columns.names().len() {
@@ -191,7 +200,7 @@ impl ParquetTarget {
             let schema = Arc::new(ArrowSchema::new(fields));
             let file = create_file(std::path::Path::new(&self.cfg.path))?;
             let props = WriterProperties::builder()
-                .set_max_row_group_row_count(Some(self.flush.max_events()))
+                .set_max_row_group_row_count(Some(self.max_events))
                 .build();
             let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
                 .map_err(|e| Error::io(&ctx, e))?;
@@ -213,7 +222,6 @@ impl ParquetTarget {
                 w.flush().map_err(|e| Error::io(&ctx, e))?;
             }
         }
-        self.flush.flushed();
         Ok(())
     }
 }
@@ -282,38 +290,22 @@ fn build_array(kind: Kind, values: &mut Vec<Value>) -> ArrayRef {
     arr
 }
 
-impl Step for ParquetTarget {
-    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
-        if let Err(reason) = self.buffer(&event) {
-            return Err(Failure::new(
-                record_error(&self.cfg.path, &event, reason),
-                event,
-            ));
-        }
-        if self.flush.added(cx.now()) {
-            self.flush_now()?;
-        }
-        cx.emit(event);
-        Ok(())
+impl Encoder for ParquetEncoder {
+    fn buffer(&mut self, event: &Event) -> Result<(), Error> {
+        self.buffer_row(event)
+            .map_err(|reason| record_error(&self.cfg.path, event, reason))
     }
 
-    fn next_deadline(&self) -> Option<Timestamp> {
-        self.flush.deadline()
+    fn write_out(&mut self) -> Result<(), Error> {
+        self.flush_now()
     }
 
-    fn on_timer(&mut self, cx: &mut Cx) -> Result<(), Error> {
-        if self.flush.due(cx.now()) {
-            self.flush_now()?;
-        }
-        Ok(())
-    }
-
-    fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
+    fn close(&mut self) -> Result<(), Error> {
         self.flush_now()?;
         if let Some((w, _)) = self.writer.take() {
             w.close()
                 .map_err(|e| Error::io(format!("closing '{}'", self.cfg.path), e))?;
         }
-        Ok(None)
+        Ok(())
     }
 }

@@ -2,7 +2,8 @@ use super::*;
 use crate::sources::parquet::{ParquetSource, ParquetSourceConfig};
 use crate::testutil::{drain, events, run_target, s};
 use parquet::file::reader::{FileReader, SerializedFileReader};
-use rill_core::Record;
+use rill_core::{Record, Timestamp};
+use rill_flow::{Cx, Step};
 
 fn row_groups(path: &std::path::Path) -> Vec<i64> {
     let r = SerializedFileReader::new(std::fs::File::open(path).unwrap()).unwrap();
