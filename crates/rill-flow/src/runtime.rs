@@ -198,6 +198,7 @@ impl Graph {
             let mut batch =
                 std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
             self.nodes[i].stats.events_in += batch.len() as u64;
+            self.nodes[i].step.before_batch(&batch);
             for ev in batch.drain(..) {
                 if self.event_time && ev.time > self.cx.now {
                     // event-time clock: "now" is the newest event time this step has seen

@@ -87,6 +87,11 @@ pub trait Step: Send {
     /// Processes one event, emitting zero or more events through `cx`.
     fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult;
 
+    /// Called with a step's whole inbox just before its events are passed to
+    /// [`Step::process`] one by one, in this order. Lets a step prepare (e.g. prefetch per-key
+    /// state a few events ahead). Must not change what `process` does with each event.
+    fn before_batch(&mut self, _batch: &[Event]) {}
+
     /// Resolves outlet names to indices once the graph is wired (e.g. `choice`). The default
     /// accepts any outlets.
     fn bind_outlets(&mut self, _outlets: &[String]) -> Result<(), Error> {
