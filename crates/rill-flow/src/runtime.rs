@@ -191,34 +191,44 @@ impl Graph {
         let mut first_error = None;
         for oi in 0..self.order.len() {
             let i = self.order[oi];
-            if self.nodes[i].inbox.is_empty() {
-                continue;
+            if let Err(e) = self.drain_step(i, now) {
+                first_error.get_or_insert(e);
             }
-            self.cx.now = now;
-            let mut batch =
-                std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
-            self.nodes[i].stats.events_in += batch.len() as u64;
-            self.nodes[i].step.before_batch(&batch);
-            for ev in batch.drain(..) {
-                if self.event_time && ev.time > self.cx.now {
-                    // event-time clock: "now" is the newest event time this step has seen
-                    self.cx.now = ev.time;
-                }
-                if let Err(f) = self.nodes[i].step.process(ev, &mut self.cx) {
-                    if let Err(e) = self.on_failure(i, f) {
-                        first_error.get_or_insert(e);
-                        break;
-                    }
-                }
-            }
-            batch.clear();
-            self.scratch = batch;
-            self.route(i);
         }
         match first_error {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// Passes step `i`'s inbox to it event by event and routes its outputs. Stops at the first
+    /// failure the error policy does not absorb (the events after it stay unprocessed).
+    fn drain_step(&mut self, i: usize, now: Timestamp) -> Result<()> {
+        if self.nodes[i].inbox.is_empty() {
+            return Ok(());
+        }
+        self.cx.now = now;
+        let mut batch =
+            std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
+        self.nodes[i].stats.events_in += batch.len() as u64;
+        self.nodes[i].step.before_batch(&batch);
+        let mut result = Ok(());
+        for ev in batch.drain(..) {
+            if self.event_time && ev.time > self.cx.now {
+                // event-time clock: "now" is the newest event time this step has seen
+                self.cx.now = ev.time;
+            }
+            if let Err(f) = self.nodes[i].step.process(ev, &mut self.cx) {
+                if let Err(e) = self.on_failure(i, f) {
+                    result = Err(e);
+                    break;
+                }
+            }
+        }
+        batch.clear();
+        self.scratch = batch;
+        self.route(i);
+        result
     }
 
     /// True when a step keeps timers (then an event-time replay runs event by event, so timers
@@ -253,14 +263,16 @@ impl Graph {
         error: Error,
         event: Option<Event>,
     ) -> Result<()> {
-        if let (Some(i), Some(mut ev)) = (step, event.clone()) {
-            let kind = error.kind();
-            let target = self.nodes[i]
+        let kind = error.kind();
+        let recovery = step.and_then(|i| {
+            let r = self.nodes[i]
                 .recovery
                 .iter()
-                .find(|(k, _)| k.as_deref().is_none_or(|k| k == kind))
-                .map(|(_, r)| *r);
-            if let Some(r) = target {
+                .find(|(k, _)| k.as_deref().is_none_or(|k| k == kind));
+            r.map(|(_, r)| (i, *r))
+        });
+        let event = match (recovery, event) {
+            (Some((i, r)), Some(mut ev)) => {
                 self.summary.recovered += 1;
                 let meta = ev.meta_mut();
                 meta.error = Some(error);
@@ -268,7 +280,8 @@ impl Graph {
                 self.nodes[r].inbox.push(ev);
                 return Ok(());
             }
-        }
+            (_, event) => event,
+        };
         if let Some(c) = event.as_ref().and_then(Event::completion) {
             c.fail(error.clone());
         }
@@ -321,7 +334,8 @@ impl Graph {
         for oi in 0..self.order.len() {
             let i = self.order[oi];
             // process what is still queued for this step, then flush it
-            self.run_one(i)?;
+            self.drain_step(i, now)?;
+            self.cx.now = now;
             let name = self.nodes[i].name.clone();
             let r = self.nodes[i]
                 .step
@@ -339,21 +353,6 @@ impl Graph {
             .collect();
         // storey: the first non-None terminal result
         Ok(results.into_iter().next())
-    }
-
-    fn run_one(&mut self, i: usize) -> Result<()> {
-        if self.nodes[i].inbox.is_empty() {
-            return Ok(());
-        }
-        let mut batch = std::mem::take(&mut self.nodes[i].inbox);
-        self.nodes[i].stats.events_in += batch.len() as u64;
-        for ev in batch.drain(..) {
-            if let Err(f) = self.nodes[i].step.process(ev, &mut self.cx) {
-                self.on_failure(i, f)?;
-            }
-        }
-        self.route(i);
-        Ok(())
     }
 
     /// Snapshot of the counts so far (for failed runs).
