@@ -203,8 +203,6 @@ fn late_events_do_not_drift() {
     let input = input_events(&case, "input");
     for (ev, out) in input.iter().zip(&got) {
         // brute force: events of the key so far whose 10m bucket is within the 1h window at t
-        let t = out.time;
-        let _ = t;
         let time = Timestamp::parse_iso(out.body.get("time").unwrap().as_str().unwrap()).unwrap();
         let period = 600_000_000_000i64;
         let start = time.nanos().div_euclid(period) * period - 3_600_000_000_000 + period;

@@ -1,6 +1,6 @@
 //! Every YAML file under `examples/` runs here, and its output is asserted.
 
-use rill::core::{json, Value};
+use rill::core::Value;
 use rill::Pipeline;
 use std::path::{Path, PathBuf};
 
@@ -197,7 +197,6 @@ fn routing_branches_routes_and_per_key_state() {
         out.summary.step("choice").unwrap().events_in,
         rows.len() as u64
     );
-    let _ = json::to_json(&Value::Null);
 }
 
 /// Reads every event of a Parquet file with rill's own source.
