@@ -150,35 +150,49 @@ impl Aggregations {
             return (p.region(w), gone);
         }
         p.set_live(w, start, len);
-        let cap = if r.cap < 16 {
-            (r.cap * 2).max(4)
-        } else {
-            r.cap + r.cap / 2
-        };
-        self.relayout(st, agg, cap);
+        self.relayout(st, agg);
         (p.region(&st.words), gone)
     }
 
-    /// Rebuilds the state with aggregator `agg`'s region holding `cap` entries (live entries of
-    /// every region moved to the front of their region).
-    fn relayout(&self, st: &mut KeyState, agg: usize, cap: usize) {
+    /// Rebuilds the state with aggregator `agg`'s region grown (live entries of every region
+    /// moved to the front of their region). Every other region at least three quarters full
+    /// grows in the same re-layout: aggregators fed by the same events fill up together, so
+    /// this takes one allocation and copy where growing one region at a time would take one
+    /// per aggregator.
+    fn relayout(&self, st: &mut KeyState, agg: usize) {
+        let grow = |cap: usize| {
+            if cap < 16 {
+                (cap * 2).max(4)
+            } else {
+                cap + cap / 2
+            }
+        };
         let old = &st.words;
         let regions: Vec<Region> = self.plans.iter().map(|p| p.region(old)).collect();
+        let caps: Vec<usize> = regions
+            .iter()
+            .enumerate()
+            .map(|(a, r)| {
+                if a == agg || r.len * 4 >= r.cap * 3 {
+                    grow(r.cap)
+                } else {
+                    r.cap
+                }
+            })
+            .collect();
         let total = self.fixed_len
             + self
                 .plans
                 .iter()
-                .zip(&regions)
-                .enumerate()
-                .map(|(a, (p, r))| if a == agg { cap } else { r.cap } * p.es())
+                .zip(&caps)
+                .map(|(p, cap)| cap * p.es())
                 .sum::<usize>();
         let mut w = vec![0u64; total];
         w[..self.fixed_len].copy_from_slice(&old[..self.fixed_len]);
         let mut off = self.fixed_len;
-        for (a, (p, r)) in self.plans.iter().zip(&regions).enumerate() {
+        for ((p, r), &cap) in self.plans.iter().zip(&regions).zip(&caps) {
             let (from, to) = (p.entry(r, 0), p.entry(r, r.len));
             w[off..off + (to - from)].copy_from_slice(&old[from..to]);
-            let cap = if a == agg { cap } else { r.cap };
             p.set_region(
                 &mut w,
                 Region {
