@@ -179,12 +179,23 @@ impl AggregateByKey {
         Ok(())
     }
 
-    fn aggregate(&mut self, event: &Event, key: &Value, t: Timestamp) -> Result<Aggregated> {
+    /// Aggregates one event; `known` is the key's slot when `before_batch` already found it.
+    fn aggregate(
+        &mut self,
+        event: &Event,
+        key: &Value,
+        t: Timestamp,
+        known: Option<u32>,
+    ) -> Result<Aggregated> {
         let mut r = Aggregated::default();
         let store = &*self.store;
         let aggs = &*store.aggs;
         let mut data = store.data.lock();
-        r.slot = data.slot(key, aggs);
+        // slots are never removed, so a slot found for this event's key stays right
+        r.slot = match known {
+            Some(s) => s,
+            None => data.slot(key, aggs),
+        };
         let st = &mut data.states[r.slot as usize];
         for (i, inp) in self.inputs.iter().enumerate() {
             if let Some(f) = &inp.filter {
@@ -279,12 +290,12 @@ impl Step for AggregateByKey {
     }
 
     fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
-        if self.ahead.pop_front().is_some() {
-            if let Some(&s) = self.ahead.get(PREFETCH_DISTANCE - 1) {
-                if s != u32::MAX {
-                    let data = self.store.data.lock();
-                    self.store.aggs.prefetch(&data.states[s as usize]);
-                }
+        // `ahead` holds one slot per inbox event, in order (see `before_batch`)
+        let known = self.ahead.pop_front().filter(|&s| s != u32::MAX);
+        if let Some(&s) = self.ahead.get(PREFETCH_DISTANCE - 1) {
+            if s != u32::MAX {
+                let data = self.store.data.lock();
+                self.store.aggs.prefetch(&data.states[s as usize]);
             }
         }
         let (key, t) = match self
@@ -300,7 +311,7 @@ impl Step for AggregateByKey {
             late,
             dropped,
             side_output,
-        } = match self.aggregate(&event, &key, t) {
+        } = match self.aggregate(&event, &key, t, known) {
             Ok(x) => x,
             Err(e) => return Err(Failure::new(e, event)),
         };

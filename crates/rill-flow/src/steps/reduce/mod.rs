@@ -74,9 +74,10 @@ impl ReduceConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = crate::config::ExprFn::compile(&self.expr, &["acc"])?;
-        Ok(Box::new(Reduce::with_event(
+        // by reference: the expression reads `acc`, it need not own a copy of it
+        Ok(Box::new(Reduce::by_ref(
             self.initial.clone(),
-            move |acc, e| f.eval(e, &[&acc]),
+            move |acc, e| f.eval(e, &[acc]),
         )))
     }
 }
