@@ -22,6 +22,6 @@ mod value;
 
 pub use error::{Error, Result};
 pub use event::{Completion, CompletionFuture, Event, EventMeta, ResultHandle};
-pub use record::{FieldSlot, Record, Schema, SchemaExtender, RECORD_SPARE_CAPACITY};
+pub use record::{FieldSlot, Record, Schema, SchemaExtender};
 pub use time::{parse_duration, Duration, TimeFormat, Timestamp};
 pub use value::{Str, Value};

@@ -3,7 +3,7 @@
 use crate::{Str, Value};
 use ahash::AHashMap;
 use std::cell::Cell;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 static NEXT_SCHEMA_ID: AtomicU64 = AtomicU64::new(1);
@@ -15,6 +15,9 @@ pub struct Schema {
     id: u64,
     names: Vec<Str>,
     index: AHashMap<Str, usize>,
+    /// Most fields steps downstream have added to a record of this schema (see
+    /// [`Schema::spare_hint`]).
+    spare: AtomicUsize,
 }
 
 impl Schema {
@@ -34,7 +37,33 @@ impl Schema {
             id: NEXT_SCHEMA_ID.fetch_add(1, Ordering::Relaxed),
             names,
             index,
+            spare: AtomicUsize::new(0),
         })
+    }
+    /// How much room to leave in a new record of this schema for fields that steps add later
+    /// (e.g. aggregation features): learned from the records seen so far, so a source creating
+    /// records sizes them once for their whole trip through the flow (no reallocation when a
+    /// step enriches them, and no fixed slack wasted on flows that add nothing).
+    ///
+    /// ```
+    /// use rill_core::{Record, Schema, SchemaExtender, Value};
+    /// let schema = Schema::new(["x"]);
+    /// let mut ext = SchemaExtender::new(["y", "z"], false);
+    /// let mut rec = Record::new(schema.clone(), vec![Value::Int(1)]);
+    /// ext.apply(&mut rec, [Value::Int(2), Value::Int(3)]);
+    /// assert_eq!(schema.spare_hint(), 2);
+    /// ```
+    #[inline]
+    pub fn spare_hint(&self) -> usize {
+        self.spare.load(Ordering::Relaxed)
+    }
+    /// Records that a record of this schema grew into `out` (whose own records may grow more).
+    #[inline]
+    fn note_growth(&self, out: &Schema) {
+        let want = out.len().saturating_sub(self.len()) + out.spare_hint();
+        if want > self.spare_hint() {
+            self.spare.fetch_max(want, Ordering::Relaxed);
+        }
     }
     /// A process-unique id, used to validate cached lookups.
     pub fn id(&self) -> u64 {
@@ -66,10 +95,6 @@ impl Schema {
                 .all(|(a, b)| a.as_str() == b.as_ref())
     }
 }
-
-/// Room sources leave in each record's value vector for fields that steps add later (e.g.
-/// aggregation features), so enriching a record does not reallocate it on the hot path.
-pub const RECORD_SPARE_CAPACITY: usize = 32;
 
 /// A map-shaped body: named values in schema order.
 #[derive(Debug, Clone)]
@@ -335,6 +360,7 @@ impl SchemaExtender {
             .enumerate()
             .all(|(i, p)| *p as usize == base + i);
         if appended && out.len() == base + self.positions.len() {
+            rec.schema.note_growth(out);
             fill(&mut rec.values);
             debug_assert_eq!(rec.values.len(), out.len());
             if !Arc::ptr_eq(&rec.schema, out) {
@@ -352,6 +378,7 @@ impl SchemaExtender {
         self.prepare(&rec.schema);
         let out = self.out.as_ref().expect("prepared");
         let base = rec.values.len();
+        rec.schema.note_growth(out);
         // appended fields come in order after the record's own: push them instead of
         // pre-filling with nulls (uses the spare capacity sources leave)
         rec.values.reserve(out.len() - base);
@@ -377,6 +404,36 @@ impl SchemaExtender {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spare_hint_learns_growth_through_a_chain_of_extenders() {
+        // source schema -> +2 fields -> +3 fields: after a record has made the trip once, the
+        // source's schema asks for room for all five, so later records are never reallocated.
+        let src = Schema::new(["a"]);
+        let mut first = SchemaExtender::new(["b", "c"], false);
+        let mut second = SchemaExtender::new(["d", "e", "f"], true);
+        let trip = |first: &mut SchemaExtender, second: &mut SchemaExtender| {
+            let mut values = Vec::with_capacity(1 + src.spare_hint());
+            values.push(Value::Int(1));
+            let cap = values.capacity();
+            let mut rec = Record::new(src.clone(), values);
+            first.extend_with(&mut rec, |out| out.extend([Value::Int(2), Value::Int(3)]));
+            second.apply(&mut rec, (4..7).map(Value::Int));
+            assert_eq!(rec.len(), 6);
+            cap
+        };
+        trip(&mut first, &mut second);
+        // the second hop taught the middle schema; the next first hop passes it on
+        trip(&mut first, &mut second);
+        assert_eq!(src.spare_hint(), 5);
+        assert!(trip(&mut first, &mut second) >= 6);
+        // an extender that adds nothing teaches nothing
+        let same = Schema::new(["x"]);
+        let mut noop = SchemaExtender::new(["x"], false);
+        let mut rec = Record::new(same.clone(), vec![Value::Int(1)]);
+        noop.apply(&mut rec, [Value::Int(9)]);
+        assert_eq!(same.spare_hint(), 0);
+    }
 
     #[test]
     fn slot_cache_follows_schema_changes() {

@@ -185,8 +185,7 @@ impl BatchCursor {
             let row = self.row;
             self.row += 1;
             let offset = self.base + row as u64 + 1;
-            let mut values: Vec<Value> =
-                Vec::with_capacity(self.cols.len() + rill_core::RECORD_SPARE_CAPACITY);
+            let mut values: Vec<Value> = Vec::with_capacity(self.cols.len() + schema.spare_hint());
             values.extend(self.cols.iter().map(|c| c.value(row)));
             let mut rec = Record::new(schema.clone(), values);
             match self.fields.resolve(&mut rec) {

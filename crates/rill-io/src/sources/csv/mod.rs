@@ -312,7 +312,7 @@ fn decode_row(
             row.len()
         ));
     }
-    let mut values = Vec::with_capacity(row.len() + rill_core::RECORD_SPARE_CAPACITY);
+    let mut values = Vec::with_capacity(row.len() + layout.schema.spare_hint());
     for (i, (cell, kind)) in row.iter().zip(&layout.kinds).enumerate() {
         let v = decode_cell(cell, *kind, fields.format())
             .map_err(|why| format!("field '{}': {why}", layout.schema.names()[i]))?;
