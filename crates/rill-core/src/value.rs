@@ -30,6 +30,18 @@ pub enum Value {
 }
 
 impl Value {
+    /// True when dropping this value frees memory (a heap string, a list or a record); false
+    /// for scalars and inline strings, whose drop does nothing.
+    #[inline]
+    pub fn owns_memory(&self) -> bool {
+        match self {
+            Value::Str(s) => s.is_heap_allocated(),
+            Value::List(_) | Value::Record(_) => true,
+            Value::Null | Value::Bool(_) | Value::Int(_) | Value::Float(_) | Value::Time(_) => {
+                false
+            }
+        }
+    }
     /// The type's name as shown in error messages.
     pub fn type_name(&self) -> &'static str {
         match self {
