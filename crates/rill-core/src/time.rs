@@ -52,6 +52,10 @@ impl Timestamp {
     /// Parses an ISO-8601 / RFC 3339 instant. A value without an offset is taken as UTC
     /// (storey takes it as the machine's local time, which makes results machine-dependent).
     pub fn parse_iso(s: &str) -> Result<Self> {
+        // the common shape first, before trimming (which costs as much as the parse)
+        if let Some(n) = crate::iso::parse_fast(s.as_bytes()) {
+            return Ok(Timestamp(n));
+        }
         let s = s.trim();
         if let Some(n) = crate::iso::parse_fast(s.as_bytes()) {
             return Ok(Timestamp(n));

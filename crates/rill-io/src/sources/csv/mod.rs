@@ -313,8 +313,20 @@ fn decode_row(
         ));
     }
     let mut values = Vec::with_capacity(row.len() + layout.schema.spare_hint());
+    // One UTF-8 check for the whole row (a cell is then a boundary-checked slice of it), not
+    // one call per cell; an invalid row is checked cell by cell to name the field.
+    let text = std::str::from_utf8(row.as_slice()).ok();
     for (i, (cell, kind)) in row.iter().zip(&layout.kinds).enumerate() {
-        let v = decode_cell(cell, *kind, fields.format())
+        let s = match text.and_then(|t| t.get(row.range(i)?)) {
+            Some(s) => s,
+            None => std::str::from_utf8(cell).map_err(|_| {
+                format!(
+                    "field '{}': value is not valid UTF-8",
+                    layout.schema.names()[i]
+                )
+            })?,
+        };
+        let v = decode_cell(s, *kind, fields.format())
             .map_err(|why| format!("field '{}': {why}", layout.schema.names()[i]))?;
         values.push(v);
     }
@@ -331,11 +343,10 @@ fn decode_row(
 }
 
 /// Decodes one cell; `Err` is the reason without the field name.
-fn decode_cell(cell: &[u8], kind: Kind, format: &TimeFormat) -> Result<Value, String> {
-    if cell.is_empty() {
+fn decode_cell(s: &str, kind: Kind, format: &TimeFormat) -> Result<Value, String> {
+    if s.is_empty() {
         return Ok(Value::Null);
     }
-    let s = std::str::from_utf8(cell).map_err(|_| "value is not valid UTF-8".to_string())?;
     Ok(match kind {
         Kind::Infer => infer(s),
         Kind::Declared(FieldType::String) => Value::Str(Str::from(s)),

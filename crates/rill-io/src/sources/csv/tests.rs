@@ -305,3 +305,25 @@ fn inference_rules() {
     assert_eq!(infer("info"), Value::from("info"));
     assert_eq!(infer("99999999999999999999"), Value::Float(1e20));
 }
+
+#[test]
+fn utf8_is_checked_per_row_and_a_bad_cell_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("u.csv");
+    // row 2: multi-byte text (valid); row 3: a lone continuation byte in `city` (invalid);
+    // row 4: invalid bytes split across two cells that are valid together (each cell is not)
+    let mut bytes = b"user,city\nu1,Z\xc3\xbcrich\nu2,B\x80rn\n".to_vec();
+    bytes.extend_from_slice(b"u3\xc3,\xa9x\nu4,Gen\xc3\xa8ve\n");
+    std::fs::write(&p, bytes).unwrap();
+    let out = drain(&mut source(CsvSourceConfig::new(s(&p))));
+    let name = s(&p);
+    assert_eq!(
+        reject_messages(&out),
+        [
+            format!("{name}, record 3: field 'city': value is not valid UTF-8"),
+            format!("{name}, record 4: field 'user': value is not valid UTF-8"),
+        ]
+    );
+    assert_eq!(field(&out.events[0], "city"), &Value::from("Zürich"));
+    assert_eq!(field(&out.events[1], "city"), &Value::from("Genève"));
+}
