@@ -399,44 +399,53 @@ fn record<'a>(
     fields: &'a [Node],
     cx: &Ctx<'a, '_>,
 ) -> EResult<rill_core::Record> {
-    // collected from an exact-size iterator, so each value is written straight into its slot
-    // (pushing went through a stack temporary: a store-forwarding stall per field). After an
-    // error the remaining fields are not evaluated, and the first error is returned.
-    let mut error = None;
-    let vals: Vec<Value> = fields
-        .iter()
-        .map(|f| {
-            if error.is_some() {
-                return Value::Null;
-            }
-            let n = match f {
-                Node::Add {
-                    l, r, fast: true, ..
-                } => ops::num_arith(BinOp::Add, num::operand(l, cx), num::operand(r, cx)),
-                Node::Binary {
-                    op,
-                    l,
-                    r,
-                    fast: true,
-                } if !op.is_comparison() => {
-                    ops::num_arith(*op, num::operand(l, cx), num::operand(r, cx))
-                }
-                _ => Num::No,
-            };
-            match n {
-                Num::Int(i) => Value::Int(i),
-                Num::Float(x) => Value::Float(x),
-                Num::No => eval_owned(f, cx).unwrap_or_else(|e| {
-                    error = Some(e);
-                    Value::Null
-                }),
-            }
-        })
-        .collect();
-    if let Some(e) = error {
-        return Err(e);
-    }
+    let mut vals = Vec::with_capacity(fields.len());
+    record_into(fields, cx, &mut vals)?;
     Ok(rill_core::Record::new(schema.clone(), vals))
+}
+
+/// Appends a record literal's field values to `out`. After an error the remaining fields are not
+/// evaluated, and the first error is returned.
+#[inline]
+pub(crate) fn record_into<'a>(
+    fields: &'a [Node],
+    cx: &Ctx<'a, '_>,
+    out: &mut Vec<Value>,
+) -> EResult<()> {
+    // extended from an exact-size iterator, so each value is written straight into its slot
+    // (pushing went through a stack temporary: a store-forwarding stall per field)
+    let mut error = None;
+    out.extend(fields.iter().map(|f| {
+        if error.is_some() {
+            return Value::Null;
+        }
+        let n = match f {
+            Node::Add {
+                l, r, fast: true, ..
+            } => ops::num_arith(BinOp::Add, num::operand(l, cx), num::operand(r, cx)),
+            Node::Binary {
+                op,
+                l,
+                r,
+                fast: true,
+            } if !op.is_comparison() => {
+                ops::num_arith(*op, num::operand(l, cx), num::operand(r, cx))
+            }
+            _ => Num::No,
+        };
+        match n {
+            Num::Int(i) => Value::Int(i),
+            Num::Float(x) => Value::Float(x),
+            Num::No => eval_owned(f, cx).unwrap_or_else(|e| {
+                error = Some(e);
+                Value::Null
+            }),
+        }
+    }));
+    match error {
+        Some(e) => Err(e),
+        None => Ok(()),
+    }
 }
 
 /// The path of `obj[key]` for a "missing" message.

@@ -145,6 +145,54 @@ impl Expr {
         eval::eval(&self.root, &cx).map_err(|e| self.eval_error(e))
     }
 
+    /// For a record literal (`{n: acc.n + 1, total: acc.total + x}`): evaluates its fields into
+    /// `out` (cleared first), in the literal's order, and returns the literal's schema, the same
+    /// `Arc` at every call. A caller that keeps the previous result (a fold's accumulator) can
+    /// then overwrite that record's values in place instead of building a new record per event.
+    /// Returns `Ok(None)`, touching nothing, when the expression is not a record literal.
+    ///
+    /// ```
+    /// use rill_core::{Record, Value};
+    /// use rill_expr::Expr;
+    ///
+    /// let e = Expr::compile("{n: acc.n + 1, last: x}", &["acc"]).unwrap();
+    /// let acc = Value::Record(Record::from_pairs([("n", Value::Int(1)), ("last", Value::Null)]));
+    /// let body = Value::Record(Record::from_pairs([("x", Value::Int(7))]));
+    /// let mut out = Vec::new();
+    /// let schema = e.eval_record_fields(&body, &[&acc], &mut out).unwrap().unwrap();
+    /// assert_eq!(schema.names(), ["n", "last"]);
+    /// assert_eq!(out, [Value::Int(2), Value::Int(7)]);
+    /// ```
+    pub fn eval_record_fields(
+        &self,
+        body: &Value,
+        vars: &[&Value],
+        out: &mut Vec<Value>,
+    ) -> Result<Option<&Arc<rill_core::Schema>>> {
+        let Node::Record { schema, fields } = &self.root else {
+            return Ok(None);
+        };
+        if vars.len() != self.vars.len() {
+            // reuse eval_cow's message
+            return self.eval_cow(body, vars).map(|_| None);
+        }
+        out.clear();
+        let budget = Cell::new(MAX_WORK);
+        let cx = Ctx {
+            body,
+            vars,
+            locals: None,
+            budget: &budget,
+        };
+        eval::record_into(fields, &cx, out).map_err(|e| self.eval_error(e))?;
+        Ok(Some(schema))
+    }
+
+    /// True when the expression is a record literal (see [`Expr::eval_record_fields`]).
+    pub fn is_record_literal(&self) -> bool {
+        matches!(self.root, Node::Record { .. })
+    }
+
     /// Evaluates a predicate (filters). `true`/`false` as is; **null counts as false** (as a SQL
     /// `WHERE` treats NULL), so `flag` drops events whose `flag` is null. Any other type is an
     /// error naming it. A missing field is an error, as everywhere: guard it with `has(x)`.

@@ -1,7 +1,8 @@
 //! Expressions over events: the variables every step expression sees.
 
-use rill_core::{Event, Result, Value};
+use rill_core::{Event, Result, Schema, Value};
 use rill_expr::Expr;
+use std::sync::Arc;
 
 /// Variables bound in every step expression, besides the body's fields as bare names:
 /// `body` (the whole body), `key` (the event key), `time` (the event time).
@@ -60,6 +61,22 @@ impl ExprFn {
                 self.expr.eval_bool(&e.body, &vars)
             }
         }
+    }
+    /// [`Expr::eval_record_fields`] against an event, with one extra variable (e.g. `acc`).
+    #[inline]
+    pub fn eval_record_fields(
+        &self,
+        e: &Event,
+        extra: &Value,
+        out: &mut Vec<Value>,
+    ) -> Result<Option<&Arc<Schema>>> {
+        let time = Value::Time(e.time);
+        self.expr
+            .eval_record_fields(&e.body, &[&e.body, &e.key, &time, extra], out)
+    }
+    /// True when the expression is a record literal.
+    pub fn is_record_literal(&self) -> bool {
+        self.expr.is_record_literal()
     }
     /// Evaluates to a number (null or missing → `None`), for aggregation inputs.
     #[inline]

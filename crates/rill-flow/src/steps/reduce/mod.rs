@@ -2,15 +2,17 @@
 //! (storey `Reduce`).
 
 use crate::step::{Cx, Failure, Step, StepResult};
-use rill_core::{Event, Result, Value};
+use rill_core::{Event, Record, Result, Value};
+use std::sync::Arc;
 
-type ReduceFn = Box<dyn FnMut(&Value, &Event) -> Result<Value> + Send>;
+/// Updates the accumulator in place; leaves it unchanged when it fails.
+type FoldFn = Box<dyn FnMut(&mut Value, &Event) -> Result<()> + Send>;
 
 /// `acc = f(acc, body)` per event; `acc` is returned by `await_termination`. Terminal: it emits
 /// nothing.
 pub struct Reduce {
     acc: Option<Value>,
-    f: ReduceFn,
+    f: FoldFn,
 }
 
 impl Reduce {
@@ -32,7 +34,19 @@ impl Reduce {
     /// accumulator is unchanged when `f` fails.
     pub fn by_ref(
         initial: Value,
-        f: impl FnMut(&Value, &Event) -> Result<Value> + Send + 'static,
+        mut f: impl FnMut(&Value, &Event) -> Result<Value> + Send + 'static,
+    ) -> Reduce {
+        Reduce::in_place(initial, move |acc: &mut Value, e: &Event| {
+            *acc = f(acc, e)?;
+            Ok(())
+        })
+    }
+    /// Folds whole events by updating the accumulator in place (e.g. overwriting a record's
+    /// fields, with no new record per event). `f` must leave the accumulator unchanged when it
+    /// fails.
+    pub fn in_place(
+        initial: Value,
+        f: impl FnMut(&mut Value, &Event) -> Result<()> + Send + 'static,
     ) -> Reduce {
         Reduce {
             acc: Some(initial),
@@ -44,13 +58,7 @@ impl Reduce {
 impl Step for Reduce {
     fn process(&mut self, event: Event, _cx: &mut Cx) -> StepResult {
         let acc = self.acc.get_or_insert(Value::Null);
-        match (self.f)(acc, &event) {
-            Ok(a) => {
-                *acc = a;
-                Ok(())
-            }
-            Err(e) => Err(Failure::new(e, event)),
-        }
+        (self.f)(acc, &event).map_err(|e| Failure::new(e, event))
     }
     fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>> {
         Ok(self.acc.take())
@@ -74,10 +82,88 @@ impl ReduceConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = crate::config::ExprFn::compile(&self.expr, &["acc"])?;
-        // by reference: the expression reads `acc`, it need not own a copy of it
-        Ok(Box::new(Reduce::by_ref(
+        if !f.is_record_literal() {
+            // by reference: the expression reads `acc`, it need not own a copy of it
+            return Ok(Box::new(Reduce::by_ref(
+                self.initial.clone(),
+                move |acc, e| f.eval(e, &[acc]),
+            )));
+        }
+        // `{n: acc.n + 1, …}`: the new fields are evaluated into a scratch vector, then swapped
+        // into the accumulator record once it has the literal's shape (from the second event
+        // on), so a fold allocates nothing per event
+        let mut scratch = Vec::new();
+        Ok(Box::new(Reduce::in_place(
             self.initial.clone(),
-            move |acc, e| f.eval(e, &[acc]),
+            move |acc, e| {
+                let schema = f
+                    .eval_record_fields(e, acc, &mut scratch)?
+                    .expect("a record literal");
+                match acc {
+                    Value::Record(r) if Arc::ptr_eq(r.schema(), schema) => {
+                        r.values_mut().swap_with_slice(&mut scratch);
+                        scratch.clear();
+                    }
+                    _ => {
+                        let values = std::mem::take(&mut scratch);
+                        *acc = Value::Record(Record::new(schema.clone(), values));
+                    }
+                }
+                Ok(())
+            },
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(x: Value) -> Event {
+        Event::new(Record::from_pairs([("x", x)]))
+    }
+
+    fn fold(expr: &str, initial: &str, xs: Vec<Value>) -> (Value, Vec<String>) {
+        let cfg: ReduceConfig =
+            serde_json::from_str(&format!(r#"{{"initial": {initial}, "expr": "{expr}"}}"#))
+                .unwrap();
+        let mut step = cfg.build().unwrap();
+        let mut cx = Cx::default();
+        let mut errors = Vec::new();
+        for x in xs {
+            if let Err(f) = step.process(event(x), &mut cx) {
+                errors.push(f.error.to_string());
+            }
+        }
+        (step.terminate(&mut cx).unwrap().unwrap(), errors)
+    }
+
+    #[test]
+    fn record_literal_folds_in_place_and_a_failure_leaves_the_accumulator_alone() {
+        let xs = vec![
+            Value::Int(1),
+            Value::Float(2.5),
+            Value::from("oops"),
+            Value::Int(4),
+        ];
+        let (acc, errors) = fold(
+            "{n: acc.n + 1, total: acc.total + x, last: x}",
+            r#"{"n": 0, "total": 0}"#,
+            xs,
+        );
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let r = acc.as_record().unwrap();
+        let names: Vec<&str> = r.schema().names().iter().map(|n| n.as_str()).collect();
+        assert_eq!(names, ["n", "total", "last"]);
+        assert_eq!(r.get("n"), Some(&Value::Int(3)));
+        assert_eq!(r.get("total"), Some(&Value::Float(7.5)));
+        assert_eq!(r.get("last"), Some(&Value::Int(4)));
+    }
+
+    #[test]
+    fn other_expressions_fold_by_value() {
+        let (acc, errors) = fold("acc + x", "0", (1..=4).map(Value::Int).collect());
+        assert!(errors.is_empty());
+        assert_eq!(acc, Value::Int(10));
     }
 }
