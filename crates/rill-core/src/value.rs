@@ -30,6 +30,35 @@ pub enum Value {
 }
 
 impl Value {
+    /// Empties `values`, running drop only for the values that own memory. Records and field
+    /// vectors hold mostly numbers and short (inline) strings, whose drop does nothing; the
+    /// enum's drop glue is an out-of-line call per value (on W1, a third of the instructions a
+    /// record's drop took).
+    ///
+    /// ```
+    /// use rill_core::Value;
+    /// let mut v = vec![Value::Int(1), Value::from("a string far too long to be kept inline")];
+    /// Value::clear_values(&mut v);
+    /// assert!(v.is_empty() && v.capacity() >= 2);
+    /// ```
+    pub fn clear_values(values: &mut Vec<Value>) {
+        let len = values.len();
+        let base = values.as_mut_ptr();
+        // SAFETY: the length is zeroed first, so the vector never sees these values again (a
+        // panicking drop below leaks the rest instead of dropping anything twice). Each value
+        // is visited once, and values that own no memory have no drop effects, so not dropping
+        // them is sound.
+        unsafe {
+            values.set_len(0);
+            for i in 0..len {
+                let v = base.add(i);
+                if (*v).owns_memory() {
+                    std::ptr::drop_in_place(v);
+                }
+            }
+        }
+    }
+
     /// True when dropping this value frees memory (a heap string, a list or a record); false
     /// for scalars and inline strings, whose drop does nothing.
     #[inline]

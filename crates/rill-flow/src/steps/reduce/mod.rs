@@ -102,7 +102,7 @@ impl ReduceConfig {
                 match acc {
                     Value::Record(r) if Arc::ptr_eq(r.schema(), schema) => {
                         r.values_mut().swap_with_slice(&mut scratch);
-                        scratch.clear();
+                        Value::clear_values(&mut scratch);
                     }
                     _ => {
                         let values = std::mem::take(&mut scratch);
