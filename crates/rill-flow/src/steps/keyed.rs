@@ -3,6 +3,7 @@
 use crate::config::ExprFn;
 use rill_core::{Error, Event, FieldSlot, Result, TimeFormat, Timestamp, Value};
 use serde::Deserialize;
+use std::borrow::Cow;
 
 /// YAML `key:` — a body field, a list of body fields (the key is then a list), or
 /// `{expr: "..."}`. Absent: the event's key.
@@ -45,8 +46,14 @@ impl KeySpec {
 
     /// The event's key; a missing or null key is an error naming the field.
     pub fn key_of(&self, e: &Event) -> Result<Value> {
+        self.key_ref(e).map(Cow::into_owned)
+    }
+
+    /// [`KeySpec::key_of`], borrowing the key when it is the event's key or one body field (no
+    /// copy per event for a lookup).
+    pub fn key_ref<'e>(&self, e: &'e Event) -> Result<Cow<'e, Value>> {
         let field = |s: &FieldSlot| match s.get_in(&e.body) {
-            Some(v) if !v.is_null() => Ok(v.clone()),
+            Some(v) if !v.is_null() => Ok(v),
             _ => Err(Error::field(s.name(), "the key field is missing or null")),
         };
         match self {
@@ -54,19 +61,19 @@ impl KeySpec {
                 "key",
                 "the event has no key (set the source's key or the step's `key`)",
             )),
-            KeySpec::Event => Ok(e.key.clone()),
-            KeySpec::Field(s) => field(s),
+            KeySpec::Event => Ok(Cow::Borrowed(&e.key)),
+            KeySpec::Field(s) => field(s).map(Cow::Borrowed),
             KeySpec::Fields(ss) => ss
                 .iter()
-                .map(field)
+                .map(|s| field(s).cloned())
                 .collect::<Result<Vec<_>>>()
-                .map(Value::List),
+                .map(|v| Cow::Owned(Value::List(v))),
             KeySpec::Expr(f) => match f.eval(e, &[])? {
                 Value::Null => Err(Error::Expr {
                     expr: f.source().to_string(),
                     reason: "the key expression is null".into(),
                 }),
-                v => Ok(v),
+                v => Ok(Cow::Owned(v)),
             },
         }
     }

@@ -14,6 +14,7 @@ use crate::step::{Cx, Failure, Step, StepResult};
 use rill_agg::{Aggregations, Emission, EmitPolicy, Emitter, Outcome};
 use rill_core::{Error, Event, FieldSlot, Record, Result, SchemaExtender, Str, Timestamp, Value};
 use rill_table::Table;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 /// Where an aggregator's value comes from.
@@ -276,7 +277,7 @@ impl Step for AggregateByKey {
         for e in batch {
             let slot = self
                 .key
-                .key_of(e)
+                .key_ref(e)
                 .ok()
                 .and_then(|k| data.find(&k))
                 .unwrap_or(u32::MAX);
@@ -298,12 +299,12 @@ impl Step for AggregateByKey {
                 self.store.aggs.prefetch(&data.states[s as usize]);
             }
         }
-        let (key, t) = match self
-            .key
-            .key_of(&event)
-            .and_then(|k| Ok((k, self.time.time_of(&event)?)))
-        {
-            Ok(x) => x,
+        let key = match self.key.key_ref(&event) {
+            Ok(k) => k,
+            Err(e) => return Err(Failure::new(e, event)),
+        };
+        let t = match self.time.time_of(&event) {
+            Ok(t) => t,
             Err(e) => return Err(Failure::new(e, event)),
         };
         let Aggregated {
@@ -315,13 +316,20 @@ impl Step for AggregateByKey {
             Ok(x) => x,
             Err(e) => return Err(Failure::new(e, event)),
         };
+        // the emitted event carries the aggregation key (already there for the event's key)
+        let key = match key {
+            Cow::Borrowed(_) if matches!(self.key, KeySpec::Event) => None,
+            k => Some(k.into_owned()),
+        };
         if late > 0 {
             cx.count("late_events", late);
         }
         if dropped > 0 {
             cx.count("late_dropped", dropped);
         }
-        event.key = key;
+        if let Some(k) = key {
+            event.key = k;
+        }
         if side_output {
             cx.count("late_side_output", 1);
             if let Some(o) = self.late_outlet {
