@@ -108,41 +108,19 @@ impl Expr {
     /// Evaluates to an owned value. Prefer [`Expr::eval_cow`] when the result is only inspected
     /// (a key, a field to aggregate), which avoids copying a field that is returned as is.
     pub fn eval(&self, body: &Value, vars: &[&Value]) -> Result<Value> {
-        if vars.len() != self.vars.len() {
-            // reuse eval_cow's message
-            return self.eval_cow(body, vars).map(Cow::into_owned);
-        }
-        let budget = Cell::new(MAX_WORK);
-        let cx = Ctx {
-            body,
-            vars,
-            locals: None,
-            budget: &budget,
-        };
         // built results (records, numbers) come back as values, with no Cow around them
-        eval::eval_owned(&self.root, &cx).map_err(|e| self.eval_error(e))
+        self.with_cx(body, vars, |cx| {
+            eval::eval_owned(&self.root, cx).map_err(|e| self.eval_error(e))
+        })
     }
 
     /// Evaluates, borrowing the result when it is a field of `body`, a variable or a constant.
     ///
     /// `vars` must have one value per name given to [`Expr::compile`].
     pub fn eval_cow<'a>(&'a self, body: &'a Value, vars: &[&'a Value]) -> Result<Cow<'a, Value>> {
-        if vars.len() != self.vars.len() {
-            return Err(self.error(format!(
-                "expected {} variable value(s) ({}), got {}",
-                self.vars.len(),
-                self.vars.join(", "),
-                vars.len()
-            )));
-        }
-        let budget = Cell::new(MAX_WORK);
-        let cx = Ctx {
-            body,
-            vars,
-            locals: None,
-            budget: &budget,
-        };
-        eval::eval(&self.root, &cx).map_err(|e| self.eval_error(e))
+        self.with_cx(body, vars, |cx| {
+            eval::eval(&self.root, cx).map_err(|e| self.eval_error(e))
+        })
     }
 
     /// For a record literal (`{n: acc.n + 1, total: acc.total + x}`): evaluates its fields into
@@ -172,19 +150,10 @@ impl Expr {
         let Node::Record { schema, fields } = &self.root else {
             return Ok(None);
         };
-        if vars.len() != self.vars.len() {
-            // reuse eval_cow's message
-            return self.eval_cow(body, vars).map(|_| None);
-        }
-        out.clear();
-        let budget = Cell::new(MAX_WORK);
-        let cx = Ctx {
-            body,
-            vars,
-            locals: None,
-            budget: &budget,
-        };
-        eval::record_into(fields, &cx, out).map_err(|e| self.eval_error(e))?;
+        self.with_cx(body, vars, |cx| {
+            out.clear();
+            eval::record_into(fields, cx, out).map_err(|e| self.eval_error(e))
+        })?;
         Ok(Some(schema))
     }
 
@@ -197,16 +166,11 @@ impl Expr {
     /// `WHERE` treats NULL), so `flag` drops events whose `flag` is null. Any other type is an
     /// error naming it. A missing field is an error, as everywhere: guard it with `has(x)`.
     pub fn eval_bool(&self, body: &Value, vars: &[&Value]) -> Result<bool> {
-        if eval::is_pred(&self.root) && vars.len() == self.vars.len() {
+        if eval::is_pred(&self.root) {
             // comparisons and logic: evaluated straight to a bool
-            let budget = Cell::new(MAX_WORK);
-            let cx = Ctx {
-                body,
-                vars,
-                locals: None,
-                budget: &budget,
-            };
-            return eval::eval_pred(&self.root, &cx, "").map_err(|e| self.eval_error(e));
+            return self.with_cx(body, vars, |cx| {
+                eval::eval_pred(&self.root, cx, "").map_err(|e| self.eval_error(e))
+            });
         }
         match &*self.eval_cow(body, vars)? {
             Value::Bool(b) => Ok(*b),
@@ -222,9 +186,44 @@ impl Expr {
     /// aggregates them) give `Some`; **a null result or a missing field gives `None`** (the
     /// event has no value to aggregate). Other types are errors.
     pub fn eval_f64(&self, body: &Value, vars: &[&Value]) -> Result<Option<f64>> {
+        self.with_cx(body, vars, |cx| {
+            // the fast numeric path covers fields, constants and arithmetic on them
+            match num::num(&self.root, cx) {
+                ops::Num::Int(i) => return Ok(Some(i as f64)),
+                ops::Num::Float(f) => return Ok(Some(f)),
+                ops::Num::No => {}
+            }
+            match eval::eval(&self.root, cx) {
+                Ok(v) => match &*v {
+                    Value::Null => Ok(None),
+                    Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(v.as_f64()),
+                    other => Err(self.error(format!(
+                        "expected a number, got {}",
+                        value_fmt::describe(other)
+                    ))),
+                },
+                Err(EvalError::Missing(_)) => Ok(None),
+                Err(e) => Err(self.eval_error(e)),
+            }
+        })
+    }
+
+    /// Runs `f` with an evaluation context over `body` and `vars` (a fresh work budget), after
+    /// checking that `vars` has one value per variable given to [`Expr::compile`].
+    #[inline]
+    fn with_cx<'a, R>(
+        &self,
+        body: &'a Value,
+        vars: &[&'a Value],
+        f: impl FnOnce(&Ctx<'a, '_>) -> Result<R>,
+    ) -> Result<R> {
         if vars.len() != self.vars.len() {
-            // reuse eval_cow's message
-            return self.eval_cow(body, vars).map(|_| None);
+            return Err(self.error(format!(
+                "expected {} variable value(s) ({}), got {}",
+                self.vars.len(),
+                self.vars.join(", "),
+                vars.len()
+            )));
         }
         let budget = Cell::new(MAX_WORK);
         let cx = Ctx {
@@ -233,24 +232,7 @@ impl Expr {
             locals: None,
             budget: &budget,
         };
-        // the fast numeric path covers fields, constants and arithmetic on them
-        match num::num(&self.root, &cx) {
-            ops::Num::Int(i) => return Ok(Some(i as f64)),
-            ops::Num::Float(f) => return Ok(Some(f)),
-            ops::Num::No => {}
-        }
-        match eval::eval(&self.root, &cx) {
-            Ok(v) => match &*v {
-                Value::Null => Ok(None),
-                Value::Int(_) | Value::Float(_) | Value::Bool(_) => Ok(v.as_f64()),
-                other => Err(self.error(format!(
-                    "expected a number, got {}",
-                    value_fmt::describe(other)
-                ))),
-            },
-            Err(EvalError::Missing(_)) => Ok(None),
-            Err(e) => Err(self.eval_error(e)),
-        }
+        f(&cx)
     }
 
     /// The expression text.
