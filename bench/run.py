@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rill vs storey (and the hand-written limit program), measured in the same run on the same files.
 
-  python3 bench/run.py [--n 200000] [--k 10000] [--w3-n 1000000] [--runs 3] [--storey-runs 1]
+  python3 bench/run.py [--n 200000] [--k 10000] [--w3-n 1000000] [--runs 7] [--storey-runs 1]
 
 Needs a venv with storey (default bench/.venv, or $STOREY_VENV):
   python3 -m venv bench/.venv && bench/.venv/bin/pip install storey==1.14.1 pandas pyarrow packaging
@@ -39,6 +39,34 @@ def last_json(out):
     return json.loads(out.strip().splitlines()[-1])
 
 
+def one_run(cmd):
+    out, rss, wall = sh(cmd)
+    d = last_json(out)
+    d["rss_kb"], d["wall"] = rss, wall
+    d.setdefault("seconds", d.get("elapsed_s"))
+    return d
+
+
+def rate(d):
+    return d.get("records_read", d.get("n")) / d["seconds"]
+
+
+def interleaved(cmds, runs):
+    """Runs the commands in turn, `runs` rounds, so that each round sees the same machine (a
+    shared VM's speed drifts by tens of percent between minutes). Returns, per command, its
+    median run, and the per-round rate of each command relative to the first (median)."""
+    rows = [[] for _ in cmds]
+    for _ in range(runs):
+        for i, c in enumerate(cmds):
+            rows[i].append(one_run(c))
+    med = []
+    for r in rows:
+        r = sorted(r, key=lambda d: d["seconds"])
+        med.append(r[len(r) // 2])
+    rel = [statistics.median(rate(b) / rate(a) for a, b in zip(rows[0], r)) for r in rows]
+    return med, rel
+
+
 def median_run(cmd, runs):
     rows = []
     for _ in range(runs):
@@ -56,7 +84,7 @@ def main():
     ap.add_argument("--n", type=int, default=200_000)
     ap.add_argument("--k", type=int, default=10_000)
     ap.add_argument("--w3-n", type=int, default=1_000_000)
-    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--storey-runs", type=int, default=1)
     a = ap.parse_args()
     venv = os.environ.get("STOREY_VENV", os.path.join(HERE, ".venv"))
@@ -84,8 +112,10 @@ def main():
     ref = json.loads(subprocess.run([py, os.path.join(SHARED, "w1_reference.py"), "--n", str(a.n), "--k", str(a.k)],
                                     env=env, capture_output=True, text=True, check=True).stdout)
     w1 = ["bench/w1.yaml", "--json-summary"]
-    r_csv = median_run([RILL, "run", *w1, "--input", csv], a.runs)
-    r_pq = median_run([RILL, "run", *w1, "--set", f"source={{parquet: {{path: {pq}, key: user, time: time}}}}"], a.runs)
+    limit_cmd = [os.path.join(limit_target, "release", "w1-limit"), "--mode", "bucketed", pq]
+    (limit, r_csv, r_pq), (_, csv_share, pq_share) = interleaved(
+        [limit_cmd, [RILL, "run", *w1, "--input", csv],
+         [RILL, "run", *w1, "--set", f"source={{parquet: {{path: {pq}, key: user, time: time}}}}"]], a.runs)
     for r in (r_csv, r_pq):
         res = r["result"]
         for k in ["sum_number_of_clicks_count_1h", "sum_purchases_avg_24h", "sum_purchases_min_1h", "sum_purchases_max_2h"]:
@@ -94,7 +124,6 @@ def main():
     s_w1 = median_run([py, os.path.join(SHARED, "storey_bench.py"), "--single", "--workload", "w1", "--source", "csv",
                        "--n", str(a.n), "--k", str(a.k)], a.storey_runs)
     s_w1["seconds"] = s_w1["elapsed_s"]
-    limit = median_run([os.path.join(limit_target, "release", "w1-limit"), "--mode", "bucketed", pq], a.runs)
     rows.append(("W1 keyed sliding aggregates, CSV in", a.n, r_csv, s_w1))
     rows.append(("W1, Parquet in", a.n, r_pq, None))
     # ---- W3
@@ -118,9 +147,9 @@ def main():
             print(f"| {name} | {n:,} | {reps:,.0f} | {r['rss_kb'] / 1024:.0f} MiB | {seps:,.0f} | {s['rss_kb'] / 1024:.0f} MiB | **{reps / seps:,.0f}×** |")
         else:
             print(f"| {name} | {n:,} | {reps:,.0f} | {r['rss_kb'] / 1024:.0f} MiB | – | – | – |")
-    w1_rate = r_pq["records_read"] / r_pq["seconds"]
-    print(f"\nW1 limit program (bucketed, Parquet, single-purpose): {limit['events_per_s']:,.0f} events/s; "
-          f"rill (Parquet in) reaches {100 * w1_rate / limit['events_per_s']:.0f} % of it.")
+    print(f"\nW1 limit program (bucketed, Parquet, single-purpose): {limit['events_per_s']:,.0f} events/s (median run). "
+          f"Per round (limit and rill run back to back), rill reaches {100 * pq_share:.0f} % of it from Parquet "
+          f"and {100 * csv_share:.0f} % from CSV (medians over {a.runs} rounds).")
     print(f"W1 checksums equal w1_reference.py's sliding values (count_1h {ref['sum_number_of_clicks_count_1h']:.0f}, "
           f"fail_1h {ref['sum_failed_activities_count_1h__sliding']:.0f}); storey's stale-filter value is {ref['sum_failed_activities_count_1h__storey']:.0f}.")
     print(f"(storey W3 measured on {s_n:,} events; storey's figures are single runs unless --storey-runs is raised.)")
