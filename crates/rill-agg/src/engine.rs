@@ -185,13 +185,15 @@ impl Aggregations {
         )
     }
 
-    /// Hints the CPU to start loading the part of a key's state that every
-    /// [`update`](Self::update) / [`features_at`](Self::features_at) reads first (headers,
-    /// cursors, running values: a few cache lines). With many keys a state is rarely in cache;
-    /// a caller processing a batch may call this a few events ahead to overlap those waits.
+    /// Hints the CPU to start loading a key's state: the part every [`update`](Self::update) /
+    /// [`features_at`](Self::features_at) reads (headers, cursors, running values) and the
+    /// bucket entries a window slide reads, i.e. the whole state up to [`PREFETCH_MAX_WORDS`]
+    /// (prefetching only the fixed part left each slide waiting on its entries, whose place is
+    /// only known once the header has arrived). With many keys a state is rarely in cache; a
+    /// caller processing a batch may call this a few events ahead to overlap those waits.
     #[inline]
     pub fn prefetch(&self, st: &KeyState) {
-        prefetch_slice(&st.words[..self.fixed_len.min(st.words.len())]);
+        prefetch_slice(&st.words[..PREFETCH_MAX_WORDS.min(st.words.len())]);
     }
 
     /// Fresh, empty state for one key: a few words per window plus, as buckets receive data,
@@ -252,6 +254,10 @@ impl Aggregations {
         }
     }
 }
+
+/// Most words of a key's state [`Aggregations::prefetch`] asks for (64 cache lines): bounds
+/// the hint for keys with very many non-empty buckets.
+pub const PREFETCH_MAX_WORDS: usize = 512;
 
 /// Prefetch hint for the cache line holding `w[i]` (a hint: never faults, even past the end).
 #[inline(always)]

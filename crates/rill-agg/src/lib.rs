@@ -43,7 +43,7 @@ mod state;
 mod update;
 
 pub use emit::{Emission, EmitPolicy, Emitter};
-pub use engine::{Aggregations, DropReason, Outcome};
+pub use engine::{Aggregations, DropReason, Outcome, PREFETCH_MAX_WORDS};
 pub use op::{Op, Quantile};
 pub use spec::{AggregatorSpec, LatePolicy, WindowSpec};
 pub use state::KeyState;
