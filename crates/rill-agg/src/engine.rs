@@ -259,19 +259,6 @@ impl Aggregations {
 /// the hint for keys with very many non-empty buckets.
 pub const PREFETCH_MAX_WORDS: usize = 512;
 
-/// Prefetch hint for the cache line holding `w[i]` (a hint: never faults, even past the end).
-#[inline(always)]
-pub(crate) fn prefetch_word(w: &[u64], i: usize) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is a hint that never faults nor reads memory in the language's sense.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>(w.as_ptr().wrapping_add(i) as *const i8) };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (w, i);
-}
-
 /// Prefetches every cache line of a slice (a no-op on targets without a prefetch hint).
 #[inline]
 fn prefetch_slice<T>(s: &[T]) {

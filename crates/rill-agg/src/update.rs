@@ -1,7 +1,7 @@
 //! Writes to a [`KeyState`]: [`Aggregations::update`], [`Aggregations::advance`], the window
 //! slide, and the management of the per-aggregator bucket regions.
 
-use crate::engine::{prefetch_word, Aggregations, DropReason, Input, Outcome};
+use crate::engine::{Aggregations, DropReason, Input, Outcome};
 use crate::geometry::*;
 use crate::record::{self, with_layout};
 use crate::state::{Acc, KeyState, Region, NONE};
@@ -27,7 +27,6 @@ impl Aggregations {
         let n = p.newest(&st.words);
         let b = bucket(p, time.0, n);
         if n == NONE || b > n {
-            self.prefetch_entries(&st.words, agg);
             self.slide(p, st, agg, b);
         }
         let (x, key) = match input {
@@ -222,30 +221,7 @@ impl Aggregations {
         let n = p.newest(&st.words);
         let b = bucket(p, time.0, n);
         if n == NONE || b > n {
-            self.prefetch_entries(&st.words, agg);
             self.slide(p, st, agg, b);
-        }
-    }
-
-    /// Before a slide: starts loading, for aggregator `agg` and the ones after it, the entries a
-    /// slide and an append read (the newest entry, each window's first entry), so that their
-    /// cache misses overlap instead of waiting on each other.
-    #[inline]
-    fn prefetch_entries(&self, w: &[u64], agg: usize) {
-        for p in &self.plans[agg..] {
-            let r = p.region(w);
-            if r.len == 0 {
-                continue;
-            }
-            let last = p.entry(&r, r.len - 1);
-            prefetch_word(w, last);
-            prefetch_word(w, last + 2 * p.es() - 1);
-            for wi in 0..p.wins.len() {
-                let c = p.cursor(w, wi);
-                if c < r.len {
-                    prefetch_word(w, p.entry(&r, c));
-                }
-            }
         }
     }
 
