@@ -196,6 +196,15 @@ impl Aggregations {
         prefetch_slice(&st.words[..PREFETCH_MAX_WORDS.min(st.words.len())]);
     }
 
+    /// Hints the CPU to start loading the handle of a key's state (the `KeyState` itself, which
+    /// says where the state's words are), without reading it. A caller prefetching states ahead
+    /// calls this further ahead than [`prefetch`](Self::prefetch), which must read the handle:
+    /// with many keys, the vector of handles is not in cache either.
+    #[inline]
+    pub fn prefetch_handle(st: &KeyState) {
+        prefetch_slice(std::slice::from_ref(st));
+    }
+
     /// Fresh, empty state for one key: a few words per window plus, as buckets receive data,
     /// `1 + columns` words per non-empty bucket. Once a key's bucket regions have grown to its
     /// rate (a handful of re-layouts), updates never allocate, except sketch ops (one sketch per

@@ -245,6 +245,10 @@ impl AggregateByKey {
 /// lines take about that long to arrive at W1's rate).
 const PREFETCH_DISTANCE: usize = 6;
 
+/// How many events ahead `process` prefetches the handle of a key's state (the vector of
+/// handles is not in cache either; reading it at `PREFETCH_DISTANCE` stalled there).
+const HANDLE_DISTANCE: usize = 2 * PREFETCH_DISTANCE;
+
 /// What aggregating one event did.
 #[derive(Default)]
 struct Aggregated {
@@ -283,6 +287,11 @@ impl Step for AggregateByKey {
                 .unwrap_or(u32::MAX);
             self.ahead.push_back(slot);
         }
+        for &s in self.ahead.iter().take(HANDLE_DISTANCE) {
+            if s != u32::MAX {
+                Aggregations::prefetch_handle(&data.states[s as usize]);
+            }
+        }
         for &s in self.ahead.iter().take(PREFETCH_DISTANCE) {
             if s != u32::MAX {
                 self.store.aggs.prefetch(&data.states[s as usize]);
@@ -293,9 +302,18 @@ impl Step for AggregateByKey {
     fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
         // `ahead` holds one slot per inbox event, in order (see `before_batch`)
         let known = self.ahead.pop_front().filter(|&s| s != u32::MAX);
-        if let Some(&s) = self.ahead.get(PREFETCH_DISTANCE - 1) {
-            if s != u32::MAX {
-                let data = self.store.data.lock();
+        let (handle, state) = (
+            self.ahead.get(HANDLE_DISTANCE - 1).copied(),
+            self.ahead.get(PREFETCH_DISTANCE - 1).copied(),
+        );
+        if handle.is_some_and(|s| s != u32::MAX) || state.is_some_and(|s| s != u32::MAX) {
+            let data = self.store.data.lock();
+            // two stages: the handle (where the state is) first, the state once the handle has
+            // arrived, so neither prefetch waits on a load
+            if let Some(s) = handle.filter(|&s| s != u32::MAX) {
+                Aggregations::prefetch_handle(&data.states[s as usize]);
+            }
+            if let Some(s) = state.filter(|&s| s != u32::MAX) {
                 self.store.aggs.prefetch(&data.states[s as usize]);
             }
         }
