@@ -3,6 +3,7 @@
 //! `<name>_<op>_<window>` features.
 
 mod config;
+mod key_index;
 mod store;
 
 pub use config::AggregateByKeyConfig;
@@ -51,6 +52,8 @@ pub struct AggregateByKey {
     /// Slots of the keys of the inbox being processed (`u32::MAX`: unknown yet), so `process`
     /// can prefetch the state of the key a few events ahead; see `before_batch`.
     ahead: std::collections::VecDeque<u32>,
+    /// Scratch for `before_batch`: the key hash of each inbox event (`None`: no key).
+    hashes: Vec<Option<u64>>,
     main_outlets: Vec<usize>,
 }
 
@@ -106,6 +109,7 @@ impl AggregateByKey {
             late_outlet: None,
             late_outlet_name,
             ahead: std::collections::VecDeque::new(),
+            hashes: Vec::new(),
             main_outlets: Vec::new(),
         })
     }
@@ -278,12 +282,20 @@ impl Step for AggregateByKey {
         // look up (never create) each event's key: creating happens in `process`, in order
         self.ahead.clear();
         let data = self.store.data.lock();
+        // two passes, so the index lookups overlap: hash every key and prefetch its bucket,
+        // then look them up
+        self.hashes.clear();
         for e in batch {
-            let slot = self
-                .key
-                .key_ref(e)
-                .ok()
-                .and_then(|k| data.find(&k))
+            let h = self.key.key_ref(e).ok().map(|k| data.hash(&k));
+            if let Some(h) = h {
+                data.prefetch(h);
+            }
+            self.hashes.push(h);
+        }
+        for (e, h) in batch.iter().zip(&self.hashes) {
+            let slot = h
+                .zip(self.key.key_ref(e).ok())
+                .and_then(|(h, k)| data.find_hashed(h, &k))
                 .unwrap_or(u32::MAX);
             self.ahead.push_back(slot);
         }

@@ -1,6 +1,6 @@
 //! Aggregation state kept in a table, shared by the steps that write it and read it.
 
-use ahash::AHashMap;
+use super::key_index::KeyIndex;
 use parking_lot::Mutex;
 use rill_agg::{Aggregations, KeyState};
 use rill_core::Value;
@@ -21,7 +21,8 @@ pub struct AggStore {
 /// The mutable part of an [`AggStore`].
 #[derive(Default)]
 pub struct AggData {
-    slots: AHashMap<Value, u32>,
+    index: KeyIndex,
+    hasher: ahash::RandomState,
     /// Keys by slot.
     pub keys: Vec<Value>,
     /// States by slot.
@@ -29,21 +30,38 @@ pub struct AggData {
 }
 
 impl AggData {
+    /// The key's hash, for [`AggData::prefetch`] and [`AggData::find_hashed`].
+    #[inline]
+    pub fn hash(&self, key: &Value) -> u64 {
+        self.hasher.hash_one(key)
+    }
+    /// Hints the CPU to load what a lookup of `hash` reads first (see `KeyIndex`).
+    #[inline]
+    pub fn prefetch(&self, hash: u64) {
+        self.index.prefetch(hash)
+    }
     /// The key's slot, creating its state on first sight.
     #[inline]
     pub fn slot(&mut self, key: &Value, aggs: &Aggregations) -> u32 {
-        if let Some(&s) = self.slots.get(key) {
+        let hash = self.hash(key);
+        if let Some(s) = self.find_hashed(hash, key) {
             return s;
         }
         let s = self.keys.len() as u32;
-        self.slots.insert(key.clone(), s);
+        self.index.insert(hash, s);
         self.keys.push(key.clone());
         self.states.push(aggs.new_state());
         s
     }
     /// The key's slot if known.
+    #[inline]
     pub fn find(&self, key: &Value) -> Option<u32> {
-        self.slots.get(key).copied()
+        self.find_hashed(self.hash(key), key)
+    }
+    /// [`AggData::find`] for a key whose [`hash`](AggData::hash) is known.
+    #[inline]
+    pub fn find_hashed(&self, hash: u64, key: &Value) -> Option<u32> {
+        self.index.find(hash, |s| self.keys[s as usize] == *key)
     }
 }
 
