@@ -1,8 +1,32 @@
 //! Field-level reshaping shared by `rename` and `drop_columns`: the output layout is computed
 //! once per input schema and applied to every record of that schema as an index permutation.
 
-use rill_core::{Record, Schema, Str, Value};
+use crate::step::{Cx, Step, StepResult};
+use rill_core::{Event, Record, Schema, Str, Value};
 use std::sync::Arc;
+
+/// A reshaping plan: input schema → output fields as (name, input index).
+pub(crate) type Plan = Box<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send>;
+
+/// The step behind `rename` and `drop_columns`: applies a plan to record bodies (other bodies
+/// pass unchanged).
+pub(crate) struct Reshape(Reshaper<Plan>);
+
+impl Reshape {
+    pub fn new(plan: Plan) -> Self {
+        Reshape(Reshaper::new(plan))
+    }
+}
+
+impl Step for Reshape {
+    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
+        if let Value::Record(r) = &mut event.body {
+            self.0.apply(r);
+        }
+        cx.emit(event);
+        Ok(())
+    }
+}
 
 /// Output layout for one input schema: output schema and, per output field, its input index.
 pub(crate) struct Layout {

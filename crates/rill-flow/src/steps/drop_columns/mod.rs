@@ -1,15 +1,11 @@
 //! `drop_columns`: removes body fields (storey `DropColumns`).
 
-use super::reshape::Reshaper;
+use super::reshape::{Plan, Reshape};
 use crate::step::{Cx, Step, StepResult};
-use rill_core::{Event, Schema, Str, Value};
-
-type Plan = Box<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send>;
+use rill_core::{Event, Schema, Str};
 
 /// Removes the listed fields from record bodies (absent ones are ignored).
-pub struct DropColumns {
-    reshaper: Reshaper<Plan>,
-}
+pub struct DropColumns(Reshape);
 
 impl DropColumns {
     /// Drops `columns`.
@@ -23,26 +19,20 @@ impl DropColumns {
                 .map(|(i, n)| (n.clone(), i))
                 .collect()
         });
-        DropColumns {
-            reshaper: Reshaper::new(plan),
-        }
+        DropColumns(Reshape::new(plan))
     }
 }
 
 impl Step for DropColumns {
-    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
-        if let Value::Record(r) = &mut event.body {
-            self.reshaper.apply(r);
-        }
-        cx.emit(event);
-        Ok(())
+    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+        self.0.process(event, cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rill_core::Record;
+    use rill_core::{Record, Value};
 
     #[test]
     fn drops_listed_fields() {

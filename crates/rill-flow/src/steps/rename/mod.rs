@@ -1,16 +1,12 @@
 //! `rename`: renames body fields (storey `Rename`).
 
-use super::reshape::Reshaper;
+use super::reshape::{Plan, Reshape};
 use crate::step::{Cx, Step, StepResult};
-use rill_core::{Event, Schema, Str, Value};
-
-type Plan = Box<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send>;
+use rill_core::{Event, Schema, Str};
 
 /// Renames `old → new` for fields present in the body; a renamed field moves to the end (as
 /// in storey); missing fields are ignored. Non-record bodies pass unchanged.
-pub struct Rename {
-    reshaper: Reshaper<Plan>,
-}
+pub struct Rename(Reshape);
 
 impl Rename {
     /// Renames according to `mapping` (old name, new name).
@@ -42,26 +38,20 @@ impl Rename {
             }
             out
         });
-        Rename {
-            reshaper: Reshaper::new(plan),
-        }
+        Rename(Reshape::new(plan))
     }
 }
 
 impl Step for Rename {
-    fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
-        if let Value::Record(r) = &mut event.body {
-            self.reshaper.apply(r);
-        }
-        cx.emit(event);
-        Ok(())
+    fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+        self.0.process(event, cx)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rill_core::Record;
+    use rill_core::{Record, Value};
 
     #[test]
     fn renames_present_fields_and_moves_them_last() {
