@@ -157,11 +157,6 @@ impl Expr {
         Ok(Some(schema))
     }
 
-    /// True when the expression is a record literal (see [`Expr::eval_record_fields`]).
-    pub fn is_record_literal(&self) -> bool {
-        matches!(self.root, Node::Record { .. })
-    }
-
     /// Evaluates a predicate (filters). `true`/`false` as is; **null counts as false** (as a SQL
     /// `WHERE` treats NULL), so `flag` drops events whose `flag` is null. Any other type is an
     /// error naming it. A missing field is an error, as everywhere: guard it with `has(x)`.

@@ -74,10 +74,6 @@ impl ExprFn {
         self.expr
             .eval_record_fields(&e.body, &[&e.body, &e.key, &time, extra], out)
     }
-    /// True when the expression is a record literal.
-    pub fn is_record_literal(&self) -> bool {
-        self.expr.is_record_literal()
-    }
     /// Evaluates to a number (null or missing → `None`), for aggregation inputs.
     #[inline]
     pub fn eval_f64(&self, e: &Event) -> Result<Option<f64>> {

@@ -52,8 +52,6 @@ pub struct AggregateByKey {
     /// Slots of the keys of the inbox being processed (`u32::MAX`: unknown yet), so `process`
     /// can prefetch the state of the key a few events ahead; see `before_batch`.
     ahead: std::collections::VecDeque<u32>,
-    /// Scratch for `before_batch`: the key hash of each inbox event (`None`: no key).
-    hashes: Vec<Option<u64>>,
     main_outlets: Vec<usize>,
 }
 
@@ -109,7 +107,6 @@ impl AggregateByKey {
             late_outlet: None,
             late_outlet_name,
             ahead: std::collections::VecDeque::new(),
-            hashes: Vec::new(),
             main_outlets: Vec::new(),
         })
     }
@@ -283,19 +280,20 @@ impl Step for AggregateByKey {
         self.ahead.clear();
         let data = self.store.data.lock();
         // two passes, so the index lookups overlap: hash every key and prefetch its bucket,
-        // then look them up
-        self.hashes.clear();
-        for e in batch {
-            let h = self.key.key_ref(e).ok().map(|k| data.hash(&k));
-            if let Some(h) = h {
+        // then look them up (each key is extracted once: a key expression is evaluated once)
+        let keys: Vec<Option<(u64, Cow<'_, Value>)>> = batch
+            .iter()
+            .map(|e| {
+                let k = self.key.key_ref(e).ok()?;
+                let h = data.hash(&k);
                 data.prefetch(h);
-            }
-            self.hashes.push(h);
-        }
-        for (e, h) in batch.iter().zip(&self.hashes) {
-            let slot = h
-                .zip(self.key.key_ref(e).ok())
-                .and_then(|(h, k)| data.find_hashed(h, &k))
+                Some((h, k))
+            })
+            .collect();
+        for k in &keys {
+            let slot = k
+                .as_ref()
+                .and_then(|(h, k)| data.find_hashed(*h, k))
                 .unwrap_or(u32::MAX);
             self.ahead.push_back(slot);
         }
@@ -313,19 +311,21 @@ impl Step for AggregateByKey {
 
     fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
         // `ahead` holds one slot per inbox event, in order (see `before_batch`)
-        let known = self.ahead.pop_front().filter(|&s| s != u32::MAX);
-        let (handle, state) = (
-            self.ahead.get(HANDLE_DISTANCE - 1).copied(),
-            self.ahead.get(PREFETCH_DISTANCE - 1).copied(),
+        let known_at = |i: usize| self.ahead.get(i).copied().filter(|&s| s != u32::MAX);
+        let (known, handle, state) = (
+            known_at(0),
+            known_at(HANDLE_DISTANCE),
+            known_at(PREFETCH_DISTANCE),
         );
-        if handle.is_some_and(|s| s != u32::MAX) || state.is_some_and(|s| s != u32::MAX) {
+        self.ahead.pop_front();
+        if handle.is_some() || state.is_some() {
             let data = self.store.data.lock();
             // two stages: the handle (where the state is) first, the state once the handle has
             // arrived, so neither prefetch waits on a load
-            if let Some(s) = handle.filter(|&s| s != u32::MAX) {
+            if let Some(s) = handle {
                 Aggregations::prefetch_handle(&data.states[s as usize]);
             }
-            if let Some(s) = state.filter(|&s| s != u32::MAX) {
+            if let Some(s) = state {
                 self.store.aggs.prefetch(&data.states[s as usize]);
             }
         }

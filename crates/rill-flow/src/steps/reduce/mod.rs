@@ -82,23 +82,18 @@ impl ReduceConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
         let f = crate::config::ExprFn::compile(&self.expr, &["acc"])?;
-        if !f.is_record_literal() {
-            // by reference: the expression reads `acc`, it need not own a copy of it
-            return Ok(Box::new(Reduce::by_ref(
-                self.initial.clone(),
-                move |acc, e| f.eval(e, &[acc]),
-            )));
-        }
-        // `{n: acc.n + 1, …}`: the new fields are evaluated into a scratch vector, then swapped
-        // into the accumulator record once it has the literal's shape (from the second event
-        // on), so a fold allocates nothing per event
+        // A record literal (`{n: acc.n + 1, …}`) has its fields evaluated into a scratch vector,
+        // then swapped into the accumulator record once it has the literal's shape (from the
+        // second event on), so a fold allocates nothing per event. Any other expression reads
+        // `acc` by reference and replaces it.
         let mut scratch = Vec::new();
         Ok(Box::new(Reduce::in_place(
             self.initial.clone(),
             move |acc, e| {
-                let schema = f
-                    .eval_record_fields(e, acc, &mut scratch)?
-                    .expect("a record literal");
+                let Some(schema) = f.eval_record_fields(e, acc, &mut scratch)? else {
+                    *acc = f.eval(e, &[acc])?;
+                    return Ok(());
+                };
                 match acc {
                     Value::Record(r) if Arc::ptr_eq(r.schema(), schema) => {
                         r.values_mut().swap_with_slice(&mut scratch);
