@@ -1,10 +1,14 @@
 //! CSV source: one event per row, body = a record over the header's names.
 //!
-//! Rows are read as `csv::ByteRecord`s into one reused buffer and decoded cell by cell straight
-//! from bytes (no `String` per field); every row of a file shares one [`Schema`].
+//! Rows are split by [`rows::RowReader`] (memchr for plain rows, `csv_core` for quoted ones)
+//! and decoded cell by cell straight from its buffer (no `String` per field); every row of a
+//! file shares one [`Schema`].
 
+mod rows;
 #[cfg(test)]
 mod tests;
+
+use rows::{Row, RowReader};
 
 use crate::common::{
     display_paths, expand_paths, open_file, parse_time, reason_of, reject, EventFields, FieldType,
@@ -97,7 +101,7 @@ enum Kind {
 /// The file being read.
 struct OpenFile {
     name: Arc<str>,
-    reader: csv::Reader<std::fs::File>,
+    reader: RowReader<std::fs::File>,
     /// Set once the column names are known (from the header, `columns`, or the first row).
     layout: Option<Layout>,
 }
@@ -118,7 +122,6 @@ pub struct CsvSource {
     fields: EventFields,
     /// The previous file's layout, reused when the next file has the same columns.
     last_layout: Option<Layout>,
-    row: csv::ByteRecord,
     delimiter: u8,
 }
 
@@ -145,7 +148,6 @@ impl CsvSource {
             current: None,
             fields,
             last_layout: None,
-            row: csv::ByteRecord::new(),
             cfg,
         })
     }
@@ -157,31 +159,17 @@ impl CsvSource {
         };
         let file = open_file(&path)?;
         let name: Arc<str> = Arc::from(path.display().to_string());
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(self.cfg.header)
-            .delimiter(self.delimiter)
-            // rows with a wrong field count are rejected by us, with a message naming the row
-            .flexible(true)
-            .from_reader(file);
+        let mut reader = RowReader::new(file, self.delimiter);
         let mut layout = None;
         if self.cfg.header {
-            let headers = reader
-                .byte_headers()
-                .map_err(|e| Error::io(format!("reading the header of '{name}'"), e))?;
+            let ctx = || format!("reading the header of '{name}'");
+            // an empty file has an empty header row: no columns
+            reader.advance().map_err(|e| Error::io(ctx(), e))?;
+            let headers = reader.row();
             let mut names = Vec::with_capacity(headers.len());
-            for (i, h) in headers.iter().enumerate() {
-                // a UTF-8 byte-order mark (spreadsheet exports) is not part of the first name
-                let h = if i == 0 {
-                    h.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(h)
-                } else {
-                    h
-                };
-                let h = std::str::from_utf8(h).map_err(|_| {
-                    Error::io(
-                        format!("reading the header of '{name}'"),
-                        "a column name is not valid UTF-8",
-                    )
-                })?;
+            for h in headers.cells() {
+                let h = std::str::from_utf8(h)
+                    .map_err(|_| Error::io(ctx(), "a column name is not valid UTF-8"))?;
                 names.push(h.to_string());
             }
             if let Some(cols) = &self.cfg.columns {
@@ -260,17 +248,18 @@ impl Source for CsvSource {
             };
             let more = file
                 .reader
-                .read_byte_record(&mut self.row)
+                .advance()
                 .map_err(|e| Error::io(format!("reading '{}'", file.name), e))?;
             if !more {
                 self.current = None;
                 continue;
             }
             n += 1;
-            let line = self.row.position().map_or(0, |p| p.line());
             if file.layout.is_none() {
                 // no header and no `columns`: the first row fixes the count, named c0, c1, …
-                let names = (0..self.row.len()).map(|i| format!("c{i}")).collect();
+                let names = (0..file.reader.row().len())
+                    .map(|i| format!("c{i}"))
+                    .collect();
                 let name = file.name.clone();
                 let layout = self.layout_for(&name, names)?;
                 if let Some(f) = self.current.as_mut() {
@@ -283,28 +272,26 @@ impl Source for CsvSource {
             let Some(layout) = file.layout.as_ref() else {
                 continue;
             };
-            match decode_row(&self.row, layout, &self.fields, line, now) {
-                Ok(ev) => batch.events.push(ev),
-                Err(reason) => {
-                    let raw = raw_line(&self.row, self.delimiter);
-                    batch
-                        .rejects
-                        .push(reject(&file.name, line, reason, raw, now));
-                }
+            let row = file.reader.row();
+            if let Err(reason) = decode_row(row, layout, &self.fields, now, &mut batch.events) {
+                let raw = raw_line(row, self.delimiter);
+                batch
+                    .rejects
+                    .push(reject(&file.name, row.line, reason, raw, now));
             }
         }
         Ok(true)
     }
 }
 
-/// Decodes one row into an event; `Err` is the reject reason.
+/// Decodes one row into an event pushed on `out`; `Err` is the reject reason.
 fn decode_row(
-    row: &csv::ByteRecord,
+    row: Row<'_>,
     layout: &Layout,
     fields: &EventFields,
-    line: u64,
     now: Timestamp,
-) -> Result<Event, String> {
+    out: &mut Vec<Event>,
+) -> Result<(), String> {
     if row.len() != layout.kinds.len() {
         return Err(format!(
             "expected {} fields, found {}",
@@ -315,31 +302,44 @@ fn decode_row(
     let mut values = Vec::with_capacity(row.len() + layout.schema.spare_hint());
     // One UTF-8 check for the whole row (a cell is then a boundary-checked slice of it), not
     // one call per cell; an invalid row is checked cell by cell to name the field.
-    let text = std::str::from_utf8(row.as_slice()).ok();
-    for (i, (cell, kind)) in row.iter().zip(&layout.kinds).enumerate() {
-        let s = match text.and_then(|t| t.get(row.range(i)?)) {
-            Some(s) => s,
-            None => std::str::from_utf8(cell).map_err(|_| {
-                format!(
-                    "field '{}': value is not valid UTF-8",
-                    layout.schema.names()[i]
-                )
-            })?,
+    let text = std::str::from_utf8(row.bytes()).ok();
+    let mut error = None;
+    // extended from an exact-size iterator, so each value is written straight into its slot
+    // (a push per cell went through a stack temporary: a store-forwarding stall per cell)
+    values.extend(layout.kinds.iter().enumerate().map(|(i, kind)| {
+        if error.is_some() {
+            return Value::Null;
+        }
+        let cell = match text {
+            Some(t) => t.get(row.range(i)),
+            None => std::str::from_utf8(row.cell(i)).ok(),
         };
-        let v = decode_cell(s, *kind, fields.format())
-            .map_err(|why| format!("field '{}': {why}", layout.schema.names()[i]))?;
-        values.push(v);
+        let Some(s) = cell else {
+            error = Some(format!(
+                "field '{}': value is not valid UTF-8",
+                layout.schema.names()[i]
+            ));
+            return Value::Null;
+        };
+        decode_cell(s, *kind, fields.format()).unwrap_or_else(|why| {
+            error = Some(format!("field '{}': {why}", layout.schema.names()[i]));
+            Value::Null
+        })
+    }));
+    if let Some(e) = error {
+        return Err(e);
     }
     let mut rec = Record::new(layout.schema.clone(), values);
     let r = fields.resolve(&mut rec)?;
-    Ok(Event {
+    out.push(Event {
         body: Value::Record(rec),
         key: r.key,
         time: r.time.unwrap_or(now),
         id: r.id,
-        offset: line,
+        offset: row.line,
         meta: None,
-    })
+    });
+    Ok(())
 }
 
 /// Decodes one cell; `Err` is the reason without the field name.
@@ -399,9 +399,9 @@ fn parse_bool(s: &str) -> Option<bool> {
 }
 
 /// The row as text for a reject's body (fields re-joined; only built for bad rows).
-fn raw_line(row: &csv::ByteRecord, delimiter: u8) -> String {
+fn raw_line(row: Row<'_>, delimiter: u8) -> String {
     let mut out = String::new();
-    for (i, f) in row.iter().enumerate() {
+    for (i, f) in row.cells().enumerate() {
         if i > 0 {
             out.push(delimiter as char);
         }
