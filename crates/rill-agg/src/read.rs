@@ -15,10 +15,22 @@ impl Aggregations {
     /// key's newest bucket use the running values (O(1) per window); other times fold the
     /// window's non-empty buckets. Sketch ops allocate while merging their buckets' sketches.
     pub fn features_at(&self, st: &KeyState, time: Timestamp, out: &mut Vec<Value>) {
-        out.reserve(self.names.len());
-        for (agg, p) in self.plans.iter().enumerate() {
-            self.agg_features(st, agg, p, time, &mut |x| out.push(Value::Float(x)));
-        }
+        // Computed as plain floats, then wrapped while extending `out` from an exact-size
+        // iterator, which writes each `Value` straight into its slot. (Pushing each `Value` as
+        // it was computed built it in a stack temporary; reloading that fresh store stalled on
+        // store forwarding, once per feature.)
+        const STACK: usize = 64;
+        let n = self.names.len();
+        let mut stack = [0.0f64; STACK];
+        let mut heap = Vec::new();
+        let xs: &mut [f64] = if n <= STACK {
+            &mut stack[..n]
+        } else {
+            heap.resize(n, 0.0);
+            &mut heap
+        };
+        self.features_at_f64(st, time, xs);
+        out.extend(xs.iter().map(|&x| Value::Float(x)));
     }
 
     /// [`features_at`](Self::features_at) for one aggregator (its [`feature_range`](Self::feature_range)).
@@ -29,6 +41,7 @@ impl Aggregations {
         time: Timestamp,
         out: &mut Vec<Value>,
     ) {
+        out.reserve(self.feature_range(agg).len());
         self.agg_features(st, agg, &self.plans[agg], time, &mut |x| {
             out.push(Value::Float(x))
         })
