@@ -65,6 +65,15 @@ fn bench(c: &mut Criterion) {
     g.bench_function("w1_reduce", |bn| {
         bn.iter(|| w1.eval(black_box(&w1_body), &[black_box(&acc)]).unwrap())
     });
+    // the same, as `reduce` runs it: the fields written into a reused buffer (no record built)
+    let mut out = Vec::new();
+    g.bench_function("w1_reduce_fields", |bn| {
+        bn.iter(|| {
+            w1.eval_record_fields(black_box(&w1_body), &[black_box(&acc)], &mut out)
+                .unwrap()
+                .is_some()
+        })
+    });
     g.finish();
 }
 
