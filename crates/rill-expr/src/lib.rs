@@ -151,7 +151,8 @@ impl Expr {
             return Ok(None);
         };
         self.with_cx(body, vars, |cx| {
-            out.clear();
+            // scalars (a fold's usual fields) are forgotten, not dropped one call at a time
+            Value::clear_values(out);
             eval::record_into(fields, cx, out).map_err(|e| self.eval_error(e))
         })?;
         Ok(Some(schema))
