@@ -84,8 +84,14 @@ pub(super) struct RowReader<R> {
     line: u64,
     current: Current,
     row_line: u64,
+    /// Cell ends of a row split in the buffer.
     ends: Vec<usize>,
+    /// Scratch buffers `csv_core` writes a row into (kept at their size, never cleared), and
+    /// how much of each the current row uses.
     slow: Vec<u8>,
+    slow_ends: Vec<usize>,
+    slow_len: usize,
+    slow_nends: usize,
 }
 
 impl<R: Read> RowReader<R> {
@@ -105,19 +111,26 @@ impl<R: Read> RowReader<R> {
             row_line: 0,
             ends: Vec::new(),
             slow: Vec::new(),
+            slow_ends: Vec::new(),
+            slow_len: 0,
+            slow_nends: 0,
         }
     }
 
     /// The row read by the last [`advance`](Self::advance) that returned true.
     pub fn row(&self) -> Row<'_> {
-        let (data, gap) = match self.current {
-            Current::Buffer(s, e) => (&self.buf[s..e], 1),
-            Current::Parsed => (&self.slow[..], 0),
-            Current::None => (&[][..], 0),
+        let (data, ends, gap) = match self.current {
+            Current::Buffer(s, e) => (&self.buf[s..e], &self.ends[..], 1),
+            Current::Parsed => (
+                &self.slow[..self.slow_len],
+                &self.slow_ends[..self.slow_nends],
+                0,
+            ),
+            Current::None => (&[][..], &[][..], 0),
         };
         Row {
             data,
-            ends: &self.ends,
+            ends,
             gap,
             line: self.row_line,
         }
@@ -184,20 +197,17 @@ impl<R: Read> RowReader<R> {
         use csv_core::ReadRecordResult as R;
         // the previous row may have ended on a lone `\r`; start from a clean state
         self.core.reset();
-        self.slow.clear();
-        self.ends.clear();
-        if self.slow.capacity() == 0 {
-            self.slow.reserve(1024);
+        if self.slow.is_empty() {
+            self.slow.resize(1024, 0);
+            self.slow_ends.resize(64, 0);
         }
         let (mut out, mut nends) = (0, 0);
         let row_line = self.line;
         loop {
-            self.slow.resize(self.slow.capacity().max(out + 64), 0);
-            self.ends.resize(self.ends.capacity().max(nends + 8), 0);
             let input = &self.buf[self.pos..self.filled];
             let (res, nin, nout, nend) =
                 self.core
-                    .read_record(input, &mut self.slow[out..], &mut self.ends[nends..]);
+                    .read_record(input, &mut self.slow[out..], &mut self.slow_ends[nends..]);
             self.line += memchr_iter(b'\n', &input[..nin]).count() as u64;
             self.pos += nin;
             out += nout;
@@ -209,19 +219,16 @@ impl<R: Read> RowReader<R> {
                     }
                     // at the end of input, the next call (with empty input) ends the record
                 }
-                R::OutputFull => self.slow.reserve(self.slow.len()),
-                R::OutputEndsFull => self.ends.reserve(self.ends.len()),
+                R::OutputFull => self.slow.resize(2 * self.slow.len(), 0),
+                R::OutputEndsFull => self.slow_ends.resize(2 * self.slow_ends.len(), 0),
                 R::Record => {
-                    self.slow.truncate(out);
-                    self.ends.truncate(nends);
+                    self.slow_len = out;
+                    self.slow_nends = nends;
                     self.current = Current::Parsed;
                     self.row_line = row_line;
                     return Ok(true);
                 }
-                R::End => {
-                    self.ends.clear();
-                    return Ok(false);
-                }
+                R::End => return Ok(false),
             }
         }
     }
@@ -332,6 +339,19 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].0[1].len(), 3 * BUF_SIZE);
         assert_eq!(rows[1], (vec![b"b".to_vec(), b"c".to_vec()], 2));
+    }
+
+    #[test]
+    fn a_quoted_row_larger_than_the_scratch_buffers_grows_them() {
+        // 3000-byte quoted cell and 150 cells: past the initial 1024 bytes and 64 cell ends
+        let big = format!("\"{}\"\"{}\"", "q".repeat(1500), "w".repeat(1500));
+        let many = vec!["c"; 149].join(",");
+        let input = format!("{big},{many}\nplain,row\n\"x\",{many}\n");
+        let rows = with_rows(input.as_bytes(), 7);
+        assert_eq!(rows, with_csv_crate(input.as_bytes()));
+        assert_eq!(rows[0].0.len(), 150);
+        assert_eq!(rows[0].0[0].len(), 3001);
+        assert_eq!(rows[2].1, 3);
     }
 
     proptest! {
