@@ -92,6 +92,9 @@ pub(super) struct RowReader<R> {
     slow_ends: Vec<usize>,
     slow_len: usize,
     slow_nends: usize,
+    /// The last row held quotes: try `csv_core` first (a file that quotes every row then skips
+    /// the fast path's probe), until a row comes without.
+    quoting: bool,
 }
 
 impl<R: Read> RowReader<R> {
@@ -114,6 +117,7 @@ impl<R: Read> RowReader<R> {
             slow_ends: Vec::new(),
             slow_len: 0,
             slow_nends: 0,
+            quoting: false,
         }
     }
 
@@ -152,6 +156,7 @@ impl<R: Read> RowReader<R> {
                     self.pos += 1;
                     continue;
                 }
+                Some(_) if self.quoting => return self.parse_with_core(),
                 _ => {}
             }
             let avail = &self.buf[self.pos..self.filled];
@@ -201,7 +206,7 @@ impl<R: Read> RowReader<R> {
             self.slow.resize(1024, 0);
             self.slow_ends.resize(64, 0);
         }
-        let (mut out, mut nends) = (0, 0);
+        let (mut out, mut nends, mut consumed) = (0, 0, 0);
         let row_line = self.line;
         loop {
             let input = &self.buf[self.pos..self.filled];
@@ -210,6 +215,7 @@ impl<R: Read> RowReader<R> {
                     .read_record(input, &mut self.slow[out..], &mut self.slow_ends[nends..]);
             self.line += memchr_iter(b'\n', &input[..nin]).count() as u64;
             self.pos += nin;
+            consumed += nin;
             out += nout;
             nends += nend;
             match res {
@@ -222,6 +228,9 @@ impl<R: Read> RowReader<R> {
                 R::OutputFull => self.slow.resize(2 * self.slow.len(), 0),
                 R::OutputEndsFull => self.slow_ends.resize(2 * self.slow_ends.len(), 0),
                 R::Record => {
+                    // a row without quotes consumed its cells, one delimiter between cells and
+                    // a terminator of at most 2 bytes; quotes add at least 2 bytes
+                    self.quoting = consumed > out + nends + 1;
                     self.slow_len = out;
                     self.slow_nends = nends;
                     self.current = Current::Parsed;
