@@ -143,7 +143,19 @@ impl Emitter {
     /// Records an event of key `slot` at `time` (after it was aggregated). Returns true when this
     /// event is to be emitted now, with features at `time` (`every_event`; the `max_events`-th
     /// pending event). Other policies emit later through [`due`](Self::due).
+    ///
+    /// One clock for everything: the event's time also starts its `timeout`/`delay`. For a flow
+    /// whose clock is not event time, see [`on_event_at`](Self::on_event_at).
     pub fn on_event(&mut self, slot: u32, time: Timestamp) -> bool {
+        self.on_event_at(slot, time, time)
+    }
+
+    /// [`on_event`](Self::on_event) for an event that arrived at `now` on the clock given to
+    /// [`due`](Self::due): `after_max_events`' timeout and `after_delay`'s delay run from `now`
+    /// (in a live flow, wall-clock time after the event arrived, whatever time the event
+    /// carries), while features and `after_period`/`after_window` periods stay at the event's
+    /// `time`.
+    pub fn on_event_at(&mut self, slot: u32, time: Timestamp, now: Timestamp) -> bool {
         let t = time.0;
         match self.policy {
             EmitPolicy::EveryEvent => true,
@@ -168,7 +180,7 @@ impl Emitter {
                     return true;
                 }
                 if s.pending == 1 && timeout.is_some() {
-                    s.queued = t.saturating_add(delay);
+                    s.queued = now.0.saturating_add(delay);
                     let q = s.queued;
                     self.queue.insert((q, slot, 0));
                 }
@@ -180,7 +192,7 @@ impl Emitter {
                 s.pending += 1;
                 s.last = t;
                 if s.pending == 1 {
-                    s.queued = t.saturating_add(delay);
+                    s.queued = now.0.saturating_add(delay);
                     let q = s.queued;
                     self.queue.insert((q, slot, 0));
                 }

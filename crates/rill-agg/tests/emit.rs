@@ -173,3 +173,31 @@ fn after_delay_debounces() {
     e.drain_at_termination(&mut out);
     assert_eq!(out, [em(2, 7)]);
 }
+
+#[test]
+fn timeout_and_delay_run_on_the_arrival_clock_features_stay_at_event_time() {
+    // a live flow: events carry old times (minute 0, 1) and arrive at minute 500 on its clock
+    for (policy_json, fires_at) in [
+        (
+            r#"{"after_max_events":{"max_events":5,"timeout":"2m"}}"#,
+            502,
+        ),
+        (r#"{"after_delay":{"delay":"3m"}}"#, 503),
+    ] {
+        let mut e = Emitter::new(policy(policy_json), &aggs()).unwrap();
+        assert!(!e.on_event_at(4, at(0), at(500)));
+        assert!(!e.on_event_at(4, at(1), at(500)));
+        assert_eq!(e.next_deadline(), Some(at(fires_at)), "{policy_json}");
+        let mut out = Vec::new();
+        e.due(at(fires_at - 1), &mut out);
+        assert!(out.is_empty(), "{policy_json}: fired before its deadline");
+        e.due(at(fires_at), &mut out);
+        // features at the key's latest event time, not at the arrival clock
+        assert_eq!(out, vec![em(4, 1)], "{policy_json}");
+    }
+    // periods stay in event time: the (5-minute) period of minute 1 ends at minute 5, whatever
+    // `now` is
+    let mut e = Emitter::new(policy(r#"{"after_period":{}}"#), &aggs()).unwrap();
+    e.on_event_at(0, at(1), at(500));
+    assert_eq!(e.next_deadline(), Some(at(5)));
+}

@@ -180,3 +180,45 @@ fn late_side_output_goes_to_its_branch_and_is_counted() {
     assert_eq!(late[0].body.get("late"), Some(&Value::Bool(true)));
     assert_eq!(out.summary.counter("late_side_output"), 1);
 }
+
+#[test]
+fn a_live_flow_times_out_on_the_wall_clock_even_for_events_with_old_times() {
+    use rill_flow::ControllerOptions;
+    // the event carries a time from 2020: its timeout must still run 300 ms of wall-clock time
+    // from its arrival (measuring it from the event's time fired it at once)
+    let (f, got) = flow(
+        agg(
+            serde_json::json!({"after_max_events": {"max_events": 10, "timeout": "300ms"}}),
+            serde_json::json!({"sliding": ["1h"], "period": "10m"}),
+        ),
+        &BuildContext::default(),
+    );
+    let c = f.start(ControllerOptions::default()).unwrap();
+    let sent = std::time::Instant::now();
+    c.emit_event(ev("a", "21:41", 5)).unwrap();
+    let mut emitted = None;
+    for _ in 0..2_500 {
+        if !got.events().is_empty() {
+            emitted = Some(sent.elapsed());
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let emitted = emitted.expect("the timeout never emitted the pending event");
+    // a lower bound only: a slow machine emits later, never earlier
+    assert!(
+        emitted >= std::time::Duration::from_millis(250),
+        "emitted after {emitted:?}, before its 300 ms timeout"
+    );
+    let out = got.events();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].body.get("s_sum_1h"), Some(&Value::Float(5.0)));
+    assert_eq!(out[0].time.to_iso(), "2020-07-21T21:41:00+00:00");
+    c.terminate().unwrap();
+    c.await_termination().unwrap();
+    assert_eq!(
+        got.events().len(),
+        1,
+        "nothing left to flush at termination"
+    );
+}

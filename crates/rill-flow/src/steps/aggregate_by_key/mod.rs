@@ -374,7 +374,9 @@ impl Step for AggregateByKey {
             self.emit_main(event, cx);
             return Ok(());
         }
-        let now = self.emitter.on_event(slot, t);
+        // timeouts and delays run on the flow's clock (wall-clock time in a live flow),
+        // features and periods on the event's time
+        let now = self.emitter.on_event_at(slot, t, cx.now());
         if !self.synthetic {
             let i = slot as usize;
             if self.pending.len() <= i {
