@@ -1,6 +1,6 @@
 //! Splits CSV input into rows.
 //!
-//! Machine-written CSV rarely quotes: a row whose line holds no `"` and no `\r` before its end
+//! Machine-written CSV rarely quotes: a row whose line (ended by `\n` or `\r\n`) holds no `"`
 //! is split with `memchr` straight from the read buffer (no copy, about one instruction per
 //! byte). Any other row — quoted fields, quoted newlines, lone `\r` terminators — goes through
 //! `csv_core`'s parser, so quoting rules are `csv_core`'s exactly. Blank lines are skipped and
@@ -160,8 +160,18 @@ impl<R: Read> RowReader<R> {
                 _ => {}
             }
             let avail = &self.buf[self.pos..self.filled];
-            let (content_len, consumed) = match memchr(b'\n', avail) {
-                Some(nl) => (nl, nl + 1),
+            // the line ends at the first `\n` or `\r\n`; a lone `\r` (an old Mac file) is a
+            // terminator too, which `csv_core` handles (searching on to a `\n` would pull
+            // the whole file into the buffer)
+            let (content_len, consumed) = match memchr2(b'\n', b'\r', avail) {
+                Some(i) if avail[i] == b'\n' => (i, i + 1),
+                Some(i) if avail.get(i + 1) == Some(&b'\n') => (i, i + 2),
+                Some(i) if i + 1 < avail.len() || self.eof => return self.parse_with_core(),
+                Some(_) => {
+                    // a `\r` last in the buffer: whether `\n` follows is in the next read
+                    self.fill()?;
+                    continue;
+                }
                 None if self.eof => {
                     if avail.is_empty() {
                         return Ok(false);
@@ -173,17 +183,15 @@ impl<R: Read> RowReader<R> {
                     continue;
                 }
             };
-            let mut content = &avail[..content_len];
-            if let [rest @ .., b'\r'] = content {
-                content = rest;
-            }
-            if memchr2(b'"', b'\r', content).is_some() {
+            let content = &avail[..content_len];
+            if memchr(b'"', content).is_some() {
                 return self.parse_with_core();
             }
+            let ends_line = avail.get(consumed.wrapping_sub(1)) == Some(&b'\n');
             let start = self.pos;
             let row_line = self.line;
             self.pos += consumed;
-            if consumed > content_len {
+            if ends_line {
                 self.line += 1;
             }
             self.ends.clear();
@@ -348,6 +356,19 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].0[1].len(), 3 * BUF_SIZE);
         assert_eq!(rows[1], (vec![b"b".to_vec(), b"c".to_vec()], 2));
+    }
+
+    #[test]
+    fn lone_cr_rows_stream_without_growing_the_buffer() {
+        let input = "a,b\r".repeat(100_000); // 400 KB of old-Mac rows, not one `\n`
+        let mut r = RowReader::new(Trickle(input.as_bytes(), 4096), b',');
+        let mut n = 0;
+        while r.advance().unwrap() {
+            assert_eq!(r.row().cells().collect::<Vec<_>>(), [b"a", b"b"]);
+            n += 1;
+        }
+        assert_eq!(n, 100_000);
+        assert_eq!(r.buf.len(), BUF_SIZE);
     }
 
     #[test]
