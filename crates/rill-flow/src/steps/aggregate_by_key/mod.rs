@@ -33,7 +33,7 @@ pub(crate) struct AggInput {
     filter: Option<ExprFn>,
 }
 
-/// The step. Build it from [`AggregateByKeyConfig`] (YAML) or [`AggregateByKey::new`].
+/// The step, built from an [`AggregateByKeyConfig`] (YAML, or deserialized from Rust).
 pub struct AggregateByKey {
     store: Arc<AggStore>,
     inputs: Vec<AggInput>,

@@ -1,6 +1,6 @@
 //! CSV source: one event per row, body = a record over the header's names.
 //!
-//! Rows are split by [`rows::RowReader`] (memchr for plain rows, `csv_core` for quoted ones)
+//! Rows are split by `rows::RowReader` (memchr for plain rows, `csv_core` for quoted ones)
 //! and decoded cell by cell straight from its buffer (no `String` per field); every row of a
 //! file shares one [`Schema`].
 
