@@ -128,9 +128,9 @@ pub struct CsvSource {
 impl CsvSource {
     /// Checks the options and expands the paths (files are opened as they are reached).
     pub fn new(cfg: CsvSourceConfig) -> Result<Self, Error> {
-        if !cfg.delimiter.is_ascii() {
+        if !cfg.delimiter.is_ascii() || matches!(cfg.delimiter, '"' | '\n' | '\r') {
             return Err(Error::config(format!(
-                "csv delimiter '{}' must be one ASCII character",
+                "csv delimiter {:?} must be one ASCII character other than a quote or a line end",
                 cfg.delimiter
             )));
         }

@@ -293,8 +293,13 @@ mod tests {
     /// before it skipped blank lines and the `\n` of a `\r\n`, so it can lag; a reject names the
     /// line the row is on.)
     fn with_csv_crate(input: &[u8]) -> Vec<(Vec<Vec<u8>>, u64)> {
+        with_csv_crate_d(input, b',')
+    }
+
+    fn with_csv_crate_d(input: &[u8], delimiter: u8) -> Vec<(Vec<Vec<u8>>, u64)> {
         let mut r = csv::ReaderBuilder::new()
             .has_headers(false)
+            .delimiter(delimiter)
             .flexible(true)
             .from_reader(input);
         let mut out = Vec::new();
@@ -322,7 +327,11 @@ mod tests {
     }
 
     fn with_rows(input: &[u8], chunk: usize) -> Vec<(Vec<Vec<u8>>, u64)> {
-        let mut r = RowReader::new(Trickle(input, chunk), b',');
+        with_rows_d(input, chunk, b',')
+    }
+
+    fn with_rows_d(input: &[u8], chunk: usize, delimiter: u8) -> Vec<(Vec<Vec<u8>>, u64)> {
+        let mut r = RowReader::new(Trickle(input, chunk), delimiter);
         let mut out = Vec::new();
         while r.advance().unwrap() {
             let row = r.row();
@@ -356,6 +365,18 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(rows[0].0[1].len(), 3 * BUF_SIZE);
         assert_eq!(rows[1], (vec![b"b".to_vec(), b"c".to_vec()], 2));
+    }
+
+    #[test]
+    fn other_delimiters_split_plain_and_quoted_rows() {
+        for d in [b';', b'\t', b'|'] {
+            let t = |x: &str| x.replace(',', &(d as char).to_string());
+            let input = t("a,b,c\n\"x,y\",,z\n1,\"2\"\"\",3\n");
+            let rows = with_rows_d(input.as_bytes(), 5, d);
+            assert_eq!(rows.len(), 3);
+            assert_eq!(rows[1].0[0], t("x,y").into_bytes());
+            assert_eq!(rows, with_csv_crate_d(input.as_bytes(), d));
+        }
     }
 
     #[test]

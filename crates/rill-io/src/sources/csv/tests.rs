@@ -254,6 +254,16 @@ fn fatal_problems_are_errors() {
         )
     );
 
+    for (d, shown) in [('"', r#"'"'"#), ('\n', r"'\n'"), ('é', "'é'")] {
+        let mut cfg = CsvSourceConfig::new(s(&p));
+        cfg.delimiter = d;
+        let err = CsvSource::new(cfg).err().unwrap();
+        assert_eq!(
+            err.to_string(),
+            format!("configuration error: csv delimiter {shown} must be one ASCII character other than a quote or a line end")
+        );
+    }
+
     let err = CsvSource::new(CsvSourceConfig::new(s(&dir.path().join("*.nothing"))))
         .err()
         .unwrap();
