@@ -3,9 +3,9 @@
 //! Machine-written CSV rarely quotes: a row whose line (ended by `\n` or `\r\n`) holds no `"`
 //! is split with `memchr` straight from the read buffer (no copy, about one instruction per
 //! byte). Any other row — quoted fields, quoted newlines, lone `\r` terminators — goes through
-//! `csv_core`'s parser, so quoting rules are `csv_core`'s exactly. Blank lines are skipped and
-//! line numbers count `\n`, as the `csv` crate does; a UTF-8 byte-order mark at the start of the
-//! input is dropped.
+//! `csv_core`'s parser, so quoting rules are `csv_core`'s exactly. Blank lines are skipped; a
+//! row's line number is the line it starts on (lines counted by `\n`); a UTF-8 byte-order mark
+//! at the start of the input is dropped.
 
 use memchr::{memchr, memchr2, memchr_iter};
 use std::io::{self, Read};
@@ -64,8 +64,11 @@ enum Current {
     None,
     /// `buf[start..end]`, split by the delimiter.
     Buffer(usize, usize),
-    /// `slow`, unescaped by `csv_core`.
-    Parsed,
+    /// `slow[..len]` with cell ends `slow_ends[..cells]`, unescaped by `csv_core`.
+    Parsed {
+        len: usize,
+        cells: usize,
+    },
 }
 
 /// Reads rows from `R` (see the module doc).
@@ -86,12 +89,9 @@ pub(super) struct RowReader<R> {
     row_line: u64,
     /// Cell ends of a row split in the buffer.
     ends: Vec<usize>,
-    /// Scratch buffers `csv_core` writes a row into (kept at their size, never cleared), and
-    /// how much of each the current row uses.
+    /// Scratch buffers `csv_core` writes a row into (kept at their size, never cleared).
     slow: Vec<u8>,
     slow_ends: Vec<usize>,
-    slow_len: usize,
-    slow_nends: usize,
     /// The last row held quotes: try `csv_core` first (a file that quotes every row then skips
     /// the fast path's probe), until a row comes without.
     quoting: bool,
@@ -115,8 +115,6 @@ impl<R: Read> RowReader<R> {
             ends: Vec::new(),
             slow: Vec::new(),
             slow_ends: Vec::new(),
-            slow_len: 0,
-            slow_nends: 0,
             quoting: false,
         }
     }
@@ -125,11 +123,7 @@ impl<R: Read> RowReader<R> {
     pub fn row(&self) -> Row<'_> {
         let (data, ends, gap) = match self.current {
             Current::Buffer(s, e) => (&self.buf[s..e], &self.ends[..], 1),
-            Current::Parsed => (
-                &self.slow[..self.slow_len],
-                &self.slow_ends[..self.slow_nends],
-                0,
-            ),
+            Current::Parsed { len, cells } => (&self.slow[..len], &self.slow_ends[..cells], 0),
             Current::None => (&[][..], &[][..], 0),
         };
         Row {
@@ -239,9 +233,10 @@ impl<R: Read> RowReader<R> {
                     // a row without quotes consumed its cells, one delimiter between cells and
                     // a terminator of at most 2 bytes; quotes add at least 2 bytes
                     self.quoting = consumed > out + nends + 1;
-                    self.slow_len = out;
-                    self.slow_nends = nends;
-                    self.current = Current::Parsed;
+                    self.current = Current::Parsed {
+                        len: out,
+                        cells: nends,
+                    };
                     self.row_line = row_line;
                     return Ok(true);
                 }
