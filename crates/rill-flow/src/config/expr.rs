@@ -34,33 +34,12 @@ impl ExprFn {
     /// Evaluates against an event.
     #[inline]
     pub fn eval(&self, e: &Event, extra: &[&Value]) -> Result<Value> {
-        let time = Value::Time(e.time);
-        match extra {
-            [] => self.expr.eval(&e.body, &[&e.body, &e.key, &time]),
-            [a] => self.expr.eval(&e.body, &[&e.body, &e.key, &time, a]),
-            _ => {
-                let vars: Vec<&Value> = [&e.body, &e.key, &time]
-                    .into_iter()
-                    .chain(extra.iter().copied())
-                    .collect();
-                self.expr.eval(&e.body, &vars)
-            }
-        }
+        with_vars(e, extra, |vars| self.expr.eval(&e.body, vars))
     }
     /// Evaluates a condition against an event.
     #[inline]
     pub fn eval_bool(&self, e: &Event, extra: &[&Value]) -> Result<bool> {
-        let time = Value::Time(e.time);
-        match extra {
-            [] => self.expr.eval_bool(&e.body, &[&e.body, &e.key, &time]),
-            _ => {
-                let vars: Vec<&Value> = [&e.body, &e.key, &time]
-                    .into_iter()
-                    .chain(extra.iter().copied())
-                    .collect();
-                self.expr.eval_bool(&e.body, &vars)
-            }
-        }
+        with_vars(e, extra, |vars| self.expr.eval_bool(&e.body, vars))
     }
     /// [`Expr::eval_record_fields`] against an event, with one extra variable (e.g. `acc`).
     #[inline]
@@ -70,14 +49,31 @@ impl ExprFn {
         extra: &Value,
         out: &mut Vec<Value>,
     ) -> Result<Option<&Arc<Schema>>> {
-        let time = Value::Time(e.time);
-        self.expr
-            .eval_record_fields(&e.body, &[&e.body, &e.key, &time, extra], out)
+        with_vars(e, &[extra], |vars| {
+            self.expr.eval_record_fields(&e.body, vars, out)
+        })
     }
     /// Evaluates to a number (null or missing → `None`), for aggregation inputs.
     #[inline]
     pub fn eval_f64(&self, e: &Event) -> Result<Option<f64>> {
-        let time = Value::Time(e.time);
-        self.expr.eval_f64(&e.body, &[&e.body, &e.key, &time])
+        with_vars(e, &[], |vars| self.expr.eval_f64(&e.body, vars))
+    }
+}
+
+/// Calls `f` with the variable values of an [`ExprFn`]: the event's ([`EVENT_VARS`]), then
+/// `extra`. Up to one extra variable they are bound on the stack (no allocation per event).
+#[inline]
+fn with_vars<R>(e: &Event, extra: &[&Value], f: impl FnOnce(&[&Value]) -> R) -> R {
+    let time = Value::Time(e.time);
+    match extra {
+        [] => f(&[&e.body, &e.key, &time]),
+        [a] => f(&[&e.body, &e.key, &time, a]),
+        _ => {
+            let vars: Vec<&Value> = [&e.body, &e.key, &time]
+                .into_iter()
+                .chain(extra.iter().copied())
+                .collect();
+            f(&vars)
+        }
     }
 }
