@@ -301,11 +301,13 @@ fn worker_loop(
         let mut terminate = false;
         let mut n = 0;
         let mut msg = first;
+        // each event goes through the whole graph as soon as it arrives (lowest latency);
+        // a burst is drained without blocking, up to `max_batch`, before timers are checked
         while let Some(m) = msg {
             match m {
                 Msg::Event(ev) => {
                     graph.summary.records_read += 1;
-                    graph.push(ev)
+                    graph.process_event(ev, Timestamp::now())?;
                 }
                 Msg::Terminate => {
                     terminate = true;
@@ -320,7 +322,6 @@ fn worker_loop(
             };
         }
         let now = Timestamp::now();
-        graph.run(now)?;
         if graph.next_deadline().is_some_and(|d| d <= now) {
             graph.fire_timers(now)?;
         }

@@ -107,42 +107,46 @@ fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Resul
     let mut batch = SourceBatch::default();
     let mut watermark = Timestamp(i64::MIN);
     let timers = graph.uses_timers();
-    let now = |wm: Timestamp| match opts.clock {
-        Clock::EventTime => wm,
-        Clock::Wall => Timestamp::now(),
-    };
     loop {
         batch.clear();
         let more = source.next_batch(&mut batch, opts.batch_size.max(1))?;
         graph.summary.records_read += (batch.events.len() + batch.rejects.len()) as u64;
-        for f in batch.rejects.drain(..) {
+        // the wall clock is read once per batch: it only stamps processing time
+        let wall = (opts.clock == Clock::Wall).then(Timestamp::now);
+        let now = |wm: Timestamp| wall.unwrap_or(wm);
+        graph.before_source_batch(&batch.events);
+        // rejects take their place among the events by record number, so dead letters come
+        // out in input order whatever the batch size
+        let mut rejects = batch.rejects.drain(..).peekable();
+        for ev in batch.events.drain(..) {
+            while let Some(f) = rejects.next_if(|f| record_of(f) < ev.offset) {
+                graph.on_reject(f)?;
+            }
+            watermark = watermark.max(ev.time);
+            // a timer fires before the first event past its deadline
+            if timers && graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
+                graph.fire_timers(now(watermark))?;
+            }
+            graph.process_event(ev, now(watermark))?;
+        }
+        for f in rejects {
             graph.on_reject(f)?;
         }
-        if timers {
-            // timers: one event at a time, firing each timer before the first event past it
-            for ev in batch.events.drain(..) {
-                watermark = watermark.max(ev.time);
-                if opts.clock == Clock::EventTime
-                    && graph.next_deadline().is_some_and(|d| d <= watermark)
-                {
-                    graph.fire_timers(now(watermark))?;
-                }
-                graph.push(ev);
-                graph.run(now(watermark))?;
-            }
-        } else {
-            for ev in batch.events.drain(..) {
-                watermark = watermark.max(ev.time);
-                graph.push(ev);
-            }
-        }
-        graph.run(now(watermark))?;
-        if graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
+        if timers && graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
             graph.fire_timers(now(watermark))?;
         }
         if !more {
             break;
         }
     }
-    graph.terminate(now(watermark))
+    let end = match opts.clock {
+        Clock::EventTime => watermark,
+        Clock::Wall => Timestamp::now(),
+    };
+    graph.terminate(end)
+}
+
+/// The record number of a rejected record (0 when the source could not tell).
+fn record_of(f: &crate::step::Failure) -> u64 {
+    f.event.as_ref().map_or(0, |e| e.offset)
 }

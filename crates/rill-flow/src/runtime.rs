@@ -1,9 +1,15 @@
-//! Executes a built flow graph: per-step inboxes processed in topological order.
+//! Executes a built flow graph, one event at a time, depth first.
 //!
-//! A batch of source events is pushed into the inboxes of the steps that read the source; then
-//! each step, in topological order, drains its inbox and its outputs are appended to its
-//! outlets' inboxes. Every edge keeps event order; a fan-in step sees its inputs batch by batch.
-//! Termination walks the same order, so a step terminates only after all its inputs did.
+//! The meaning of a flow is storey's: each source event goes through the whole graph — every
+//! outlet of a step, in outlet order, each fully before the next — before the next source event
+//! is seen. The runtime does exactly that with an explicit stack of `(step, event)` pairs, so no
+//! step ever sees state (a table, a key's aggregation) written for a later event, and a fan-in
+//! step sees its inputs in that depth-first order. Sources still read and decode in batches, and
+//! the steps that read the source get the whole batch beforehand as a hint
+//! ([`Step::before_batch`]: prefetching key state), which changes no result.
+//!
+//! Timers fire and termination runs in topological order, so a step terminates only after all
+//! its inputs did and what they flushed has reached it.
 
 use crate::graph::{ErrorPolicy, Flow};
 use crate::step::{Cx, Failure, Step, ALL_OUTLETS};
@@ -14,7 +20,6 @@ pub(crate) struct Node {
     name: String,
     step: Box<dyn Step>,
     outlets: Vec<usize>,
-    inbox: Vec<Event>,
     recovery: Vec<(Option<String>, usize)>,
     stats: StepStats,
 }
@@ -27,7 +32,10 @@ pub struct Graph {
     policy: ErrorPolicy,
     dead_letter: Option<usize>,
     cx: Cx,
-    scratch: Vec<Event>,
+    /// Events still to deliver, the next on top (depth-first order).
+    stack: Vec<(usize, Event)>,
+    /// The flow's clock for the event being processed.
+    now: Timestamp,
     pub(crate) summary: RunSummary,
     pub(crate) has_complete: bool,
     pub(crate) event_time: bool,
@@ -96,7 +104,6 @@ impl Graph {
                 name: spec.name,
                 step: spec.step,
                 outlets,
-                inbox: Vec::new(),
                 recovery: spec.recovery,
             })
             .collect();
@@ -120,7 +127,8 @@ impl Graph {
             policy: flow.policy,
             dead_letter: flow.dead_letter,
             cx: Cx::default(),
-            scratch: Vec::new(),
+            stack: Vec::new(),
+            now: Timestamp(i64::MIN),
             summary: RunSummary::default(),
             has_complete,
             event_time: false,
@@ -139,100 +147,102 @@ impl Graph {
         self.summary.source = name.to_string();
     }
 
-    /// Queues one source event.
-    #[inline]
-    pub(crate) fn push(&mut self, event: Event) {
+    /// Hands the events a source just read to the steps that read the source, before they are
+    /// processed one by one (see [`Step::before_batch`]): each of those steps then receives
+    /// exactly these events, in this order, so it may prepare for them (prefetch key state).
+    pub(crate) fn before_source_batch(&mut self, events: &[Event]) {
+        for r in 0..self.roots.len() {
+            let i = self.roots[r];
+            self.nodes[i].step.before_batch(events);
+        }
+    }
+
+    /// Processes one source event through the whole graph, depth first in outlet order
+    /// (storey's meaning), before anything else happens: every step that reads state another
+    /// step writes sees exactly the writes of the events before it, whatever the batch size.
+    pub(crate) fn process_event(&mut self, event: Event, now: Timestamp) -> Result<()> {
+        self.now = now;
         match self.roots.len() {
-            0 => {}
-            1 => self.nodes[self.roots[0]].inbox.push(event),
+            0 => return Ok(()),
+            1 => self.stack.push((self.roots[0], event)),
             k => {
-                for r in 0..k - 1 {
-                    let i = self.roots[r];
-                    self.nodes[i].inbox.push(event.clone());
+                for r in (1..k).rev() {
+                    self.stack.push((self.roots[r], event.clone()));
                 }
-                let last = self.roots[k - 1];
-                self.nodes[last].inbox.push(event);
+                self.stack.push((self.roots[0], event));
             }
         }
+        self.drain_stack(0)
     }
 
-    /// Routes the outputs collected in `self.cx` from node `i` to its outlets.
-    fn route(&mut self, i: usize) {
-        let mut out = std::mem::take(&mut self.cx.out);
-        let node_outlets = std::mem::take(&mut self.nodes[i].outlets);
-        self.nodes[i].stats.events_out += out.len() as u64;
-        for (sel, ev) in out.drain(..) {
-            if sel == ALL_OUTLETS {
-                if let Some((&last, rest)) = node_outlets.split_last() {
-                    for &j in rest {
-                        self.nodes[j].inbox.push(ev.clone());
-                    }
-                    self.nodes[last].inbox.push(ev);
-                }
-            } else if let Some(&j) = node_outlets.get(sel as usize) {
-                self.nodes[j].inbox.push(ev);
-            }
+    /// Delivers the events on the stack above `floor`, depth first.
+    fn drain_stack(&mut self, floor: usize) -> Result<()> {
+        while self.stack.len() > floor {
+            let (i, ev) = self.stack.pop().expect("the stack is above its floor");
+            self.deliver(i, ev)?;
         }
-        self.nodes[i].outlets = node_outlets;
-        self.cx.out = out;
-        for (k, v) in self.cx.counters.drain(..) {
-            let c = &mut self.nodes[i].stats.counters;
-            match c.iter_mut().find(|(n, _)| n == k) {
-                Some((_, x)) => *x += v,
-                None => c.push((k.to_string(), v)),
-            }
-        }
+        Ok(())
     }
 
-    /// Drains every inbox in topological order. When a step fails under the `fail` policy, the
-    /// steps after it still process what they had already received (events that came before the
-    /// failing one), then the error is returned.
-    pub(crate) fn run(&mut self, now: Timestamp) -> Result<()> {
-        let mut first_error = None;
-        for oi in 0..self.order.len() {
-            let i = self.order[oi];
-            if let Err(e) = self.drain_step(i, now) {
-                first_error.get_or_insert(e);
-            }
-        }
-        match first_error {
-            Some(e) => Err(e),
-            None => Ok(()),
-        }
-    }
-
-    /// Passes step `i`'s inbox to it event by event and routes its outputs. Stops at the first
-    /// failure the error policy does not absorb (the events after it stay unprocessed).
-    fn drain_step(&mut self, i: usize, now: Timestamp) -> Result<()> {
-        if self.nodes[i].inbox.is_empty() {
-            return Ok(());
-        }
-        self.cx.now = now;
-        let mut batch =
-            std::mem::replace(&mut self.nodes[i].inbox, std::mem::take(&mut self.scratch));
-        self.nodes[i].stats.events_in += batch.len() as u64;
-        self.nodes[i].step.before_batch(&batch);
-        let mut result = Ok(());
-        for ev in batch.drain(..) {
-            if self.event_time && ev.time > self.cx.now {
-                // event-time clock: "now" is the newest event time this step has seen
-                self.cx.now = ev.time;
-            }
-            if let Err(f) = self.nodes[i].step.process(ev, &mut self.cx) {
-                if let Err(e) = self.on_failure(i, f) {
-                    result = Err(e);
-                    break;
-                }
-            }
-        }
-        batch.clear();
-        self.scratch = batch;
+    /// Passes one event to step `i` and pushes what it emitted (and a failed event's recovery
+    /// or dead-letter copy, below those outputs) onto the stack. Under the `fail` policy the
+    /// outputs emitted before the failure are still delivered, then the error is returned.
+    fn deliver(&mut self, i: usize, ev: Event) -> Result<()> {
+        // event-time clock: "now" is the newest event time seen, including this event's own
+        // (a step may have moved it)
+        self.cx.now = if self.event_time && ev.time > self.now {
+            ev.time
+        } else {
+            self.now
+        };
+        let node = &mut self.nodes[i];
+        node.stats.events_in += 1;
+        let fatal = match node.step.process(ev, &mut self.cx) {
+            Ok(()) => None,
+            Err(f) => self.on_failure(i, f).err(),
+        };
+        let base = self.stack.len();
         self.route(i);
-        result
+        match fatal {
+            None => Ok(()),
+            Some(e) => {
+                self.drain_stack(base)?;
+                Err(e)
+            }
+        }
     }
 
-    /// True when a step keeps timers (then an event-time replay runs event by event, so timers
-    /// fire at exactly the right point in the data).
+    /// Pushes the outputs collected in `self.cx` from node `i` onto the stack so that they are
+    /// delivered in emission order, each to every selected outlet in outlet order.
+    fn route(&mut self, i: usize) {
+        let node = &mut self.nodes[i];
+        node.stats.events_out += self.cx.out.len() as u64;
+        let outlets = &node.outlets;
+        for (sel, ev) in self.cx.out.drain(..).rev() {
+            if sel == ALL_OUTLETS {
+                if let Some((&first, rest)) = outlets.split_first() {
+                    for &j in rest.iter().rev() {
+                        self.stack.push((j, ev.clone()));
+                    }
+                    self.stack.push((first, ev));
+                }
+            } else if let Some(&j) = outlets.get(sel as usize) {
+                self.stack.push((j, ev));
+            }
+        }
+        if !self.cx.counters.is_empty() {
+            let c = &mut node.stats.counters;
+            for (k, v) in self.cx.counters.drain(..) {
+                match c.iter_mut().find(|(n, _)| n == k) {
+                    Some((_, x)) => *x += v,
+                    None => c.push((k.to_string(), v)),
+                }
+            }
+        }
+    }
+
+    /// True when a step keeps timers (then an event-time replay checks them before every
+    /// event, so timers fire at exactly the right point in the data).
     pub(crate) fn uses_timers(&self) -> bool {
         self.nodes.iter().any(|n| n.step.uses_timers())
     }
@@ -254,7 +264,8 @@ impl Graph {
     /// A source record could not be decoded.
     pub(crate) fn on_reject(&mut self, f: Failure) -> Result<()> {
         self.summary.records_rejected += 1;
-        self.fail_event(None, f.error, f.event)
+        self.fail_event(None, f.error, f.event)?;
+        self.drain_stack(0)
     }
 
     fn fail_event(
@@ -277,7 +288,7 @@ impl Graph {
                 let meta = ev.meta_mut();
                 meta.error = Some(error);
                 meta.failed_step = Some(Str::from(self.nodes[i].name.as_str()));
-                self.nodes[r].inbox.push(ev);
+                self.stack.push((r, ev));
                 return Ok(());
             }
             (_, event) => event,
@@ -293,7 +304,7 @@ impl Graph {
                 match self.dead_letter {
                     Some(d) => {
                         let dl = dead_letter_event(step_name, &error, event);
-                        self.nodes[d].inbox.push(dl);
+                        self.stack.push((d, dl));
                     }
                     None => eprintln!("rill: dead letter: {error}"),
                 }
@@ -310,38 +321,40 @@ impl Graph {
             .min()
     }
 
-    /// Fires every step timer due at `now`, then processes what they emitted.
+    /// Fires every step timer due at `now`, each step's outputs delivered through the rest of
+    /// the graph before the next step's timers run.
     pub(crate) fn fire_timers(&mut self, now: Timestamp) -> Result<()> {
-        self.cx.now = now;
+        self.now = now;
         for oi in 0..self.order.len() {
             let i = self.order[oi];
             if self.nodes[i].step.next_deadline().is_some_and(|d| d <= now) {
-                let name = self.nodes[i].name.clone();
-                self.nodes[i]
-                    .step
+                self.cx.now = now;
+                let node = &mut self.nodes[i];
+                node.step
                     .on_timer(&mut self.cx)
-                    .map_err(|e| e.context(format!("step '{name}' (timer)")))?;
+                    .map_err(|e| e.context(format!("step '{}' (timer)", node.name)))?;
                 self.route(i);
+                self.drain_stack(0)?;
             }
         }
-        self.run(now)
+        Ok(())
     }
 
-    /// Terminates every step in topological order; returns the termination result.
+    /// Terminates every step in topological order (what a step flushes is delivered before the
+    /// next one terminates); returns the termination result.
     pub(crate) fn terminate(&mut self, now: Timestamp) -> Result<Option<Value>> {
-        self.cx.now = now;
+        self.now = now;
         let mut results = Vec::new();
         for oi in 0..self.order.len() {
             let i = self.order[oi];
-            // process what is still queued for this step, then flush it
-            self.drain_step(i, now)?;
             self.cx.now = now;
-            let name = self.nodes[i].name.clone();
-            let r = self.nodes[i]
+            let node = &mut self.nodes[i];
+            let r = node
                 .step
                 .terminate(&mut self.cx)
-                .map_err(|e| e.context(format!("step '{name}' (termination)")))?;
+                .map_err(|e| e.context(format!("step '{}' (termination)", node.name)))?;
             self.route(i);
+            self.drain_stack(0)?;
             if let Some(v) = r {
                 results.push(v);
             }

@@ -2,7 +2,7 @@
 //! (storey `MapWithState`).
 
 use crate::step::{Cx, Failure, Step, StepResult};
-use rill_core::{Error, Event, Result, Value};
+use rill_core::{Error, Event, Record, Result, Str, Value};
 use rill_table::Table;
 use std::sync::Arc;
 
@@ -10,9 +10,56 @@ type StateFn = Box<dyn FnMut(&Event, Value) -> Result<(Value, Value)> + Send>;
 
 enum Scope {
     Global(Value),
-    /// Per-key state lives in the table as the key's attributes (`{}` for a new key); the new
-    /// state is merged into them.
-    PerKey(Arc<Table>),
+    /// Per-key state lives in the table (see [`PerKey`]).
+    PerKey(PerKey),
+}
+
+/// Where a per-key state lives in its table.
+///
+/// A record state is the key's attributes: the function gets them (over `initial`'s fields,
+/// which act as defaults for fields the key does not have yet) and the new state is merged back,
+/// so other steps (`query_by_key`, `enrich_with`) read its fields by name (storey's layout). Any
+/// other state (`initial: 0`) is kept as the single attribute `attr`.
+struct PerKey {
+    table: Arc<Table>,
+    initial: Value,
+    attr: Str,
+}
+
+impl PerKey {
+    /// The key's current state.
+    fn load(&self, key: &Value) -> Result<Value> {
+        self.table.with_entry(key, |e| match &self.initial {
+            Value::Record(init) => {
+                let mut state = init.clone();
+                for (k, v) in e.attrs.iter() {
+                    state.set(k, v.clone());
+                }
+                Value::Record(state)
+            }
+            Value::Null => Value::Record(e.attrs.clone()),
+            init => e
+                .attrs
+                .get(&self.attr)
+                .cloned()
+                .unwrap_or_else(|| init.clone()),
+        })
+    }
+
+    /// Stores the key's new state.
+    fn store(&self, key: &Value, state: Value) -> Result<()> {
+        match (&self.initial, state) {
+            (Value::Record(_) | Value::Null, Value::Record(r)) => self.table.merge_attrs(key, &r),
+            (Value::Record(_) | Value::Null, other) => Err(Error::user(format!(
+                "per-key state must be a record (the key's attributes), got {}; \
+                 a non-record `initial` keeps it as one attribute",
+                other.type_name()
+            ))),
+            (_, other) => self
+                .table
+                .merge_attrs(key, &Record::from_pairs([(self.attr.as_str(), other)])),
+        }
+    }
 }
 
 /// `f(body, state) -> (output body, new state)`.
@@ -36,11 +83,40 @@ impl MapWithState {
     /// the key's attributes as a record (empty for a new key) and returns a record merged back.
     pub fn per_key(
         table: Arc<Table>,
+        f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
+    ) -> Self {
+        Self::per_key_from(table, Value::Null, "map_with_state", f)
+    }
+
+    /// One state per event key, starting at `initial` for a key that has none. A record
+    /// `initial` gives defaults for the key's attributes (the state is the attributes, merged
+    /// back); any other `initial` (a number, a list) is kept as the key's attribute `attr`.
+    ///
+    /// ```
+    /// use rill_flow::{steps::MapWithState, Flow};
+    /// use rill_core::{Event, Value};
+    /// let table = rill_table::Table::memory("counts");
+    /// let step = MapWithState::per_key_from(table.clone(), Value::Int(0), "n", |_b, s| {
+    ///     let n = Value::Int(s.as_i64().unwrap() + 1);
+    ///     Ok((n.clone(), n))
+    /// });
+    /// let events = ["a", "b", "a"].map(|k| Event::new(Value::Null).with_key(Value::from(k)));
+    /// Flow::new().then("count", step).run_events(events).unwrap();
+    /// assert_eq!(table.attrs(&Value::from("a")).unwrap().get("n"), Some(&Value::Int(2)));
+    /// ```
+    pub fn per_key_from(
+        table: Arc<Table>,
+        initial: Value,
+        attr: &str,
         mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
     ) -> Self {
         MapWithState {
             f: Box::new(move |e: &Event, s| f(&e.body, s)),
-            scope: Scope::PerKey(table),
+            scope: Scope::PerKey(PerKey {
+                table,
+                initial,
+                attr: Str::from(attr),
+            }),
         }
     }
 }
@@ -61,29 +137,22 @@ impl Step for MapWithState {
                     }
                 }
             }
-            Scope::PerKey(table) => {
+            Scope::PerKey(pk) => {
                 if event.key.is_null() {
                     return Err(Failure::new(
                         Error::field("key", "map_with_state per key needs an event key"),
                         event,
                     ));
                 }
-                let state = match table.with_entry(&event.key, |e| e.attrs.clone()) {
+                let state = match pk.load(&event.key) {
                     Ok(s) => s,
                     Err(e) => return Err(Failure::new(e, event)),
                 };
-                let (out, new_state) = match (self.f)(&event, Value::Record(state)) {
+                let (out, new_state) = match (self.f)(&event, state) {
                     Ok(r) => r,
                     Err(e) => return Err(Failure::new(e, event)),
                 };
-                let Value::Record(new_state) = new_state else {
-                    let t = new_state.type_name();
-                    return Err(Failure::new(
-                        Error::user(format!("per-key state must be a record, got {t}")),
-                        event,
-                    ));
-                };
-                if let Err(e) = table.merge_attrs(&event.key, &new_state) {
+                if let Err(e) = pk.store(&event.key, new_state) {
                     return Err(Failure::new(e, event));
                 }
                 event.body = out;
@@ -109,11 +178,13 @@ impl Step for MapWithState {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MapWithStateConfig {
-    /// Initial state of a global map_with_state (not used with `table`).
+    /// Initial state: of the whole flow, or with `table` of each new key. With `table`, a record
+    /// (or no `initial`: `{}`) is the key's attributes, its fields defaults for those the key
+    /// does not have; any other value is kept as the key's attribute named after the step
+    /// (`name`, default `map_with_state`).
     #[serde(default)]
     pub initial: Value,
-    /// Keep one state per event key in this table (the key's attributes, `{}` when new);
-    /// without it the state is global.
+    /// Keep one state per event key in this table; without it the state is global.
     #[serde(default)]
     pub table: Option<String>,
     /// Expression for the new state (variables: `state`, and the event's).
@@ -145,7 +216,11 @@ impl MapWithStateConfig {
         };
         Ok(Box::new(match &self.table {
             Some(t) => MapWithState {
-                scope: Scope::PerKey(cx.tables.get_or_create(t)),
+                scope: Scope::PerKey(PerKey {
+                    table: cx.tables.get_or_create(t),
+                    initial: self.initial.clone(),
+                    attr: Str::from(self.name.as_deref().unwrap_or("map_with_state")),
+                }),
                 ..step
             },
             None => MapWithState {
