@@ -359,22 +359,31 @@ impl Graph {
                 results.push(v);
             }
         }
-        self.summary.steps = self
-            .order
-            .iter()
-            .map(|&i| self.nodes[i].stats.clone())
-            .collect();
+        self.summary.steps = self.step_stats();
         // storey: the first non-None terminal result
         Ok(results.into_iter().next())
     }
 
+    /// Each step's counts, in execution order, with the counters steps keep themselves.
+    fn step_stats(&self) -> Vec<StepStats> {
+        self.order
+            .iter()
+            .map(|&i| {
+                let mut st = self.nodes[i].stats.clone();
+                for (k, v) in self.nodes[i].step.counters() {
+                    match st.counters.iter_mut().find(|(n, _)| *n == k) {
+                        Some((_, x)) => *x += v,
+                        None => st.counters.push((k, v)),
+                    }
+                }
+                st
+            })
+            .collect()
+    }
+
     /// Snapshot of the counts so far (for failed runs).
     pub(crate) fn snapshot_summary(&mut self) -> RunSummary {
-        self.summary.steps = self
-            .order
-            .iter()
-            .map(|&i| self.nodes[i].stats.clone())
-            .collect();
+        self.summary.steps = self.step_stats();
         self.summary.clone()
     }
 }

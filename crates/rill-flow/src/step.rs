@@ -87,9 +87,10 @@ pub trait Step: Send {
     /// Processes one event, emitting zero or more events through `cx`.
     fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult;
 
-    /// Called with a step's whole inbox just before its events are passed to
-    /// [`Step::process`] one by one, in this order. Lets a step prepare (e.g. prefetch per-key
-    /// state a few events ahead). Must not change what `process` does with each event.
+    /// Called, for a step that reads the flow's source, with the batch of events the source just
+    /// read; [`Step::process`] then receives exactly these events, in this order (each after the
+    /// previous one went through the whole graph). Lets a step prepare, e.g. prefetch per-key
+    /// state a few events ahead. Must not change what `process` does with each event.
     fn before_batch(&mut self, _batch: &[Event]) {}
 
     /// Resolves outlet names to indices once the graph is wired (e.g. `choice`). The default
@@ -118,6 +119,12 @@ pub trait Step: Send {
     /// return the termination result if this step has one (e.g. `reduce`'s accumulator).
     fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
         Ok(None)
+    }
+
+    /// Counters the step keeps itself, for the run summary (read when the summary is made, not
+    /// per event): e.g. `aggregate_by_key`'s `field_missing.<aggregator>`.
+    fn counters(&self) -> Vec<(String, u64)> {
+        Vec::new()
     }
 
     /// True for steps whose outputs feed awaitable results (`complete`): the controller then

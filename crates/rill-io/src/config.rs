@@ -41,6 +41,55 @@ impl SourceConfig {
             SourceConfig::Parquet(c) => Box::new(ParquetSource::new(c.clone())?),
         })
     }
+
+    /// The fields every event body of this source has, when they are known before reading
+    /// (a CSV's `columns` or header line, a Parquet file's schema): `None` for JSON lines, or
+    /// when the first file cannot be opened (the run then reports why). Used to check, before
+    /// any record is read, that the fields the steps read exist.
+    pub fn known_fields(&self) -> Result<Option<Vec<String>>, Error> {
+        match self {
+            SourceConfig::Csv(c) => {
+                if let Some(cols) = &c.columns {
+                    return Ok(Some(cols.clone()));
+                }
+                if !c.header {
+                    return Ok(None);
+                }
+                let Some(first) = crate::common::expand_paths(&c.path)?.into_iter().next() else {
+                    return Ok(None);
+                };
+                let Ok(file) = std::fs::File::open(&first) else {
+                    return Ok(None);
+                };
+                let mut reader = csv::ReaderBuilder::new()
+                    .delimiter(c.delimiter as u8)
+                    .from_reader(std::io::BufReader::new(file));
+                Ok(reader
+                    .headers()
+                    .ok()
+                    .map(|h| h.iter().map(str::to_string).collect()))
+            }
+            SourceConfig::Jsonl(_) => Ok(None),
+            SourceConfig::Parquet(c) => {
+                let Some(first) = crate::common::expand_paths(&c.path)?.into_iter().next() else {
+                    return Ok(None);
+                };
+                let Ok(file) = std::fs::File::open(&first) else {
+                    return Ok(None);
+                };
+                let Ok(b) =
+                    parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                else {
+                    return Ok(None);
+                };
+                let all = b.schema().fields().iter().map(|f| f.name().clone());
+                Ok(Some(match &c.columns {
+                    Some(cols) => all.filter(|f| cols.contains(f)).collect(),
+                    None => all.collect(),
+                }))
+            }
+        }
+    }
 }
 
 /// A file target, by format.

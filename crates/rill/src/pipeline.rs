@@ -152,6 +152,12 @@ impl Pipeline {
             }
             cx.tables.get_or_create(name);
         }
+        let known = c
+            .source
+            .known_fields()
+            .map_err(|e| e.context(&self.origin))?;
+        rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))
+            .map_err(|e| e.context(&self.origin))?;
         let target = |t: &TargetConfig| Ok((target_name(t), t.build()?));
         let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)
             .map_err(|e| e.context(&self.origin))?;
@@ -258,6 +264,16 @@ impl Pipeline {
             SourceConfig::Parquet(c) => c.path = rill_io::OneOrMany::One(path.to_string()),
         }
     }
+}
+
+/// The source's file(s), for messages.
+fn source_name(s: &SourceConfig) -> String {
+    let paths = match s {
+        SourceConfig::Csv(c) => &c.path,
+        SourceConfig::Jsonl(c) => &c.path,
+        SourceConfig::Parquet(c) => &c.path,
+    };
+    paths.as_slice().join(", ")
 }
 
 /// `kind:path` (e.g. `parquet:out/x.parquet`), the target's name in summaries and messages.

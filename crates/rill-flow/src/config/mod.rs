@@ -4,9 +4,11 @@
 //! branches and routes can end in targets while this crate stays below the I/O crate.
 
 mod expr;
+mod fields;
 pub mod string_or_struct;
 
 pub use expr::{ExprFn, EVENT_VARS};
+pub use fields::check_fields;
 pub use string_or_struct::StringOrStruct;
 
 use crate::graph::Flow;

@@ -53,6 +53,8 @@ pub struct AggregateByKey {
     /// can prefetch the state of the key a few events ahead; see `before_batch`.
     ahead: std::collections::VecDeque<u32>,
     main_outlets: Vec<usize>,
+    /// Per aggregator reading a field: events whose body lacked the field (or had it null).
+    missing: Vec<u64>,
 }
 
 impl AggregateByKey {
@@ -73,6 +75,7 @@ impl AggregateByKey {
         fixed: Vec<bool>,
     ) -> Result<AggregateByKey> {
         let aggs = Arc::new(aggs);
+        let inputs_len = inputs.len();
         for a in aliases.keys() {
             if !aggs.feature_names().iter().any(|f| f == a) && !enrich.contains(a) {
                 return Err(Error::config(format!(
@@ -108,6 +111,7 @@ impl AggregateByKey {
             late_outlet_name,
             ahead: std::collections::VecDeque::new(),
             main_outlets: Vec::new(),
+            missing: vec![0; inputs_len],
         })
     }
 
@@ -208,7 +212,13 @@ impl AggregateByKey {
             }
             let owned;
             let value: &Value = match &inp.input {
-                Input::Field(slot) => slot.get_in(&event.body).unwrap_or(&Value::Null),
+                Input::Field(slot) => match slot.get_in(&event.body) {
+                    Some(v) if !v.is_null() => v,
+                    _ => {
+                        self.missing[i] += 1;
+                        &Value::Null
+                    }
+                },
                 Input::Expr(f) => {
                     owned = f.eval(event, &[])?;
                     &owned
@@ -393,6 +403,16 @@ impl Step for AggregateByKey {
 
     fn uses_timers(&self) -> bool {
         !self.every_event
+    }
+
+    fn counters(&self) -> Vec<(String, u64)> {
+        let aggs = &self.store.aggs;
+        self.missing
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| (format!("field_missing.{}", aggs.name(i)), n))
+            .collect()
     }
 
     fn next_deadline(&self) -> Option<Timestamp> {
