@@ -134,3 +134,133 @@ dead_letter: {jsonl: {path: "{out}/dead.jsonl"}}
     );
     assert_eq!(records, [2, 3, 5, 7], "{}", out[1]);
 }
+
+mod random_pipelines {
+    //! Random pipelines made of the steps that share a table, in chains and branches, over
+    //! random keyed streams (with late events): identical outputs at batch sizes 1, 3 and 256.
+
+    use proptest::prelude::*;
+    use rill::Pipeline;
+
+    #[derive(Debug, Clone)]
+    enum Kind {
+        State,
+        Write,
+        Query,
+        Aggregate,
+    }
+
+    fn step_yaml(kind: &Kind, n: usize) -> String {
+        match kind {
+            Kind::State => format!(
+                r#"{{map_with_state: {{table: t, initial: 0, state: "state + click", output: "body + {{msc{n}: new_state}}", name: msc{n}}}}}"#
+            ),
+            Kind::Write => "{write_to_table: {table: t, columns: [amount]}}".into(),
+            Kind::Query => {
+                "{query_by_key: {table: t, features: [amount, msc0, agg_sum_1h, agg_count_24h]}}"
+                    .into()
+            }
+            Kind::Aggregate => "{aggregate_by_key: {table: t, enrich_with: [amount, msc0], aggregates: [{name: agg, field: click, ops: [sum, count], windows: {sliding: [1h, 24h], period: 10m}}]}}".into(),
+        }
+    }
+
+    fn kind() -> impl Strategy<Value = Kind> {
+        prop_oneof![
+            Just(Kind::State),
+            Just(Kind::Write),
+            Just(Kind::Query),
+            Just(Kind::Aggregate)
+        ]
+    }
+
+    /// A chain: each element is a step, or a branch of steps (with its own target).
+    fn chain() -> impl Strategy<Value = Vec<(Kind, Option<Vec<Kind>>)>> {
+        prop::collection::vec(
+            (
+                kind(),
+                prop::option::weighted(0.3, prop::collection::vec(kind(), 1..3)),
+            ),
+            1..6,
+        )
+    }
+
+    /// Events: (key index, minutes since the previous event, minutes back for a late one, click).
+    fn stream() -> impl Strategy<Value = Vec<(u8, u16, Option<u16>, u8)>> {
+        prop::collection::vec(
+            (
+                0u8..4,
+                0u16..90,
+                prop::option::weighted(0.2, 1u16..240),
+                0u8..2,
+            ),
+            1..60,
+        )
+    }
+
+    fn run(csv: &str, steps: &str, branches: usize, batch: usize) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("in.csv"), csv).unwrap();
+        let d = dir.path().display();
+        let yaml = format!(
+            "source: {{csv: {{path: {d}/in.csv, key: user, time: time}}}}\nsteps:\n{steps}\ntargets: [{{jsonl: {{path: {d}/main.jsonl}}}}]\nbatch_size: {batch}\n"
+        )
+        .replace("{OUT}", &d.to_string());
+        Pipeline::from_yaml(&yaml, "random.yaml", &[])
+            .unwrap_or_else(|e| panic!("{e}\n{yaml}"))
+            .run()
+            .unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        let mut outs = vec![std::fs::read_to_string(dir.path().join("main.jsonl")).unwrap()];
+        for b in 0..branches {
+            outs.push(
+                std::fs::read_to_string(dir.path().join(format!("branch{b}.jsonl")))
+                    .unwrap_or_default(),
+            );
+        }
+        outs
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn table_steps_give_the_same_output_at_every_batch_size(c in chain(), s in stream()) {
+            let mut csv = String::from("time,user,click,amount\n");
+            let mut t: i64 = 1_600_000_000;
+            for (i, (k, gap, back, click)) in s.iter().enumerate() {
+                t += *gap as i64 * 60;
+                let at = t - back.map_or(0, |b| b as i64 * 60);
+                let time = chrono::DateTime::from_timestamp(at, 0).unwrap().to_rfc3339();
+                csv.push_str(&format!("{time},u{k},{click},{}.5\n", i % 7));
+            }
+            let mut steps = String::new();
+            let mut n = 0;
+            let mut branches = 0;
+            for (k, branch) in &c {
+                match branch {
+                    None => {
+                        steps.push_str(&format!("  - {}\n", step_yaml(k, n)));
+                        n += 1;
+                    }
+                    Some(inner) => {
+                        let inner: Vec<String> = inner
+                            .iter()
+                            .map(|k| {
+                                n += 1;
+                                step_yaml(k, n - 1)
+                            })
+                            .collect();
+                        steps.push_str(&format!(
+                            "  - {{branch: {{steps: [{}], targets: [{{jsonl: {{path: \"{{OUT}}/branch{branches}.jsonl\"}}}}]}}}}\n",
+                            inner.join(", ")
+                        ));
+                        branches += 1;
+                    }
+                }
+            }
+            let one = run(&csv, &steps, branches, 1);
+            for bs in [3, 256] {
+                let other = run(&csv, &steps, branches, bs);
+                prop_assert_eq!(&one, &other, "batch size {} differs\nsteps:\n{}\ninput:\n{}", bs, steps, csv);
+            }
+        }
+    }
+}
