@@ -233,6 +233,44 @@ pub(crate) fn reason_of(e: Error) -> String {
     }
 }
 
+/// Describes the names that occur more than once, with their 1-based positions, or `None`
+/// when all are distinct: `duplicate column name 'click' (columns 3 and 4)`, or for several
+/// `duplicate column names 'a' (columns 1, 3 and 6), 'b' (columns 2 and 5)`. `noun` is
+/// `column` or `field`. Names for which `keep` is false are not reported (a projection that
+/// does not read them). Runs when a header or schema is first seen, never per record.
+pub(crate) fn duplicate_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    noun: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Option<String> {
+    // (name, positions) in order of first occurrence
+    let mut seen: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, n) in names.into_iter().enumerate() {
+        match index.get(n) {
+            Some(&at) => seen[at].1.push(i + 1),
+            None => {
+                index.insert(n, seen.len());
+                seen.push((n, vec![i + 1]));
+            }
+        }
+    }
+    let dups: Vec<String> = seen
+        .into_iter()
+        .filter(|(n, at)| at.len() > 1 && keep(n))
+        .map(|(n, at)| {
+            let (last, rest) = at.split_last().expect("two or more positions");
+            let rest: Vec<String> = rest.iter().map(usize::to_string).collect();
+            format!("'{n}' ({noun}s {} and {last})", rest.join(", "))
+        })
+        .collect();
+    match dups.len() {
+        0 => None,
+        1 => Some(format!("duplicate {noun} name {}", dups[0])),
+        _ => Some(format!("duplicate {noun} names {}", dups.join(", "))),
+    }
+}
+
 /// Opens a file for reading, with an error naming it.
 pub(crate) fn open_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
     std::fs::File::open(path).map_err(|e| Error::io(format!("opening '{}'", path.display()), e))

@@ -83,10 +83,17 @@ impl Columns {
         &self.names
     }
 
-    /// Checks `ev` can be written: takes the columns from it if they are not known yet, and,
-    /// for columns taken from a first event, rejects a body with a field outside them (rather
-    /// than dropping it silently). The check runs once per body schema. `Err` is the reason.
+    /// Checks `ev` can be written: refuses a body with duplicate field names (which would
+    /// become same-named columns, or leave a listed column's value ambiguous), takes the
+    /// columns from it if they are not known yet, and, for columns taken from a first event,
+    /// rejects a body with a field outside them (rather than dropping it silently). The field
+    /// check runs once per body schema. `Err` is the reason.
     pub fn prepare(&mut self, ev: &Event) -> Result<(), String> {
+        if let Value::Record(rec) = &ev.body {
+            if rec.schema().has_duplicate_names() {
+                return Err(super::duplicate_fields(rec));
+            }
+        }
         if self.explicit {
             return Ok(());
         }

@@ -95,3 +95,22 @@ fn missing_key_column_is_a_config_error() {
         "configuration error: field 'user' is not a column of 'frames' (columns: t, u, d, v, day)"
     );
 }
+
+#[test]
+fn duplicate_column_names_are_an_error_before_any_row() {
+    let col = || Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef;
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("user", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("click", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("click", arrow::datatypes::DataType::Int64, true),
+    ]));
+    let b = RecordBatch::try_new(schema, vec![col(), col(), col()]).unwrap();
+    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default());
+    let mut out = SourceBatch::default();
+    let err = src.next_batch(&mut out, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reading 'frames': duplicate column name 'click' (columns 2 and 3)"
+    );
+    assert!(out.events.is_empty());
+}

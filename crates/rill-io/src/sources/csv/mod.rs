@@ -11,8 +11,8 @@ mod tests;
 use rows::{Row, RowReader};
 
 use crate::common::{
-    display_paths, expand_paths, open_file, parse_time, reason_of, reject, EventFields, FieldType,
-    OneOrMany,
+    display_paths, duplicate_names, expand_paths, open_file, parse_time, reason_of, reject,
+    EventFields, FieldType, OneOrMany,
 };
 use rill_core::{Error, Event, Record, Schema, Str, TimeFormat, Timestamp, Value};
 use rill_flow::{Source, SourceBatch};
@@ -134,6 +134,13 @@ impl CsvSource {
                 cfg.delimiter
             )));
         }
+        if let Some(dup) = cfg
+            .columns
+            .as_ref()
+            .and_then(|c| duplicate_names(c.iter().map(String::as_str), "column", |_| true))
+        {
+            return Err(Error::config(format!("csv `columns`: {dup}")));
+        }
         let files = expand_paths(&cfg.path)?;
         let fields = EventFields::new(
             cfg.key.as_ref(),
@@ -173,6 +180,7 @@ impl CsvSource {
                 names.push(h.to_string());
             }
             if let Some(cols) = &self.cfg.columns {
+                // `columns` replaces the header's names (and was checked for duplicates)
                 if cols.len() != names.len() {
                     return Err(Error::config(format!(
                         "'{name}' has {} columns in its header but `columns` lists {}",
@@ -181,6 +189,15 @@ impl CsvSource {
                     )));
                 }
                 names = cols.clone();
+            } else if let Some(dup) =
+                duplicate_names(names.iter().map(String::as_str), "column", |_| true)
+            {
+                // a record keeps one value per name: the other column would be lost
+                return Err(Error::BadRecord {
+                    source_name: name,
+                    record: headers.line,
+                    reason: dup,
+                });
             }
             layout = Some(self.layout_for(&name, names)?);
         } else if let Some(cols) = &self.cfg.columns {

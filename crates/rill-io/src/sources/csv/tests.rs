@@ -337,3 +337,52 @@ fn utf8_is_checked_per_row_and_a_bad_cell_is_named() {
     assert_eq!(field(&out.events[0], "city"), &Value::from("Zürich"));
     assert_eq!(field(&out.events[1], "city"), &Value::from("Genève"));
 }
+
+#[test]
+fn duplicate_header_names_are_an_error_before_any_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "data.csv",
+        "time,user,click,click\n2021-01-01T00:00:00Z,u1,1,2\n",
+    );
+    let mut src = source(CsvSourceConfig::new(s(&p)));
+    let mut batch = SourceBatch::default();
+    let err = src.next_batch(&mut batch, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, record 1: duplicate column name 'click' (columns 3 and 4)",
+            s(&p)
+        )
+    );
+    assert!(batch.events.is_empty() && batch.rejects.is_empty());
+
+    // every duplicated name, with all its positions
+    let p = write(dir.path(), "many.csv", "a,b,a,c,b,a\n1,2,3,4,5,6\n");
+    let err = source(CsvSourceConfig::new(s(&p)))
+        .next_batch(&mut SourceBatch::default(), 10)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, record 1: duplicate column names 'a' (columns 1, 3 and 6), 'b' (columns 2 and 5)",
+            s(&p)
+        )
+    );
+
+    // `columns` replacing such a header makes the names unique again
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.columns = Some(["a", "b", "a2", "c", "b2", "a3"].map(String::from).to_vec());
+    let out = drain(&mut source(cfg));
+    assert_eq!(field(&out.events[0], "a3"), &Value::Int(6));
+
+    // duplicates in `columns` are a configuration error when the source is built
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.header = false;
+    cfg.columns = Some(["x", "y", "x"].map(String::from).to_vec());
+    assert_eq!(
+        CsvSource::new(cfg).err().unwrap().to_string(),
+        "configuration error: csv `columns`: duplicate column name 'x' (columns 1 and 3)"
+    );
+}

@@ -4,7 +4,9 @@
 #[cfg(test)]
 mod tests;
 
-use crate::common::{display_paths, expand_paths, open_file, EventFields, OneOrMany};
+use crate::common::{
+    display_paths, duplicate_names, expand_paths, open_file, EventFields, OneOrMany,
+};
 use crate::sources::arrow::convert::BatchCursor;
 use arrow::datatypes::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::{
@@ -173,6 +175,17 @@ impl ParquetSource {
         let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
             .map_err(|e| Error::io(ctx(), e))?;
         let schema = meta.schema().clone();
+        // before any row: a record keeps one value per name, and a projection by name could
+        // not say which column it means. Names the projection leaves out may repeat.
+        let read = |n: &str| {
+            self.columns
+                .as_ref()
+                .is_none_or(|c| c.iter().any(|c| c == n))
+        };
+        let names = schema.fields().iter().map(|f| f.name().as_str());
+        if let Some(dup) = duplicate_names(names, "column", read) {
+            return Err(Error::io(ctx(), dup));
+        }
         let mask = match &self.columns {
             None => None,
             Some(cols) => {

@@ -85,3 +85,34 @@ fn bodies_of_any_shape_and_batched_flushes() {
         "{\"a\":1}\n{\"b\":2}\n[3]\n"
     );
 }
+
+#[test]
+fn a_record_with_duplicate_field_names_is_an_error_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.jsonl");
+    let mut tgt = JsonlTarget::new(JsonlTargetConfig::new(s(&path))).unwrap();
+    let mut cx = Cx::new(Timestamp(0));
+    let dup = crate::testutil::duplicate_field_event();
+    let f = tgt.process(dup.clone(), &mut cx).unwrap_err();
+    let want = format!(
+        "writing '{}', record 2: duplicate field name 'click' (fields 3 and 4)",
+        s(&path)
+    );
+    assert_eq!(f.error.to_string(), want);
+    // also inside another record, and through `columns`
+    let mut nested = Event::new(Record::from_pairs([("inner", dup.body.clone())]));
+    nested.offset = 2;
+    assert_eq!(
+        tgt.process(nested, &mut cx).unwrap_err().error.to_string(),
+        format!("{want} in field 'inner'")
+    );
+    let mut cfg = JsonlTargetConfig::new(s(&path));
+    cfg.columns = Some(vec!["click".into()]);
+    let f = JsonlTarget::new(cfg)
+        .unwrap()
+        .process(dup, &mut cx)
+        .unwrap_err();
+    assert_eq!(f.error.to_string(), want);
+    tgt.terminate(&mut cx).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
+}

@@ -5,7 +5,7 @@
 mod tests;
 
 use crate::common::create_file;
-use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
+use crate::targets::{record_error, write_json, BufferedTarget, Columns, Encoder, FlushPolicy};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampNanosecondBuilder,
@@ -156,7 +156,14 @@ impl ParquetEncoder {
         // check the whole row before buffering any of it
         let mut widen = Vec::new();
         for i in 0..n {
-            let v = self.columns.value(i, ev).into_owned();
+            let mut v = self.columns.value(i, ev).into_owned();
+            if matches!(v, Value::List(_) | Value::Record(_)) {
+                // as JSON text now, so a value that cannot be written fails its own event
+                let mut text = Vec::new();
+                write_json(&mut text, &v)
+                    .map_err(|e| e.in_field(&self.columns.names()[i]).message())?;
+                v = Value::Str(String::from_utf8(text).expect("JSON text is UTF-8").into());
+            }
             match (self.kinds[i], Kind::of(&v)) {
                 (_, None) => {}
                 (None, Some(_)) if frozen => {

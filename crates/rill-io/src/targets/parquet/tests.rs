@@ -113,3 +113,21 @@ fn types_widen_in_the_first_batch_and_mismatches_name_record_and_field() {
     assert_eq!(back.events[3].body.get("k"), Some(&Value::from("d")));
     assert_eq!(back.events[3].body.get("none"), Some(&Value::Null));
 }
+
+#[test]
+fn a_record_with_duplicate_field_names_is_an_error_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.parquet");
+    let mut tgt = ParquetTarget::new(ParquetTargetConfig::new(s(&path))).unwrap();
+    let mut cx = Cx::new(Timestamp(0));
+    let f = tgt
+        .process(crate::testutil::duplicate_field_event(), &mut cx)
+        .unwrap_err();
+    assert_eq!(
+        f.error.to_string(),
+        format!(
+            "writing '{}', record 2: duplicate field name 'click' (fields 3 and 4)",
+            s(&path)
+        )
+    );
+}
