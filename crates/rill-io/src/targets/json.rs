@@ -84,8 +84,8 @@ pub(crate) fn write_json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
-/// Appends the JSON text of `v`: times as RFC 3339 strings, non-finite floats as the strings
-/// `"NaN"`, `"Infinity"`, `"-Infinity"`.
+/// Appends the JSON text of `v`: times as RFC 3339 strings, non-finite floats as the bare
+/// tokens `NaN`, `Infinity`, `-Infinity`.
 pub(crate) fn write_json(out: &mut Vec<u8>, v: &Value) -> Result<(), JsonError> {
     let mut f = CompactFormatter;
     // writes into a Vec cannot fail
@@ -134,14 +134,16 @@ pub(crate) fn write_json(out: &mut Vec<u8>, v: &Value) -> Result<(), JsonError> 
     Ok(())
 }
 
-/// The text of a non-finite float.
+/// The text of a non-finite float: the bare tokens Python's `json` module writes (and reads),
+/// which the JSON lines source reads back as floats. (JSON proper has no such numbers; strings
+/// would come back as strings, null as null.)
 fn non_finite(x: f64) -> &'static [u8] {
     if x.is_nan() {
-        b"\"NaN\""
+        b"NaN"
     } else if x > 0.0 {
-        b"\"Infinity\""
+        b"Infinity"
     } else {
-        b"\"-Infinity\""
+        b"-Infinity"
     }
 }
 

@@ -102,3 +102,74 @@ fn bad_lines_are_rejected_with_exact_messages() {
     );
     assert_eq!(out.events.len(), 1);
 }
+
+#[test]
+fn bare_nan_and_infinity_tokens_are_floats_and_near_misses_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "nf.jsonl",
+        concat!(
+            "{\"a\": NaN, \"b\": -Infinity, \"c\": [Infinity], \"d\": 1e400}\n",
+            "{\"a\": nan}\n",
+            "{\"a\": Inf}\n",
+            "{\"a\": 18446744073709551616, \"b\": 9223372036854775807, \"c\": -0.0}\n",
+        ),
+    );
+    let out = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&p))).unwrap());
+    let n = s(&p);
+    assert_eq!(
+        reject_messages(&out),
+        [
+            format!("{n}, record 1: invalid JSON at column 50: number out of range"),
+            format!("{n}, record 2: invalid JSON at column 8: expected ident"),
+            format!("{n}, record 3: invalid JSON at column 10: expected ident"),
+        ]
+    );
+    let b = &out.events[0].body;
+    // integers past i64 become floats, as before
+    assert_eq!(b.get("a"), Some(&Value::Float(18446744073709551616.0)));
+    assert_eq!(b.get("b"), Some(&Value::Int(i64::MAX)));
+    assert_eq!(b.get("c"), Some(&Value::Float(-0.0)));
+}
+
+#[test]
+fn duplicate_keys_in_a_line_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "d.jsonl",
+        concat!(
+            "{\"user\": \"u1\", \"click\": 1, \"click\": 2}\n",
+            "{\"user\": \"u1\", \"x\": {\"a\": 1, \"a\": 2}}\n",
+            "{\"user\": \"u1\", \"click\": 1}\n",
+        ),
+    );
+    let out = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&p))).unwrap());
+    let n = s(&p);
+    assert_eq!(
+        reject_messages(&out),
+        [
+            format!("{n}, record 1: duplicate field name 'click' (fields 2 and 3)"),
+            format!("{n}, record 2: duplicate field name 'a' (fields 1 and 2) in field 'x'"),
+        ]
+    );
+    assert_eq!(out.events.len(), 1);
+}
+
+#[test]
+fn nesting_deeper_than_128_is_rejected_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = |n: usize| format!("{{\"a\": {}1{}}}\n", "[".repeat(n), "]".repeat(n));
+    let p = write(dir.path(), "deep.jsonl", &(deep(128) + &deep(100_000)));
+    let out = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&p))).unwrap());
+    // the 129th '[' starts at column 7 + 128
+    assert_eq!(
+        reject_messages(&out),
+        [format!(
+            "{}, record 2: invalid JSON at column 135: recursion limit exceeded",
+            s(&p)
+        )]
+    );
+    assert_eq!(out.events.len(), 1);
+}

@@ -53,8 +53,9 @@ impl JsonlTargetConfig {
 
 /// Writes events as JSON lines and passes them on. Build with [`JsonlTarget::new`].
 ///
-/// Values are written as by [`rill_core::json::to_json`]: times in RFC 3339, non-finite floats
-/// as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
+/// Values: times in RFC 3339 text; non-finite floats as the bare tokens `NaN`, `Infinity`,
+/// `-Infinity` (as Python's `json` writes them; the JSON lines source reads them back as
+/// floats). A record with repeated field names fails its event.
 pub type JsonlTarget = BufferedTarget<JsonlEncoder>;
 
 /// Encodes events as JSON lines for [`JsonlTarget`].
