@@ -133,15 +133,16 @@ pub(crate) fn reject(
 pub(crate) fn parse_time_text(
     field: &str,
     text: &str,
-    format: &rill_core::TimeFormat,
+    format: &rill_core::TimeParser,
 ) -> Result<Timestamp, String> {
     parse_time(text, format).map_err(|e| field_reason(field, e))
 }
 
-/// Like [`TimeFormat::parse_str`](rill_core::TimeFormat::parse_str), but fractional epoch
+/// Like [`TimeParser::parse_str`](rill_core::TimeParser::parse_str), but fractional epoch
 /// values keep their precision (see [`epoch_f64`]).
-pub(crate) fn parse_time(text: &str, format: &rill_core::TimeFormat) -> Result<Timestamp, Error> {
+pub(crate) fn parse_time(text: &str, parser: &rill_core::TimeParser) -> Result<Timestamp, Error> {
     use rill_core::TimeFormat as F;
+    let format = parser.format();
     if matches!(format, F::EpochSeconds | F::EpochMillis | F::EpochMicros) {
         let t = text.trim();
         if t.parse::<i64>().is_err() {
@@ -154,7 +155,7 @@ pub(crate) fn parse_time(text: &str, format: &rill_core::TimeFormat) -> Result<T
             }
         }
     }
-    format.parse_str(text)
+    parser.parse_str(text)
 }
 
 /// Exact nanoseconds of a plain decimal (`-12.345`) in a unit of `scale` nanoseconds;
@@ -205,11 +206,12 @@ pub(crate) fn epoch_f64(f: f64, format: &rill_core::TimeFormat) -> Result<Timest
 pub(crate) fn time_from_value(
     field: &str,
     v: &Value,
-    format: &rill_core::TimeFormat,
+    parser: &rill_core::TimeParser,
 ) -> Result<Timestamp, String> {
+    let format = parser.format();
     match v {
         Value::Time(t) => Ok(*t),
-        Value::Str(s) => parse_time_text(field, s, format),
+        Value::Str(s) => parse_time_text(field, s, parser),
         Value::Int(i) => format.from_i64(*i).map_err(|e| field_reason(field, e)),
         Value::Float(f) => epoch_f64(*f, format).map_err(|e| field_reason(field, e)),
         Value::Null => Err(format!("field '{field}': time is empty")),

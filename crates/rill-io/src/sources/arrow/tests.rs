@@ -45,11 +45,7 @@ fn rows_of_every_batch_become_events() {
         id: Some("d".into()),
         ..Default::default()
     };
-    let out = drain(&mut ArrowSource::new(
-        "frames",
-        vec![batch(0), batch(10)],
-        opts,
-    ));
+    let out = drain(&mut ArrowSource::new("frames", vec![batch(0), batch(10)], opts).unwrap());
     assert!(out.rejects.is_empty(), "{:?}", reject_messages(&out));
     let e = &out.events;
     assert_eq!(e.len(), 4);
@@ -72,7 +68,7 @@ fn rows_of_every_batch_become_events() {
 fn unsupported_column_type_is_an_error_naming_the_column() {
     let list = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1)])]);
     let b = RecordBatch::try_from_iter([("l", Arc::new(list) as ArrayRef)]).unwrap();
-    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default());
+    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default()).unwrap();
     let err = src.next_batch(&mut SourceBatch::default(), 10).unwrap_err();
     assert!(
         err.to_string()
@@ -88,6 +84,7 @@ fn missing_key_column_is_a_config_error() {
         ..Default::default()
     };
     let err = ArrowSource::new("frames", vec![batch(0)], opts)
+        .unwrap()
         .next_batch(&mut SourceBatch::default(), 10)
         .unwrap_err();
     assert_eq!(
@@ -105,7 +102,7 @@ fn duplicate_column_names_are_an_error_before_any_row() {
         arrow::datatypes::Field::new("click", arrow::datatypes::DataType::Int64, true),
     ]));
     let b = RecordBatch::try_new(schema, vec![col(), col(), col()]).unwrap();
-    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default());
+    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default()).unwrap();
     let mut out = SourceBatch::default();
     let err = src.next_batch(&mut out, 10).unwrap_err();
     assert_eq!(

@@ -39,9 +39,15 @@ pub struct JsonlSourceConfig {
     /// Without it, the event time is the time the line was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    /// `iso8601` (default), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern.
+    /// `iso8601` (default), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern
+    /// (`%z` an offset, `%Z` a zone name such as `PST` or `America/New_York`).
     #[serde(default)]
     pub time_format: TimeFormat,
+    /// IANA zone (`Europe/Paris`) of text times that carry no offset or zone name; default UTC.
+    /// DST-correct: a local time that occurs twice is its earlier instant, one the clocks skip
+    /// is rejected. An unknown name is a configuration error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Field holding the event id (numbers are turned into text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -55,6 +61,7 @@ impl JsonlSourceConfig {
             key: None,
             time: None,
             time_format: TimeFormat::Iso8601,
+            timezone: None,
             id: None,
         }
     }
@@ -87,8 +94,9 @@ impl JsonlSource {
                 cfg.key.as_ref(),
                 cfg.time.as_deref(),
                 &cfg.time_format,
+                cfg.timezone.as_deref(),
                 cfg.id.as_deref(),
-            ),
+            )?,
             decoder: LineDecoder::default(),
             buf: Vec::new(),
         })

@@ -173,3 +173,37 @@ fn nesting_deeper_than_128_is_rejected_not_a_stack_overflow() {
     );
     assert_eq!(out.events.len(), 1);
 }
+
+#[test]
+fn timezone_option_and_zone_names_apply_to_text_times_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "tz.jsonl",
+        concat!(
+            "{\"t\": \"2021-01-01 10:00:00\"}\n",
+            "{\"t\": 1609495200000}\n",
+            "{\"t\": \"2021-01-01 10:00:00 Asia/Tokyo\"}\n",
+        ),
+    );
+    let mut cfg = JsonlSourceConfig::new(s(&p));
+    cfg.time = Some("t".into());
+    cfg.timezone = Some("America/New_York".into());
+    let out = drain(&mut JsonlSource::new(cfg.clone()).unwrap());
+    let times: Vec<Timestamp> = out.events.iter().map(|e| e.time).collect();
+    // epoch numbers are instants: the zone does not move them
+    assert_eq!(
+        times,
+        [t("2021-01-01T15:00:00Z"), t("2021-01-01T10:00:00Z")]
+    );
+    assert_eq!(
+        reject_messages(&out),
+        [format!(
+            "{}, record 3: field 't': '2021-01-01 10:00:00 Asia/Tokyo' is not an ISO-8601 timestamp",
+            s(&p)
+        )]
+    );
+    cfg.time_format = TimeFormat::Pattern("%Y-%m-%d %H:%M:%S %Z".into());
+    let out = drain(&mut JsonlSource::new(cfg).unwrap());
+    assert_eq!(out.events.last().unwrap().time, t("2021-01-01T01:00:00Z"));
+}

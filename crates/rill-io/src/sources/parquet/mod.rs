@@ -45,9 +45,15 @@ pub struct ParquetSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     /// Format of a text or numeric time column: `iso8601` (default; numbers = epoch ms),
-    /// `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern.
+    /// `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern (`%z`, `%Z` as in
+    /// the CSV source).
     #[serde(default)]
     pub time_format: TimeFormat,
+    /// IANA zone (`Europe/Paris`) of *text* times without an offset or zone name; default UTC.
+    /// Timestamp columns hold instants and are not shifted. Unknown names are configuration
+    /// errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Column holding the event id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -75,6 +81,7 @@ impl ParquetSourceConfig {
             key: None,
             time: None,
             time_format: TimeFormat::Iso8601,
+            timezone: None,
             id: None,
             start: None,
             end: None,
@@ -137,8 +144,9 @@ impl ParquetSource {
             cfg.key.as_ref(),
             cfg.time.as_deref(),
             &cfg.time_format,
+            cfg.timezone.as_deref(),
             cfg.id.as_deref(),
-        );
+        )?;
         let columns = cfg.columns.as_ref().map(|cols| {
             let mut all = cols.clone();
             for n in fields.names() {
