@@ -16,6 +16,15 @@ enum From {
     Id,
 }
 
+/// The type an event attribute column always has (see [`Columns::attribute_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttributeKind {
+    /// `$time`.
+    Time,
+    /// `$id`.
+    Text,
+}
+
 /// A target's columns, fixed by the options or by the first event.
 #[derive(Debug, Clone)]
 pub(crate) struct Columns {
@@ -126,6 +135,16 @@ impl Columns {
             self.checked_schema = rec.schema().id();
         }
         Ok(())
+    }
+
+    /// The type of column `i` when its source fixes it: `$time` is always a timestamp, `$id`
+    /// text (or null); `None` for body fields and the key, whose types depend on the data.
+    pub fn attribute_kind(&self, i: usize) -> Option<AttributeKind> {
+        match self.from[i] {
+            From::Time => Some(AttributeKind::Time),
+            From::Id => Some(AttributeKind::Text),
+            From::Field(_) | From::Key => None,
+        }
     }
 
     /// The value of column `i` for `ev` (a missing field is null).

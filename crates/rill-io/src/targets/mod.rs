@@ -11,7 +11,7 @@ pub mod jsonl;
 pub mod parquet;
 
 pub use buffered::{BufferedTarget, Encoder};
-pub(crate) use columns::Columns;
+pub(crate) use columns::{AttributeKind, Columns};
 pub(crate) use flush::FlushPolicy;
 pub(crate) use json::{duplicate_fields, write_json, write_json_str};
 
