@@ -29,7 +29,15 @@ fn num(b: &[u8]) -> Option<i64> {
 }
 
 /// Epoch nanoseconds, or `None` when the text is not in the fast shape (or out of range).
+#[cfg(test)]
 pub(crate) fn parse_fast(s: &[u8]) -> Option<i64> {
+    parse_fast_parts(s).map(|(n, _)| n)
+}
+
+/// Like `parse_fast`, also saying whether the text had an offset (`Z` or `±HH:MM`): without
+/// one the nanoseconds are the wall-clock time read as UTC, for a source's `timezone` to place.
+#[inline]
+pub(crate) fn parse_fast_parts(s: &[u8]) -> Option<(i64, bool)> {
     if s.len() < 19
         || s[4] != b'-'
         || s[7] != b'-'
@@ -55,6 +63,7 @@ pub(crate) fn parse_fast(s: &[u8]) -> Option<i64> {
         frac = num(&r[..n])? * 10i64.pow(9 - n as u32);
         rest = &r[n..];
     }
+    let has_offset = !rest.is_empty();
     let offset = match rest {
         [] => 0,
         [b'Z'] | [b'z'] => 0,
@@ -73,7 +82,8 @@ pub(crate) fn parse_fast(s: &[u8]) -> Option<i64> {
         _ => return None,
     };
     let secs = days_from_civil(y, mo, d) * 86_400 + h * 3600 + mi * 60 + se - offset;
-    secs.checked_mul(1_000_000_000)?.checked_add(frac)
+    let nanos = secs.checked_mul(1_000_000_000)?.checked_add(frac)?;
+    Some((nanos, has_offset))
 }
 
 #[cfg(test)]

@@ -19,9 +19,11 @@ pub mod json;
 mod record;
 mod time;
 mod value;
+mod zone;
 
 pub use error::{Error, Result};
 pub use event::{Completion, CompletionFuture, Event, EventMeta, ResultHandle};
 pub use record::{FieldSlot, Record, Schema, SchemaExtender};
-pub use time::{parse_duration, Duration, TimeFormat, Timestamp};
+pub use time::{parse_duration, Duration, TimeFormat, TimeParser, Timestamp};
 pub use value::{Str, Value};
+pub use zone::{Zone, ABBREVIATIONS, AMBIGUOUS};

@@ -15,13 +15,16 @@ pub struct Schema {
     id: u64,
     names: Vec<Str>,
     index: AHashMap<Str, usize>,
+    /// True when some name occurs more than once (see [`Schema::has_duplicate_names`]).
+    duplicates: bool,
     /// Most fields steps downstream have added to a record of this schema (see
     /// [`Schema::spare_hint`]).
     spare: AtomicUsize,
 }
 
 impl Schema {
-    /// A new schema; duplicate names keep the last position.
+    /// A new schema; duplicate names keep the last position (lookups by name see only that
+    /// one; writers refuse such a schema, see [`Schema::has_duplicate_names`]).
     pub fn new<I, S>(names: I) -> Arc<Schema>
     where
         I: IntoIterator<Item = S>,
@@ -32,9 +35,10 @@ impl Schema {
             .iter()
             .enumerate()
             .map(|(i, n)| (n.clone(), i))
-            .collect();
+            .collect::<AHashMap<Str, usize>>();
         Arc::new(Schema {
             id: NEXT_SCHEMA_ID.fetch_add(1, Ordering::Relaxed),
+            duplicates: index.len() != names.len(),
             names,
             index,
             spare: AtomicUsize::new(0),
@@ -80,6 +84,19 @@ impl Schema {
     /// True when there are no fields.
     pub fn is_empty(&self) -> bool {
         self.names.is_empty()
+    }
+    /// True when a name occurs more than once. Known from construction, so a target can
+    /// refuse such records (which would become same-named columns or JSON keys) at the cost of
+    /// a field read per record.
+    ///
+    /// ```
+    /// use rill_core::Schema;
+    /// assert!(Schema::new(["a", "b", "a"]).has_duplicate_names());
+    /// assert!(!Schema::new(["a", "b"]).has_duplicate_names());
+    /// ```
+    #[inline]
+    pub fn has_duplicate_names(&self) -> bool {
+        self.duplicates
     }
     /// Position of a field.
     pub fn index_of(&self, name: &str) -> Option<usize> {

@@ -138,6 +138,13 @@ mod tests {
         assert!(c.header);
         assert_eq!(c.time_format, rill_core::TimeFormat::EpochMillis);
         assert_eq!(c.types.get("amount"), Some(&crate::FieldType::Float));
+        let SourceConfig::Jsonl(j) = serde_json::from_str::<SourceConfig>(
+            r#"{"jsonl": {"path": "a.jsonl", "time": "t", "timezone": "Europe/Paris"}}"#,
+        )
+        .unwrap() else {
+            panic!("jsonl expected")
+        };
+        assert_eq!(j.timezone.as_deref(), Some("Europe/Paris"));
         let err =
             serde_json::from_str::<SourceConfig>(r#"{"csv": {"path": "a.csv", "keyy": "user"}}"#)
                 .unwrap_err();
@@ -163,6 +170,12 @@ mod tests {
             Some("configuration error: column '$nope': unknown event attribute '$nope' (use $key, $time or $id)")
         );
         let mut p = ParquetSourceConfig::new("x.parquet");
+        p.timezone = Some("PST".into());
+        assert_eq!(
+            SourceConfig::Parquet(p.clone()).build().err().map(|e| e.to_string()).as_deref(),
+            Some("configuration error: unknown timezone 'PST': use an IANA name such as Europe/Paris or America/New_York")
+        );
+        p.timezone = None;
         p.start = Some("2020-01-01T00:00:00Z".into());
         assert_eq!(
             SourceConfig::Parquet(p).build().err().map(|e| e.to_string()).as_deref(),

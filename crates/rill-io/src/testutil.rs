@@ -103,3 +103,20 @@ pub fn events() -> Vec<Event> {
         })
         .collect()
 }
+
+/// An event whose body has the field `click` twice (fields 3 and 4), as `Schema::new` allows.
+pub fn duplicate_field_event() -> Event {
+    let schema = rill_core::Schema::new(["time", "user", "click", "click"]);
+    let body = Record::new(
+        schema,
+        vec![
+            Value::Time(t("2021-01-01T00:00:00Z")),
+            Value::from("u1"),
+            Value::Int(1),
+            Value::Int(2),
+        ],
+    );
+    let mut e = Event::new(body);
+    e.offset = 2;
+    e
+}

@@ -1,7 +1,7 @@
 //! The key, time and id fields every source sets on its events.
 
 use super::{time_from_value, OneOrMany};
-use rill_core::{FieldSlot, Record, Str, TimeFormat, Timestamp, Value};
+use rill_core::{Error, FieldSlot, Record, Str, TimeFormat, TimeParser, Timestamp, Value};
 
 /// Resolves key / time / id from a decoded record. Field positions are cached per schema
 /// ([`FieldSlot`]), so a file whose rows share one schema resolves each name once.
@@ -10,7 +10,8 @@ pub(crate) struct EventFields {
     key: Vec<FieldSlot>,
     key_is_list: bool,
     time: Option<FieldSlot>,
-    format: TimeFormat,
+    /// The time format and `timezone`, compiled when the source is built.
+    format: TimeParser,
     id: Option<FieldSlot>,
 }
 
@@ -22,14 +23,16 @@ pub(crate) struct Resolved {
 }
 
 impl EventFields {
-    /// From the common source options.
+    /// From the common source options; an invalid `time_format` pattern or an unknown
+    /// `timezone` is a configuration error.
     pub fn new(
         key: Option<&OneOrMany>,
         time: Option<&str>,
         format: &TimeFormat,
+        timezone: Option<&str>,
         id: Option<&str>,
-    ) -> Self {
-        EventFields {
+    ) -> Result<Self, Error> {
+        Ok(EventFields {
             key: key
                 .map(|k| {
                     k.as_slice()
@@ -40,9 +43,9 @@ impl EventFields {
                 .unwrap_or_default(),
             key_is_list: key.is_some_and(OneOrMany::is_list),
             time: time.map(FieldSlot::new),
-            format: format.clone(),
+            format: TimeParser::new(format, timezone)?,
             id: id.map(FieldSlot::new),
-        }
+        })
     }
 
     /// Names of every field the options refer to (so projections can keep them).
@@ -59,8 +62,8 @@ impl EventFields {
         self.time.as_ref().map(FieldSlot::name)
     }
 
-    /// The time format.
-    pub fn format(&self) -> &TimeFormat {
+    /// The time format and zone.
+    pub fn format(&self) -> &TimeParser {
         &self.format
     }
 

@@ -133,15 +133,16 @@ pub(crate) fn reject(
 pub(crate) fn parse_time_text(
     field: &str,
     text: &str,
-    format: &rill_core::TimeFormat,
+    format: &rill_core::TimeParser,
 ) -> Result<Timestamp, String> {
     parse_time(text, format).map_err(|e| field_reason(field, e))
 }
 
-/// Like [`TimeFormat::parse_str`](rill_core::TimeFormat::parse_str), but fractional epoch
+/// Like [`TimeParser::parse_str`](rill_core::TimeParser::parse_str), but fractional epoch
 /// values keep their precision (see [`epoch_f64`]).
-pub(crate) fn parse_time(text: &str, format: &rill_core::TimeFormat) -> Result<Timestamp, Error> {
+pub(crate) fn parse_time(text: &str, parser: &rill_core::TimeParser) -> Result<Timestamp, Error> {
     use rill_core::TimeFormat as F;
+    let format = parser.format();
     if matches!(format, F::EpochSeconds | F::EpochMillis | F::EpochMicros) {
         let t = text.trim();
         if t.parse::<i64>().is_err() {
@@ -154,7 +155,7 @@ pub(crate) fn parse_time(text: &str, format: &rill_core::TimeFormat) -> Result<T
             }
         }
     }
-    format.parse_str(text)
+    parser.parse_str(text)
 }
 
 /// Exact nanoseconds of a plain decimal (`-12.345`) in a unit of `scale` nanoseconds;
@@ -205,11 +206,12 @@ pub(crate) fn epoch_f64(f: f64, format: &rill_core::TimeFormat) -> Result<Timest
 pub(crate) fn time_from_value(
     field: &str,
     v: &Value,
-    format: &rill_core::TimeFormat,
+    parser: &rill_core::TimeParser,
 ) -> Result<Timestamp, String> {
+    let format = parser.format();
     match v {
         Value::Time(t) => Ok(*t),
-        Value::Str(s) => parse_time_text(field, s, format),
+        Value::Str(s) => parse_time_text(field, s, parser),
         Value::Int(i) => format.from_i64(*i).map_err(|e| field_reason(field, e)),
         Value::Float(f) => epoch_f64(*f, format).map_err(|e| field_reason(field, e)),
         Value::Null => Err(format!("field '{field}': time is empty")),
@@ -230,6 +232,44 @@ pub(crate) fn reason_of(e: Error) -> String {
     match e {
         Error::Field { reason, .. } => reason,
         other => other.to_string(),
+    }
+}
+
+/// Describes the names that occur more than once, with their 1-based positions, or `None`
+/// when all are distinct: `duplicate column name 'click' (columns 3 and 4)`, or for several
+/// `duplicate column names 'a' (columns 1, 3 and 6), 'b' (columns 2 and 5)`. `noun` is
+/// `column` or `field`. Names for which `keep` is false are not reported (a projection that
+/// does not read them). Runs when a header or schema is first seen, never per record.
+pub(crate) fn duplicate_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+    noun: &str,
+    keep: impl Fn(&str) -> bool,
+) -> Option<String> {
+    // (name, positions) in order of first occurrence
+    let mut seen: Vec<(&str, Vec<usize>)> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, n) in names.into_iter().enumerate() {
+        match index.get(n) {
+            Some(&at) => seen[at].1.push(i + 1),
+            None => {
+                index.insert(n, seen.len());
+                seen.push((n, vec![i + 1]));
+            }
+        }
+    }
+    let dups: Vec<String> = seen
+        .into_iter()
+        .filter(|(n, at)| at.len() > 1 && keep(n))
+        .map(|(n, at)| {
+            let (last, rest) = at.split_last().expect("two or more positions");
+            let rest: Vec<String> = rest.iter().map(usize::to_string).collect();
+            format!("'{n}' ({noun}s {} and {last})", rest.join(", "))
+        })
+        .collect();
+    match dups.len() {
+        0 => None,
+        1 => Some(format!("duplicate {noun} name {}", dups[0])),
+        _ => Some(format!("duplicate {noun} names {}", dups.join(", "))),
     }
 }
 

@@ -16,6 +16,15 @@ enum From {
     Id,
 }
 
+/// The type an event attribute column always has (see [`Columns::attribute_kind`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AttributeKind {
+    /// `$time`.
+    Time,
+    /// `$id`.
+    Text,
+}
+
 /// A target's columns, fixed by the options or by the first event.
 #[derive(Debug, Clone)]
 pub(crate) struct Columns {
@@ -83,10 +92,17 @@ impl Columns {
         &self.names
     }
 
-    /// Checks `ev` can be written: takes the columns from it if they are not known yet, and,
-    /// for columns taken from a first event, rejects a body with a field outside them (rather
-    /// than dropping it silently). The check runs once per body schema. `Err` is the reason.
+    /// Checks `ev` can be written: refuses a body with duplicate field names (which would
+    /// become same-named columns, or leave a listed column's value ambiguous), takes the
+    /// columns from it if they are not known yet, and, for columns taken from a first event,
+    /// rejects a body with a field outside them (rather than dropping it silently). The field
+    /// check runs once per body schema. `Err` is the reason.
     pub fn prepare(&mut self, ev: &Event) -> Result<(), String> {
+        if let Value::Record(rec) = &ev.body {
+            if rec.schema().has_duplicate_names() {
+                return Err(super::duplicate_fields(rec));
+            }
+        }
         if self.explicit {
             return Ok(());
         }
@@ -119,6 +135,16 @@ impl Columns {
             self.checked_schema = rec.schema().id();
         }
         Ok(())
+    }
+
+    /// The type of column `i` when its source fixes it: `$time` is always a timestamp, `$id`
+    /// text (or null); `None` for body fields and the key, whose types depend on the data.
+    pub fn attribute_kind(&self, i: usize) -> Option<AttributeKind> {
+        match self.from[i] {
+            From::Time => Some(AttributeKind::Time),
+            From::Id => Some(AttributeKind::Text),
+            From::Field(_) | From::Key => None,
+        }
     }
 
     /// The value of column `i` for `ev` (a missing field is null).

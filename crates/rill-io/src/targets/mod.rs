@@ -6,12 +6,14 @@ mod buffered;
 mod columns;
 pub mod csv;
 mod flush;
+mod json;
 pub mod jsonl;
 pub mod parquet;
 
 pub use buffered::{BufferedTarget, Encoder};
-pub(crate) use columns::Columns;
+pub(crate) use columns::{AttributeKind, Columns};
 pub(crate) use flush::FlushPolicy;
+pub(crate) use json::{duplicate_fields, write_json, write_json_str};
 
 use rill_core::{Error, Event};
 

@@ -4,7 +4,7 @@
 //! narrow ints → Int64, Float32/decimals → Float64, timestamps of any unit → nanoseconds) and
 //! downcast once into a [`Col`]; rows then read cells with a plain `match`, never a downcast.
 
-use crate::common::{reject, EventFields};
+use crate::common::{duplicate_names, reject, EventFields};
 use arrow::array::{
     Array, AsArray, BooleanArray, Float64Array, Int64Array, LargeStringArray, RecordBatch,
     StringArray, StringViewArray, TimestampNanosecondArray,
@@ -151,6 +151,10 @@ impl BatchCursor {
             .map(|f| f.name().as_str())
             .collect();
         if !self.schema.as_ref().is_some_and(|s| s.matches(&names)) {
+            // a record keeps one value per name: a second same-named column would be lost
+            if let Some(dup) = duplicate_names(names.iter().copied(), "column", |_| true) {
+                return Err(Error::io(format!("reading '{}'", self.name), dup));
+            }
             for n in self.fields.names() {
                 if !names.contains(&n) {
                     return Err(Error::config(format!(

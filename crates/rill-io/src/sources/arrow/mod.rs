@@ -27,6 +27,9 @@ pub struct ArrowSourceOptions {
     pub time: Option<String>,
     /// Format of a text or numeric time column (default ISO-8601; numbers = epoch ms).
     pub time_format: TimeFormat,
+    /// IANA zone (`Europe/Paris`) of text times without an offset or zone name (default UTC);
+    /// timestamp columns are not shifted.
+    pub timezone: Option<String>,
     /// Column holding the event id.
     pub id: Option<String>,
 }
@@ -44,7 +47,7 @@ pub struct ArrowSourceOptions {
 ///     ("clicks", Arc::new(Int64Array::from(vec![1, 2])) as _),
 /// ]).unwrap();
 /// let opts = ArrowSourceOptions { key: Some("user".into()), ..Default::default() };
-/// let mut src = ArrowSource::new("clicks", vec![batch], opts);
+/// let mut src = ArrowSource::new("clicks", vec![batch], opts).unwrap();
 /// let mut out = SourceBatch::default();
 /// while src.next_batch(&mut out, 1024).unwrap() {}
 /// assert_eq!(out.events.len(), 2);
@@ -57,24 +60,26 @@ pub struct ArrowSource {
 }
 
 impl ArrowSource {
-    /// A source named `name` (used in reject messages) over `batches`.
+    /// A source named `name` (used in reject messages) over `batches`. An invalid
+    /// `time_format` pattern or unknown `timezone` is a configuration error.
     pub fn new(
         name: impl Into<String>,
         batches: Vec<RecordBatch>,
         options: ArrowSourceOptions,
-    ) -> Self {
+    ) -> Result<Self, Error> {
         let name = name.into();
         let fields = EventFields::new(
             options.key.as_ref(),
             options.time.as_deref(),
             &options.time_format,
+            options.timezone.as_deref(),
             options.id.as_deref(),
-        );
-        ArrowSource {
+        )?;
+        Ok(ArrowSource {
             cursor: BatchCursor::new(Arc::from(name.as_str()), fields, None, None),
             name,
             batches: batches.into_iter(),
-        }
+        })
     }
 }
 

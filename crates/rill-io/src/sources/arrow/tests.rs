@@ -45,11 +45,7 @@ fn rows_of_every_batch_become_events() {
         id: Some("d".into()),
         ..Default::default()
     };
-    let out = drain(&mut ArrowSource::new(
-        "frames",
-        vec![batch(0), batch(10)],
-        opts,
-    ));
+    let out = drain(&mut ArrowSource::new("frames", vec![batch(0), batch(10)], opts).unwrap());
     assert!(out.rejects.is_empty(), "{:?}", reject_messages(&out));
     let e = &out.events;
     assert_eq!(e.len(), 4);
@@ -72,7 +68,7 @@ fn rows_of_every_batch_become_events() {
 fn unsupported_column_type_is_an_error_naming_the_column() {
     let list = ListArray::from_iter_primitive::<Int64Type, _, _>(vec![Some(vec![Some(1)])]);
     let b = RecordBatch::try_from_iter([("l", Arc::new(list) as ArrayRef)]).unwrap();
-    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default());
+    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default()).unwrap();
     let err = src.next_batch(&mut SourceBatch::default(), 10).unwrap_err();
     assert!(
         err.to_string()
@@ -88,10 +84,30 @@ fn missing_key_column_is_a_config_error() {
         ..Default::default()
     };
     let err = ArrowSource::new("frames", vec![batch(0)], opts)
+        .unwrap()
         .next_batch(&mut SourceBatch::default(), 10)
         .unwrap_err();
     assert_eq!(
         err.to_string(),
         "configuration error: field 'user' is not a column of 'frames' (columns: t, u, d, v, day)"
     );
+}
+
+#[test]
+fn duplicate_column_names_are_an_error_before_any_row() {
+    let col = || Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef;
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("user", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("click", arrow::datatypes::DataType::Int64, true),
+        arrow::datatypes::Field::new("click", arrow::datatypes::DataType::Int64, true),
+    ]));
+    let b = RecordBatch::try_new(schema, vec![col(), col(), col()]).unwrap();
+    let mut src = ArrowSource::new("frames", vec![b], ArrowSourceOptions::default()).unwrap();
+    let mut out = SourceBatch::default();
+    let err = src.next_batch(&mut out, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "reading 'frames': duplicate column name 'click' (columns 2 and 3)"
+    );
+    assert!(out.events.is_empty());
 }

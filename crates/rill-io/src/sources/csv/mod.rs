@@ -11,10 +11,10 @@ mod tests;
 use rows::{Row, RowReader};
 
 use crate::common::{
-    display_paths, expand_paths, open_file, parse_time, reason_of, reject, EventFields, FieldType,
-    OneOrMany,
+    display_paths, duplicate_names, expand_paths, open_file, parse_time, reason_of, reject,
+    EventFields, FieldType, OneOrMany,
 };
-use rill_core::{Error, Event, Record, Schema, Str, TimeFormat, Timestamp, Value};
+use rill_core::{Error, Event, Record, Schema, Str, TimeFormat, TimeParser, Timestamp, Value};
 use rill_flow::{Source, SourceBatch};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,10 +53,16 @@ pub struct CsvSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     /// How `time` (and fields declared `time`) are written: `iso8601` (default; a value without
-    /// offset is UTC), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns`, or a strftime pattern such as
-    /// `"%d/%m/%Y %H:%M:%S"`.
+    /// offset is UTC, or in `timezone`), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns`, or a
+    /// strftime pattern such as `"%d/%m/%Y %H:%M:%S"` (`%z` an offset, `%Z` a zone name such as
+    /// `PST` or `America/New_York`).
     #[serde(default)]
     pub time_format: TimeFormat,
+    /// IANA zone (`Europe/Paris`) of text times that carry no offset or zone name; default UTC.
+    /// DST-correct: a local time that occurs twice is its earlier instant, one the clocks skip
+    /// is rejected. An unknown name is a configuration error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Field holding the event id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -85,6 +91,7 @@ impl CsvSourceConfig {
             key: None,
             time: None,
             time_format: TimeFormat::Iso8601,
+            timezone: None,
             id: None,
             types: BTreeMap::new(),
         }
@@ -134,13 +141,21 @@ impl CsvSource {
                 cfg.delimiter
             )));
         }
+        if let Some(dup) = cfg
+            .columns
+            .as_ref()
+            .and_then(|c| duplicate_names(c.iter().map(String::as_str), "column", |_| true))
+        {
+            return Err(Error::config(format!("csv `columns`: {dup}")));
+        }
         let files = expand_paths(&cfg.path)?;
         let fields = EventFields::new(
             cfg.key.as_ref(),
             cfg.time.as_deref(),
             &cfg.time_format,
+            cfg.timezone.as_deref(),
             cfg.id.as_deref(),
-        );
+        )?;
         Ok(CsvSource {
             name: display_paths(&cfg.path),
             delimiter: cfg.delimiter as u8,
@@ -173,6 +188,7 @@ impl CsvSource {
                 names.push(h.to_string());
             }
             if let Some(cols) = &self.cfg.columns {
+                // `columns` replaces the header's names (and was checked for duplicates)
                 if cols.len() != names.len() {
                     return Err(Error::config(format!(
                         "'{name}' has {} columns in its header but `columns` lists {}",
@@ -181,6 +197,15 @@ impl CsvSource {
                     )));
                 }
                 names = cols.clone();
+            } else if let Some(dup) =
+                duplicate_names(names.iter().map(String::as_str), "column", |_| true)
+            {
+                // a record keeps one value per name: the other column would be lost
+                return Err(Error::BadRecord {
+                    source_name: name,
+                    record: headers.line,
+                    reason: dup,
+                });
             }
             layout = Some(self.layout_for(&name, names)?);
         } else if let Some(cols) = &self.cfg.columns {
@@ -343,7 +368,7 @@ fn decode_row(
 }
 
 /// Decodes one cell; `Err` is the reason without the field name.
-fn decode_cell(s: &str, kind: Kind, format: &TimeFormat) -> Result<Value, String> {
+fn decode_cell(s: &str, kind: Kind, format: &TimeParser) -> Result<Value, String> {
     if s.is_empty() {
         return Ok(Value::Null);
     }

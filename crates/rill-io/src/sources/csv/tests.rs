@@ -337,3 +337,151 @@ fn utf8_is_checked_per_row_and_a_bad_cell_is_named() {
     assert_eq!(field(&out.events[0], "city"), &Value::from("Zürich"));
     assert_eq!(field(&out.events[1], "city"), &Value::from("Genève"));
 }
+
+#[test]
+fn duplicate_header_names_are_an_error_before_any_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "data.csv",
+        "time,user,click,click\n2021-01-01T00:00:00Z,u1,1,2\n",
+    );
+    let mut src = source(CsvSourceConfig::new(s(&p)));
+    let mut batch = SourceBatch::default();
+    let err = src.next_batch(&mut batch, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, record 1: duplicate column name 'click' (columns 3 and 4)",
+            s(&p)
+        )
+    );
+    assert!(batch.events.is_empty() && batch.rejects.is_empty());
+
+    // every duplicated name, with all its positions
+    let p = write(dir.path(), "many.csv", "a,b,a,c,b,a\n1,2,3,4,5,6\n");
+    let err = source(CsvSourceConfig::new(s(&p)))
+        .next_batch(&mut SourceBatch::default(), 10)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, record 1: duplicate column names 'a' (columns 1, 3 and 6), 'b' (columns 2 and 5)",
+            s(&p)
+        )
+    );
+
+    // `columns` replacing such a header makes the names unique again
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.columns = Some(["a", "b", "a2", "c", "b2", "a3"].map(String::from).to_vec());
+    let out = drain(&mut source(cfg));
+    assert_eq!(field(&out.events[0], "a3"), &Value::Int(6));
+
+    // duplicates in `columns` are a configuration error when the source is built
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.header = false;
+    cfg.columns = Some(["x", "y", "x"].map(String::from).to_vec());
+    assert_eq!(
+        CsvSource::new(cfg).err().unwrap().to_string(),
+        "configuration error: csv `columns`: duplicate column name 'x' (columns 1 and 3)"
+    );
+}
+
+#[test]
+fn zone_names_in_time_strings_are_honoured() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "z.csv",
+        "time,v\n\
+         2021-01-01 10:00:00 PST,1\n\
+         2021-07-01 10:00:00 PDT,2\n\
+         2021-01-01 10:00:00 America/New_York,3\n\
+         2021-07-01 10:00:00 America/New_York,4\n\
+         2021-07-01 10:00:00 CEST,5\n\
+         2021-07-01 10:00:00 UTC,6\n\
+         2021-01-01 10:00:00 XST,7\n\
+         2021-01-01 10:00:00 IST,8\n",
+    );
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.time = Some("time".into());
+    cfg.time_format = TimeFormat::Pattern("%Y-%m-%d %H:%M:%S %Z".into());
+    let out = drain(&mut source(cfg));
+    let times: Vec<Timestamp> = out.events.iter().map(|e| e.time).collect();
+    assert_eq!(
+        times,
+        [
+            t("2021-01-01T18:00:00Z"),
+            t("2021-07-01T17:00:00Z"),
+            t("2021-01-01T15:00:00Z"),
+            t("2021-07-01T14:00:00Z"),
+            t("2021-07-01T08:00:00Z"),
+            t("2021-07-01T10:00:00Z"),
+        ]
+    );
+    let n = s(&p);
+    assert_eq!(
+        reject_messages(&out),
+        [
+            format!("{n}, record 8: field 'time': '2021-01-01 10:00:00 XST': unknown time zone 'XST' (use an abbreviation such as UTC, PST or CET, or an IANA name such as America/Los_Angeles)"),
+            format!("{n}, record 9: field 'time': '2021-01-01 10:00:00 IST': time zone abbreviation 'IST' is ambiguous (India +05:30, Ireland +01:00, Israel +02:00): write an offset (%z) or an IANA name"),
+        ]
+    );
+}
+
+#[test]
+fn timezone_option_places_naive_times_dst_correctly() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "tz.csv",
+        "time,at\n\
+         2021-01-01T10:00:00,2021-01-01 10:00:00\n\
+         2021-07-01T10:00:00,2021-07-01T10:00:00Z\n\
+         2021-10-31T02:30:00,2021-10-31T02:30:00\n\
+         2021-03-28T02:30:00,2021-03-28T02:30:00\n",
+    );
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.time = Some("time".into());
+    cfg.timezone = Some("Europe/Paris".into());
+    cfg.types = [("at".to_string(), FieldType::Time)].into();
+    let out = drain(&mut source(cfg.clone()));
+    let times: Vec<Timestamp> = out.events.iter().map(|e| e.time).collect();
+    // winter +01:00, summer +02:00, the repeated 02:30 at its earlier instant
+    assert_eq!(
+        times,
+        [
+            t("2021-01-01T09:00:00Z"),
+            t("2021-07-01T08:00:00Z"),
+            t("2021-10-31T00:30:00Z")
+        ]
+    );
+    // declared time fields too; a time with an offset is not moved
+    assert_eq!(
+        field(&out.events[0], "at"),
+        &Value::Time(t("2021-01-01T09:00:00Z"))
+    );
+    assert_eq!(
+        field(&out.events[1], "at"),
+        &Value::Time(t("2021-07-01T10:00:00Z"))
+    );
+    assert_eq!(
+        reject_messages(&out),
+        [format!(
+            "{}, record 5: field 'time': '2021-03-28T02:30:00': 2021-03-28 02:30:00 does not exist in Europe/Paris: the clocks skip it (daylight saving change)",
+            s(&p)
+        )]
+    );
+
+    cfg.timezone = Some("Europe/Pariss".into());
+    assert_eq!(
+        CsvSource::new(cfg.clone()).err().unwrap().to_string(),
+        "configuration error: unknown timezone 'Europe/Pariss': use an IANA name such as Europe/Paris or America/New_York"
+    );
+    cfg.timezone = None;
+    cfg.time_format = TimeFormat::Pattern("%Y-%m-%d %Q".into());
+    assert_eq!(
+        CsvSource::new(cfg).err().unwrap().to_string(),
+        "configuration error: time format '%Y-%m-%d %Q' is not a valid strftime pattern: bad or unsupported format string"
+    );
+}

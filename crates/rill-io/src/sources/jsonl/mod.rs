@@ -1,14 +1,18 @@
 //! JSON lines source: one JSON object per line, one event per object.
 //!
-//! Consecutive lines with the same keys in the same order share one schema
-//! ([`rill_core::json::record_from_json_object`]). Blank lines are skipped (but counted, so
-//! record numbers are line numbers).
+//! Consecutive lines with the same keys in the same order share one schema. Blank lines are
+//! skipped (but counted, so record numbers are line numbers). Lines are parsed by
+//! [`decode::LineDecoder`], which also reads the `NaN` / `Infinity` / `-Infinity` tokens the
+//! JSON lines target writes.
 
+mod decode;
 #[cfg(test)]
 mod tests;
 
+use decode::LineDecoder;
+
 use crate::common::{display_paths, expand_paths, open_file, reject, EventFields, OneOrMany};
-use rill_core::{Error, Event, Schema, TimeFormat, Timestamp, Value};
+use rill_core::{Error, Event, TimeFormat, Timestamp, Value};
 use rill_flow::{Source, SourceBatch};
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader};
@@ -35,9 +39,15 @@ pub struct JsonlSourceConfig {
     /// Without it, the event time is the time the line was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
-    /// `iso8601` (default), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern.
+    /// `iso8601` (default), `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern
+    /// (`%z` an offset, `%Z` a zone name such as `PST` or `America/New_York`).
     #[serde(default)]
     pub time_format: TimeFormat,
+    /// IANA zone (`Europe/Paris`) of text times that carry no offset or zone name; default UTC.
+    /// DST-correct: a local time that occurs twice is its earlier instant, one the clocks skip
+    /// is rejected. An unknown name is a configuration error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Field holding the event id (numbers are turned into text).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -51,6 +61,7 @@ impl JsonlSourceConfig {
             key: None,
             time: None,
             time_format: TimeFormat::Iso8601,
+            timezone: None,
             id: None,
         }
     }
@@ -68,7 +79,7 @@ pub struct JsonlSource {
     files: std::vec::IntoIter<PathBuf>,
     current: Option<OpenFile>,
     fields: EventFields,
-    schema: Option<Arc<Schema>>,
+    decoder: LineDecoder,
     buf: Vec<u8>,
 }
 
@@ -83,9 +94,10 @@ impl JsonlSource {
                 cfg.key.as_ref(),
                 cfg.time.as_deref(),
                 &cfg.time_format,
+                cfg.timezone.as_deref(),
                 cfg.id.as_deref(),
-            ),
-            schema: None,
+            )?,
+            decoder: LineDecoder::default(),
             buf: Vec::new(),
         })
     }
@@ -126,7 +138,7 @@ impl Source for JsonlSource {
                 continue;
             }
             n += 1;
-            match decode_line(&self.buf, &self.fields, &mut self.schema, file.line, now) {
+            match decode_line(&self.buf, &self.fields, &mut self.decoder, file.line, now) {
                 Ok(ev) => batch.events.push(ev),
                 Err(reason) => {
                     let raw = String::from_utf8_lossy(&self.buf).trim_end().to_string();
@@ -143,26 +155,13 @@ impl Source for JsonlSource {
 fn decode_line(
     line: &[u8],
     fields: &EventFields,
-    schema: &mut Option<Arc<Schema>>,
+    decoder: &mut LineDecoder,
     n: u64,
     now: Timestamp,
 ) -> Result<Event, String> {
-    let line = line.trim_ascii_end();
-    let json: serde_json::Value = serde_json::from_slice(line).map_err(|e| {
-        // serde's "at line 1 column 7" refers to the line alone; keep the column only
-        let mut msg = e.to_string();
-        if let Some(i) = msg.rfind(" at line ") {
-            msg.truncate(i);
-        }
-        format!("invalid JSON at column {}: {msg}", e.column())
-    })?;
-    let serde_json::Value::Object(obj) = json else {
-        return Err(format!(
-            "expected a JSON object, found {}",
-            json_kind(&json)
-        ));
-    };
-    let mut rec = rill_core::json::record_from_json_object(&obj, schema);
+    let mut rec = decoder
+        .decode(line.trim_ascii_end())
+        .map_err(decode::LineError::message)?;
     let r = fields.resolve(&mut rec)?;
     Ok(Event {
         body: Value::Record(rec),
@@ -172,15 +171,4 @@ fn decode_line(
         offset: n,
         meta: None,
     })
-}
-
-fn json_kind(j: &serde_json::Value) -> &'static str {
-    match j {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a bool",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
 }

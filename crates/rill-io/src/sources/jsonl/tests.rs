@@ -102,3 +102,108 @@ fn bad_lines_are_rejected_with_exact_messages() {
     );
     assert_eq!(out.events.len(), 1);
 }
+
+#[test]
+fn bare_nan_and_infinity_tokens_are_floats_and_near_misses_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "nf.jsonl",
+        concat!(
+            "{\"a\": NaN, \"b\": -Infinity, \"c\": [Infinity], \"d\": 1e400}\n",
+            "{\"a\": nan}\n",
+            "{\"a\": Inf}\n",
+            "{\"a\": 18446744073709551616, \"b\": 9223372036854775807, \"c\": -0.0}\n",
+        ),
+    );
+    let out = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&p))).unwrap());
+    let n = s(&p);
+    assert_eq!(
+        reject_messages(&out),
+        [
+            format!("{n}, record 1: invalid JSON at column 50: number out of range"),
+            format!("{n}, record 2: invalid JSON at column 8: expected ident"),
+            format!("{n}, record 3: invalid JSON at column 10: expected ident"),
+        ]
+    );
+    let b = &out.events[0].body;
+    // integers past i64 become floats, as before
+    assert_eq!(b.get("a"), Some(&Value::Float(18446744073709551616.0)));
+    assert_eq!(b.get("b"), Some(&Value::Int(i64::MAX)));
+    assert_eq!(b.get("c"), Some(&Value::Float(-0.0)));
+}
+
+#[test]
+fn duplicate_keys_in_a_line_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "d.jsonl",
+        concat!(
+            "{\"user\": \"u1\", \"click\": 1, \"click\": 2}\n",
+            "{\"user\": \"u1\", \"x\": {\"a\": 1, \"a\": 2}}\n",
+            "{\"user\": \"u1\", \"click\": 1}\n",
+        ),
+    );
+    let out = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&p))).unwrap());
+    let n = s(&p);
+    assert_eq!(
+        reject_messages(&out),
+        [
+            format!("{n}, record 1: duplicate field name 'click' (fields 2 and 3)"),
+            format!("{n}, record 2: duplicate field name 'a' (fields 1 and 2) in field 'x'"),
+        ]
+    );
+    assert_eq!(out.events.len(), 1);
+}
+
+#[test]
+fn nesting_deeper_than_128_is_rejected_not_a_stack_overflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let deep = |n: usize| format!("{{\"a\": {}1{}}}\n", "[".repeat(n), "]".repeat(n));
+    let p = write(dir.path(), "deep.jsonl", &(deep(128) + &deep(100_000)));
+    let out = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&p))).unwrap());
+    // the 129th '[' starts at column 7 + 128
+    assert_eq!(
+        reject_messages(&out),
+        [format!(
+            "{}, record 2: invalid JSON at column 135: recursion limit exceeded",
+            s(&p)
+        )]
+    );
+    assert_eq!(out.events.len(), 1);
+}
+
+#[test]
+fn timezone_option_and_zone_names_apply_to_text_times_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "tz.jsonl",
+        concat!(
+            "{\"t\": \"2021-01-01 10:00:00\"}\n",
+            "{\"t\": 1609495200000}\n",
+            "{\"t\": \"2021-01-01 10:00:00 Asia/Tokyo\"}\n",
+        ),
+    );
+    let mut cfg = JsonlSourceConfig::new(s(&p));
+    cfg.time = Some("t".into());
+    cfg.timezone = Some("America/New_York".into());
+    let out = drain(&mut JsonlSource::new(cfg.clone()).unwrap());
+    let times: Vec<Timestamp> = out.events.iter().map(|e| e.time).collect();
+    // epoch numbers are instants: the zone does not move them
+    assert_eq!(
+        times,
+        [t("2021-01-01T15:00:00Z"), t("2021-01-01T10:00:00Z")]
+    );
+    assert_eq!(
+        reject_messages(&out),
+        [format!(
+            "{}, record 3: field 't': '2021-01-01 10:00:00 Asia/Tokyo' is not an ISO-8601 timestamp",
+            s(&p)
+        )]
+    );
+    cfg.time_format = TimeFormat::Pattern("%Y-%m-%d %H:%M:%S %Z".into());
+    let out = drain(&mut JsonlSource::new(cfg).unwrap());
+    assert_eq!(out.events.last().unwrap().time, t("2021-01-01T01:00:00Z"));
+}

@@ -4,7 +4,9 @@
 #[cfg(test)]
 mod tests;
 
-use crate::common::{display_paths, expand_paths, open_file, EventFields, OneOrMany};
+use crate::common::{
+    display_paths, duplicate_names, expand_paths, open_file, EventFields, OneOrMany,
+};
 use crate::sources::arrow::convert::BatchCursor;
 use arrow::datatypes::{DataType, TimeUnit};
 use parquet::arrow::arrow_reader::{
@@ -43,9 +45,15 @@ pub struct ParquetSourceConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time: Option<String>,
     /// Format of a text or numeric time column: `iso8601` (default; numbers = epoch ms),
-    /// `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern.
+    /// `epoch_s`, `epoch_ms`, `epoch_us`, `epoch_ns` or a strftime pattern (`%z`, `%Z` as in
+    /// the CSV source).
     #[serde(default)]
     pub time_format: TimeFormat,
+    /// IANA zone (`Europe/Paris`) of *text* times without an offset or zone name; default UTC.
+    /// Timestamp columns hold instants and are not shifted. Unknown names are configuration
+    /// errors.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// Column holding the event id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -73,6 +81,7 @@ impl ParquetSourceConfig {
             key: None,
             time: None,
             time_format: TimeFormat::Iso8601,
+            timezone: None,
             id: None,
             start: None,
             end: None,
@@ -135,8 +144,9 @@ impl ParquetSource {
             cfg.key.as_ref(),
             cfg.time.as_deref(),
             &cfg.time_format,
+            cfg.timezone.as_deref(),
             cfg.id.as_deref(),
-        );
+        )?;
         let columns = cfg.columns.as_ref().map(|cols| {
             let mut all = cols.clone();
             for n in fields.names() {
@@ -173,6 +183,17 @@ impl ParquetSource {
         let meta = ArrowReaderMetadata::load(&file, ArrowReaderOptions::default())
             .map_err(|e| Error::io(ctx(), e))?;
         let schema = meta.schema().clone();
+        // before any row: a record keeps one value per name, and a projection by name could
+        // not say which column it means. Names the projection leaves out may repeat.
+        let read = |n: &str| {
+            self.columns
+                .as_ref()
+                .is_none_or(|c| c.iter().any(|c| c == n))
+        };
+        let names = schema.fields().iter().map(|f| f.name().as_str());
+        if let Some(dup) = duplicate_names(names, "column", read) {
+            return Err(Error::io(ctx(), dup));
+        }
         let mask = match &self.columns {
             None => None,
             Some(cols) => {

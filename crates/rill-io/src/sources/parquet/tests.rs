@@ -239,3 +239,30 @@ fn row_groups_outside_the_range_are_skipped_and_record_numbers_kept() {
     );
     assert_eq!(out.events[0].time, t("2020-07-21T21:42:00Z"));
 }
+
+#[test]
+fn duplicate_column_names_are_an_error_when_the_file_is_opened() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dup.parquet");
+    let col = || Arc::new(Int32Array::from(vec![1, 2])) as ArrayRef;
+    let schema = Arc::new(arrow::datatypes::Schema::new(vec![
+        arrow::datatypes::Field::new("click", DataType::Int32, true),
+        arrow::datatypes::Field::new("user", DataType::Int32, true),
+        arrow::datatypes::Field::new("click", DataType::Int32, true),
+    ]));
+    let b = RecordBatch::try_new(schema.clone(), vec![col(), col(), col()]).unwrap();
+    let mut w = ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema, None).unwrap();
+    w.write(&b).unwrap();
+    w.close().unwrap();
+    let mut src = ParquetSource::new(ParquetSourceConfig::new(s(&path))).unwrap();
+    let mut out = SourceBatch::default();
+    let err = src.next_batch(&mut out, 10).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "reading parquet '{}': duplicate column name 'click' (columns 1 and 3)",
+            s(&path)
+        )
+    );
+    assert!(out.events.is_empty());
+}

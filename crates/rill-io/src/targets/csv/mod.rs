@@ -4,7 +4,8 @@
 mod tests;
 
 use crate::common::create_file;
-use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
+use crate::targets::json::JsonError;
+use crate::targets::{record_error, write_json, BufferedTarget, Columns, Encoder, FlushPolicy};
 use rill_core::{Duration, Error, Event, Value};
 use serde::{Deserialize, Serialize};
 use std::io::Write;
@@ -77,8 +78,11 @@ pub struct CsvEncoder {
     cfg: CsvTargetConfig,
     columns: Columns,
     writer: Option<csv::Writer<std::fs::File>>,
-    /// Reused text buffer for one cell.
-    cell: Vec<u8>,
+    /// Reused text of the row being written, and where each of its cells ends: every cell is
+    /// formatted before any is written, so a cell that cannot be (a nested record with
+    /// duplicate field names) leaves no partial row.
+    row: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 impl CsvTarget {
@@ -101,7 +105,8 @@ impl CsvEncoder {
         Ok(CsvEncoder {
             columns: Columns::new(cfg.columns.as_deref())?,
             writer: None,
-            cell: Vec::with_capacity(64),
+            row: Vec::with_capacity(256),
+            ends: Vec::new(),
             cfg,
         })
     }
@@ -133,23 +138,31 @@ impl CsvEncoder {
         Ok(())
     }
 
-    fn write_row(&mut self, ev: &Event) -> Result<(), Error> {
+    /// Writes one row; `Err(Ok(reason))` is a value that cannot be written (the event fails),
+    /// `Err(Err(e))` an I/O error.
+    fn write_row(&mut self, ev: &Event) -> Result<(), Result<String, Error>> {
         let Some(w) = self.writer.as_mut() else {
             return Ok(());
         };
-        for i in 0..self.columns.names().len() {
-            self.cell.clear();
-            format_cell(&mut self.cell, &self.columns.value(i, ev));
-            w.write_field(&self.cell)
-                .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))?;
+        self.row.clear();
+        self.ends.clear();
+        for (i, name) in self.columns.names().iter().enumerate() {
+            format_cell(&mut self.row, &self.columns.value(i, ev))
+                .map_err(|e| Ok(e.in_field(name).message()))?;
+            self.ends.push(self.row.len());
         }
-        w.write_record(None::<&[u8]>)
-            .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))
+        let io = |e: csv::Error| Err(Error::io(format!("writing '{}'", self.cfg.path), e));
+        let mut start = 0;
+        for &end in &self.ends {
+            w.write_field(&self.row[start..end]).map_err(io)?;
+            start = end;
+        }
+        w.write_record(None::<&[u8]>).map_err(io)
     }
 }
 
-/// Appends the CSV text of a value.
-pub(crate) fn format_cell(out: &mut Vec<u8>, v: &Value) {
+/// Appends the CSV text of a value; `Err` for a list or record that cannot be written as JSON.
+pub(crate) fn format_cell(out: &mut Vec<u8>, v: &Value) -> Result<(), JsonError> {
     // writes into a Vec cannot fail
     let _ = match v {
         Value::Null => Ok(()),
@@ -170,8 +183,9 @@ pub(crate) fn format_cell(out: &mut Vec<u8>, v: &Value) {
         }
         Value::Str(s) => out.write_all(s.as_bytes()),
         Value::Time(t) => out.write_all(t.to_iso().as_bytes()),
-        other => write!(out, "{}", rill_core::json::to_json(other)),
+        Value::List(_) | Value::Record(_) => return write_json(out, v),
     };
+    Ok(())
 }
 
 impl Encoder for CsvEncoder {
@@ -182,7 +196,10 @@ impl Encoder for CsvEncoder {
         if self.writer.is_none() {
             self.open()?;
         }
-        self.write_row(event)
+        self.write_row(event).map_err(|e| match e {
+            Ok(reason) => record_error(&self.cfg.path, event, reason),
+            Err(io) => io,
+        })
     }
 
     fn write_out(&mut self) -> Result<(), Error> {

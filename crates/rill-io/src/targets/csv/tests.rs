@@ -165,7 +165,7 @@ fn no_events_leaves_a_file_with_the_listed_header() {
 fn float_formatting() {
     let f = |x: f64| {
         let mut v = Vec::new();
-        format_cell(&mut v, &Value::Float(x));
+        format_cell(&mut v, &Value::Float(x)).unwrap();
         String::from_utf8(v).unwrap()
     };
     assert_eq!(f(1.0), "1.0");
@@ -175,4 +175,26 @@ fn float_formatting() {
     assert_eq!(f(f64::INFINITY), "inf");
     assert_eq!(f(f64::NEG_INFINITY), "-inf");
     assert_eq!(f(f64::NAN), "NaN");
+}
+
+#[test]
+fn a_record_with_duplicate_field_names_is_an_error_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.csv");
+    for columns in [None, Some(vec!["user".to_string(), "click".to_string()])] {
+        let mut cfg = CsvTargetConfig::new(s(&path));
+        cfg.columns = columns;
+        let mut tgt = CsvTarget::new(cfg).unwrap();
+        let mut cx = Cx::new(Timestamp(0));
+        let f = tgt
+            .process(crate::testutil::duplicate_field_event(), &mut cx)
+            .unwrap_err();
+        assert_eq!(
+            f.error.to_string(),
+            format!(
+                "writing '{}', record 2: duplicate field name 'click' (fields 3 and 4)",
+                s(&path)
+            )
+        );
+    }
 }

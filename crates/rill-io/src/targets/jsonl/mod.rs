@@ -4,7 +4,9 @@
 mod tests;
 
 use crate::common::create_file;
-use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
+use crate::targets::{
+    record_error, write_json, write_json_str, BufferedTarget, Columns, Encoder, FlushPolicy,
+};
 use rill_core::{Duration, Error, Event};
 use serde::{Deserialize, Serialize};
 use std::io::{BufWriter, Write};
@@ -51,8 +53,9 @@ impl JsonlTargetConfig {
 
 /// Writes events as JSON lines and passes them on. Build with [`JsonlTarget::new`].
 ///
-/// Values are written as by [`rill_core::json::to_json`]: times in RFC 3339, non-finite floats
-/// as the strings `"NaN"`, `"Infinity"`, `"-Infinity"`.
+/// Values: times in RFC 3339 text; non-finite floats as the bare tokens `NaN`, `Infinity`,
+/// `-Infinity` (as Python's `json` writes them; the JSON lines source reads them back as
+/// floats). A record with repeated field names fails its event.
 pub type JsonlTarget = BufferedTarget<JsonlEncoder>;
 
 /// Encodes events as JSON lines for [`JsonlTarget`].
@@ -89,19 +92,19 @@ impl JsonlEncoder {
     }
 
     fn write_line(&mut self, ev: &Event) -> Result<(), String> {
-        match &self.columns {
-            None => serde_json::to_writer(&mut self.buf, &ev.body).map_err(|e| e.to_string())?,
+        match &mut self.columns {
+            None => write_json(&mut self.buf, &ev.body).map_err(|e| e.message())?,
             Some(cols) => {
+                cols.prepare(ev)?;
                 self.buf.push(b'{');
                 for (i, name) in cols.names().iter().enumerate() {
                     if i > 0 {
                         self.buf.push(b',');
                     }
-                    serde_json::to_writer(&mut self.buf, name.as_str())
-                        .map_err(|e| e.to_string())?;
+                    write_json_str(&mut self.buf, name);
                     self.buf.push(b':');
-                    serde_json::to_writer(&mut self.buf, cols.value(i, ev).as_ref())
-                        .map_err(|e| e.to_string())?;
+                    write_json(&mut self.buf, cols.value(i, ev).as_ref())
+                        .map_err(|e| e.in_field(name).message())?;
                 }
                 self.buf.push(b'}');
             }

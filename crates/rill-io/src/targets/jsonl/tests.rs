@@ -19,7 +19,7 @@ fn round_trip_through_the_jsonl_source() {
         text.lines().next().unwrap(),
         r#"{"time":"2020-07-21T21:40:00+00:00","user":"u1","click":1,"amount":1.0,"ok":true,"note":"plain"}"#
     );
-    assert!(text.lines().nth(2).unwrap().contains(r#""amount":"NaN""#));
+    assert!(text.lines().nth(2).unwrap().contains(r#""amount":NaN,"#));
     let mut cfg = JsonlSourceConfig::new(s(&path));
     cfg.key = Some("user".into());
     cfg.time = Some("time".into());
@@ -29,8 +29,52 @@ fn round_trip_through_the_jsonl_source() {
         assert_eq!(a.body, b.body);
         assert_eq!((&a.key, a.time), (&b.key, b.time));
     }
-    // NaN comes back as the string JSON can hold
-    assert_eq!(back.events[2].body.get("amount"), Some(&Value::from("NaN")));
+    // NaN comes back as a float NaN (NaN != NaN, so the third body is compared by hand)
+    assert!(matches!(back.events[2].body.get("amount"), Some(Value::Float(f)) if f.is_nan()));
+}
+
+#[test]
+fn non_finite_floats_round_trip_as_bare_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nf.jsonl");
+    let body = Record::from_pairs([
+        ("nan", Value::Float(f64::NAN)),
+        ("inf", Value::Float(f64::INFINITY)),
+        ("neg", Value::Float(f64::NEG_INFINITY)),
+        ("text", Value::from("NaN")),
+        (
+            "nested",
+            Value::List(vec![Value::Float(f64::INFINITY), Value::Float(-0.5)]),
+        ),
+    ]);
+    run_target(
+        &mut JsonlTarget::new(JsonlTargetConfig::new(s(&path))).unwrap(),
+        vec![Event::new(body)],
+    );
+    // Python's json module writes (and reads) the same tokens
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "{\"nan\":NaN,\"inf\":Infinity,\"neg\":-Infinity,\"text\":\"NaN\",\"nested\":[Infinity,-0.5]}\n"
+    );
+    let back = drain(&mut JsonlSource::new(JsonlSourceConfig::new(s(&path))).unwrap());
+    assert!(
+        back.rejects.is_empty(),
+        "{:?}",
+        crate::testutil::reject_messages(&back)
+    );
+    let b = &back.events[0].body;
+    assert!(matches!(b.get("nan"), Some(Value::Float(f)) if f.is_nan()));
+    assert_eq!(b.get("inf"), Some(&Value::Float(f64::INFINITY)));
+    assert_eq!(b.get("neg"), Some(&Value::Float(f64::NEG_INFINITY)));
+    // a string stays a string
+    assert_eq!(b.get("text"), Some(&Value::from("NaN")));
+    assert_eq!(
+        b.get("nested"),
+        Some(&Value::List(vec![
+            Value::Float(f64::INFINITY),
+            Value::Float(-0.5)
+        ]))
+    );
 }
 
 #[test]
@@ -84,4 +128,35 @@ fn bodies_of_any_shape_and_batched_flushes() {
         std::fs::read_to_string(&path).unwrap(),
         "{\"a\":1}\n{\"b\":2}\n[3]\n"
     );
+}
+
+#[test]
+fn a_record_with_duplicate_field_names_is_an_error_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("d.jsonl");
+    let mut tgt = JsonlTarget::new(JsonlTargetConfig::new(s(&path))).unwrap();
+    let mut cx = Cx::new(Timestamp(0));
+    let dup = crate::testutil::duplicate_field_event();
+    let f = tgt.process(dup.clone(), &mut cx).unwrap_err();
+    let want = format!(
+        "writing '{}', record 2: duplicate field name 'click' (fields 3 and 4)",
+        s(&path)
+    );
+    assert_eq!(f.error.to_string(), want);
+    // also inside another record, and through `columns`
+    let mut nested = Event::new(Record::from_pairs([("inner", dup.body.clone())]));
+    nested.offset = 2;
+    assert_eq!(
+        tgt.process(nested, &mut cx).unwrap_err().error.to_string(),
+        format!("{want} in field 'inner'")
+    );
+    let mut cfg = JsonlTargetConfig::new(s(&path));
+    cfg.columns = Some(vec!["click".into()]);
+    let f = JsonlTarget::new(cfg)
+        .unwrap()
+        .process(dup, &mut cx)
+        .unwrap_err();
+    assert_eq!(f.error.to_string(), want);
+    tgt.terminate(&mut cx).unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
 }

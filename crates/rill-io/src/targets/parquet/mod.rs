@@ -4,17 +4,21 @@
 #[cfg(test)]
 mod tests;
 
-use crate::common::create_file;
-use crate::targets::{record_error, BufferedTarget, Columns, Encoder, FlushPolicy};
+use crate::common::{create_file, FieldType};
+use crate::targets::{
+    record_error, write_json, AttributeKind, BufferedTarget, Columns, Encoder, FlushPolicy,
+};
 use arrow::array::{
     ArrayRef, BooleanBuilder, Float64Builder, Int64Builder, RecordBatch, StringBuilder,
     TimestampNanosecondBuilder,
 };
 use arrow::datatypes::{DataType, Field, Schema as ArrowSchema, SchemaRef, TimeUnit};
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
 use rill_core::{Duration, Error, Event, Value};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Options of the `parquet` target.
@@ -40,6 +44,12 @@ pub struct ParquetTargetConfig {
     /// Also write the buffer (as a smaller row group) this long after its first event arrived.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flush_after: Option<Duration>,
+    /// Column types, by column name: `int` (Int64), `float` (Float64), `string` (Utf8), `bool`
+    /// (Boolean), `time` (Timestamp(ns, UTC)). A declared type is fixed from the first row
+    /// group: a value that does not fit it (a float in an `int` column) fails its event, and
+    /// ints fit `float`. Undeclared columns are inferred (see [`ParquetTarget`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, FieldType>,
 }
 
 fn default_max_events() -> usize {
@@ -54,6 +64,7 @@ impl ParquetTargetConfig {
             columns: None,
             max_events: default_max_events(),
             flush_after: None,
+            types: BTreeMap::new(),
         }
     }
 }
@@ -80,6 +91,16 @@ impl Kind {
             Value::Str(_) | Value::List(_) | Value::Record(_) => Some(Kind::Str),
         }
     }
+    /// The kind of a declared column type.
+    fn declared(t: FieldType) -> Kind {
+        match t {
+            FieldType::Int => Kind::Int,
+            FieldType::Float => Kind::Float,
+            FieldType::String => Kind::Str,
+            FieldType::Bool => Kind::Bool,
+            FieldType::Time => Kind::Time,
+        }
+    }
     fn arrow(self) -> DataType {
         match self {
             Kind::Int => DataType::Int64,
@@ -102,11 +123,16 @@ impl Kind {
 
 /// Writes events to a Parquet file and passes them on. Build with [`ParquetTarget::new`].
 ///
-/// Column types come from the first batch: int → Int64, float → Float64 (an int column that
-/// also holds floats in that batch becomes Float64), text/lists/records → Utf8 (JSON for lists
-/// and records), bool → Boolean, time → Timestamp(ns, UTC); an all-null column is Utf8. After the
-/// schema is written, ints are still accepted in float columns; any other mismatch is an error
-/// naming the record and field, and that event is not written.
+/// Column types: a type declared in `types`, or known from the column's source (`$time` is
+/// Timestamp(ns, UTC), `$id` is Utf8), is fixed. Other columns take the widest type of the
+/// values they hold in the **whole file**: int → Int64, float → Float64, and a column holding
+/// ints and floats is Float64; text/lists/records → Utf8 (JSON for lists and records), bool →
+/// Boolean, time → Timestamp(ns, UTC); a column null throughout is Utf8. When a later row group
+/// widens a column whose earlier row groups are already written (null → a type, int → float),
+/// the file written so far is rewritten with the new types, so each column has one type in
+/// the file; this happens at most twice per column. A value that fits no widening (a string
+/// in a float column, a float in a declared `int` column) is an error naming the record and
+/// column, and that event is not written.
 pub type ParquetTarget = BufferedTarget<ParquetEncoder>;
 
 /// Encodes events into Arrow row groups for [`ParquetTarget`].
@@ -115,10 +141,15 @@ pub struct ParquetEncoder {
     columns: Columns,
     /// Rows per row group.
     max_events: usize,
-    /// Per column: its kind (fixed once `writer` exists) and buffered values.
+    /// Per column: its kind so far (`None`: only nulls yet), whether it is fixed (declared or
+    /// known from the column's source), and the buffered values.
     kinds: Vec<Option<Kind>>,
+    fixed: Vec<bool>,
     buffers: Vec<Vec<Value>>,
     row: Vec<Value>,
+    /// Columns the current row widens (reused buffer).
+    widen: Vec<(usize, Kind)>,
+    /// The open file and the schema its row groups were written with.
     writer: Option<(ArrowWriter<std::fs::File>, SchemaRef)>,
 }
 
@@ -132,15 +163,61 @@ impl ParquetTarget {
 
 impl ParquetEncoder {
     fn new(cfg: ParquetTargetConfig) -> Result<Self, Error> {
+        let columns = Columns::new(cfg.columns.as_deref())?;
+        if let Some(specs) = &cfg.columns {
+            if let Some(bad) = cfg
+                .types
+                .keys()
+                .find(|t| !columns.names().iter().any(|n| n == *t))
+            {
+                return Err(Error::config(format!(
+                    "parquet `types`: '{bad}' is not one of the `columns` ({})",
+                    specs.join(", ")
+                )));
+            }
+        }
         Ok(ParquetEncoder {
-            columns: Columns::new(cfg.columns.as_deref())?,
+            columns,
             max_events: cfg.max_events,
             kinds: Vec::new(),
+            fixed: Vec::new(),
             buffers: Vec::new(),
             row: Vec::new(),
+            widen: Vec::new(),
             writer: None,
             cfg,
         })
+    }
+
+    /// Sets up the per-column state once the columns are known: declared and source-given
+    /// kinds. `Err` when `types` names a column the first event does not have.
+    fn init_columns(&mut self) -> Result<(), String> {
+        let names = self.columns.names();
+        if let Some(bad) = self
+            .cfg
+            .types
+            .keys()
+            .find(|t| !names.iter().any(|n| n == *t))
+        {
+            return Err(format!(
+                "parquet `types`: '{bad}' is not one of the columns ({}) taken from the first event",
+                names.join(", ")
+            ));
+        }
+        self.kinds = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| match self.cfg.types.get(n.as_str()) {
+                Some(t) => Some(Kind::declared(*t)),
+                None => self.columns.attribute_kind(i).map(|a| match a {
+                    AttributeKind::Time => Kind::Time,
+                    AttributeKind::Text => Kind::Str,
+                }),
+            })
+            .collect();
+        self.fixed = self.kinds.iter().map(Option::is_some).collect();
+        self.buffers = vec![Vec::with_capacity(self.max_events.min(1 << 16)); names.len()];
+        Ok(())
     }
 
     /// Projects and type-checks one event into the buffers; `Err` is the reason.
@@ -148,29 +225,36 @@ impl ParquetEncoder {
         self.columns.prepare(ev)?;
         let n = self.columns.names().len();
         if self.kinds.len() != n {
-            self.kinds = vec![None; n];
-            self.buffers = vec![Vec::with_capacity(self.max_events.min(1 << 16)); n];
+            self.init_columns()?;
         }
-        let frozen = self.writer.is_some();
         self.row.clear();
-        // check the whole row before buffering any of it
-        let mut widen = Vec::new();
+        // check the whole row before buffering any of it; widenings apply after
+        self.widen.clear();
         for i in 0..n {
-            let v = self.columns.value(i, ev).into_owned();
-            match (self.kinds[i], Kind::of(&v)) {
-                (_, None) => {}
-                (None, Some(_)) if frozen => {
-                    return Err(mismatch(&self.columns.names()[i], &v, Kind::Str))
+            let mut v = self.columns.value(i, ev).into_owned();
+            if matches!(v, Value::List(_) | Value::Record(_)) {
+                // as JSON text now, so a value that cannot be written fails its own event
+                let mut text = Vec::new();
+                write_json(&mut text, &v)
+                    .map_err(|e| e.in_field(&self.columns.names()[i]).message())?;
+                v = Value::Str(String::from_utf8(text).expect("JSON text is UTF-8").into());
+            }
+            let to = match (self.kinds[i], Kind::of(&v)) {
+                (_, None) => None,
+                (Some(a), Some(b)) if a == b => None,
+                (Some(Kind::Float), Some(Kind::Int)) => None,
+                (None, Some(k)) => Some(k),
+                (Some(Kind::Int), Some(Kind::Float)) if !self.fixed[i] => Some(Kind::Float),
+                (Some(a), Some(_)) => {
+                    return Err(mismatch(&self.columns.names()[i], &v, a, self.fixed[i]))
                 }
-                (None, Some(k)) => widen.push((i, k)),
-                (Some(a), Some(b)) if a == b => {}
-                (Some(Kind::Float), Some(Kind::Int)) => {}
-                (Some(Kind::Int), Some(Kind::Float)) if !frozen => widen.push((i, Kind::Float)),
-                (Some(a), Some(_)) => return Err(mismatch(&self.columns.names()[i], &v, a)),
+            };
+            if let Some(k) = to {
+                self.widen.push((i, k));
             }
             self.row.push(v);
         }
-        for (i, k) in widen {
+        for &(i, k) in &self.widen {
             self.kinds[i] = Some(k);
         }
         for (buf, v) in self.buffers.iter_mut().zip(self.row.drain(..)) {
@@ -179,32 +263,45 @@ impl ParquetEncoder {
         Ok(())
     }
 
-    /// Writes the buffered rows as one row group (creating the file and schema first).
+    /// The Arrow schema of the kinds so far (columns with only nulls yet are Utf8).
+    fn schema(&self) -> SchemaRef {
+        let fields: Vec<Field> = self
+            .columns
+            .names()
+            .iter()
+            .zip(&self.kinds)
+            .map(|(n, k)| Field::new(n.as_str(), k.unwrap_or(Kind::Str).arrow(), true))
+            .collect();
+        Arc::new(ArrowSchema::new(fields))
+    }
+
+    fn properties(&self) -> WriterProperties {
+        WriterProperties::builder()
+            .set_max_row_group_row_count(Some(self.max_events))
+            .build()
+    }
+
+    /// Writes the buffered rows as one row group (creating the file and schema first, and
+    /// rewriting the file when a column widened since its earlier row groups were written).
     fn flush_now(&mut self) -> Result<(), Error> {
         let ctx = format!("writing '{}'", self.cfg.path);
-        if self.writer.is_none() {
-            if !self.columns.known() {
-                return Ok(());
+        if !self.columns.known() {
+            return Ok(());
+        }
+        if self.kinds.len() != self.columns.names().len() {
+            // columns listed, but no event yet
+            self.init_columns().map_err(Error::config)?;
+        }
+        let schema = self.schema();
+        match &self.writer {
+            None => {
+                let file = create_file(std::path::Path::new(&self.cfg.path))?;
+                let writer = ArrowWriter::try_new(file, schema.clone(), Some(self.properties()))
+                    .map_err(|e| Error::io(&ctx, e))?;
+                self.writer = Some((writer, schema.clone()));
             }
-            if self.kinds.len() != self.columns.names().len() {
-                self.kinds = vec![None; self.columns.names().len()];
-                self.buffers = vec![Vec::new(); self.columns.names().len()];
-            }
-            let fields: Vec<Field> = self
-                .columns
-                .names()
-                .iter()
-                .zip(&mut self.kinds)
-                .map(|(n, k)| Field::new(n.as_str(), k.get_or_insert(Kind::Str).arrow(), true))
-                .collect();
-            let schema = Arc::new(ArrowSchema::new(fields));
-            let file = create_file(std::path::Path::new(&self.cfg.path))?;
-            let props = WriterProperties::builder()
-                .set_max_row_group_row_count(Some(self.max_events))
-                .build();
-            let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
-                .map_err(|e| Error::io(&ctx, e))?;
-            self.writer = Some((writer, schema));
+            Some((_, written)) if *written != schema => self.rewrite(schema.clone())?,
+            Some(_) => {}
         }
         let rows = self.buffers.first().map_or(0, Vec::len);
         if rows > 0 {
@@ -214,9 +311,8 @@ impl ParquetEncoder {
                 .zip(&mut self.buffers)
                 .map(|(k, b)| build_array(k.unwrap_or(Kind::Str), b))
                 .collect();
-            if let Some((w, schema)) = self.writer.as_mut() {
-                let batch =
-                    RecordBatch::try_new(schema.clone(), arrays).map_err(|e| Error::io(&ctx, e))?;
+            if let Some((w, _)) = self.writer.as_mut() {
+                let batch = RecordBatch::try_new(schema, arrays).map_err(|e| Error::io(&ctx, e))?;
                 w.write(&batch).map_err(|e| Error::io(&ctx, e))?;
                 // one row group per flushed batch
                 w.flush().map_err(|e| Error::io(&ctx, e))?;
@@ -224,13 +320,62 @@ impl ParquetEncoder {
         }
         Ok(())
     }
+
+    /// Rewrites the row groups written so far with `schema` (their columns cast to it: nulls
+    /// to any type, Int64 to Float64), row group by row group, and continues writing with it.
+    /// The finished old file is moved aside to `<path>.rill-widen` and removed afterwards.
+    fn rewrite(&mut self, schema: SchemaRef) -> Result<(), Error> {
+        let path = std::path::PathBuf::from(&self.cfg.path);
+        let aside = std::path::PathBuf::from(format!("{}.rill-widen", self.cfg.path));
+        let ctx = || format!("rewriting '{}' with widened column types", self.cfg.path);
+        if let Some((w, _)) = self.writer.take() {
+            w.close().map_err(|e| Error::io(ctx(), e))?;
+        }
+        std::fs::rename(&path, &aside).map_err(|e| Error::io(ctx(), e))?;
+        let open_aside = || std::fs::File::open(&aside).map_err(|e| Error::io(ctx(), e));
+        let groups = ParquetRecordBatchReaderBuilder::try_new(open_aside()?)
+            .map_err(|e| Error::io(ctx(), e))?
+            .metadata()
+            .num_row_groups();
+        let file = create_file(&path)?;
+        let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(self.properties()))
+            .map_err(|e| Error::io(ctx(), e))?;
+        for g in 0..groups {
+            let reader = ParquetRecordBatchReaderBuilder::try_new(open_aside()?)
+                .and_then(|b| {
+                    b.with_row_groups(vec![g])
+                        .with_batch_size(self.max_events)
+                        .build()
+                })
+                .map_err(|e| Error::io(ctx(), e))?;
+            for batch in reader {
+                let batch = batch.map_err(|e| Error::io(ctx(), e))?;
+                let cols = batch
+                    .columns()
+                    .iter()
+                    .zip(schema.fields())
+                    .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Error::io(ctx(), e))?;
+                let batch =
+                    RecordBatch::try_new(schema.clone(), cols).map_err(|e| Error::io(ctx(), e))?;
+                writer.write(&batch).map_err(|e| Error::io(ctx(), e))?;
+            }
+            // keep the row groups as they were written
+            writer.flush().map_err(|e| Error::io(ctx(), e))?;
+        }
+        std::fs::remove_file(&aside).map_err(|e| Error::io(ctx(), e))?;
+        self.writer = Some((writer, schema));
+        Ok(())
+    }
 }
 
-fn mismatch(field: &str, v: &Value, kind: Kind) -> String {
+fn mismatch(column: &str, v: &Value, kind: Kind, declared: bool) -> String {
     format!(
-        "field '{field}': {} ({}) does not fit the column's type {}",
+        "column '{column}': {} ({}) does not fit the column's {}type {}",
         rill_core::json::to_json(v),
         v.type_name(),
+        if declared { "declared " } else { "" },
         kind.name()
     )
 }
