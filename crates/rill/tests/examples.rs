@@ -273,3 +273,47 @@ fn aggregates_match_a_brute_force_recomputation() {
         assert_eq!(ev.body.get("user"), Some(&Value::from(user.as_str())));
     }
 }
+
+/// Every example gives byte-identical outputs at batch size 1 and at the default.
+#[test]
+fn every_example_gives_the_same_output_at_batch_size_1() {
+    for entry in std::fs::read_dir(repo().join("examples")).unwrap() {
+        let p = entry.unwrap().path();
+        if p.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let stem = p.file_stem().unwrap().to_str().unwrap().to_string();
+        let outputs = |batch: Option<usize>| {
+            let dir = tempfile::tempdir().unwrap();
+            let mut pipeline = load(&stem, dir.path());
+            if let Some(b) = batch {
+                pipeline.config.batch_size = b;
+            }
+            let result = pipeline.run().map(|o| o.result).map_err(|e| e.to_string());
+            let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| {
+                    let e = e.unwrap();
+                    (
+                        e.file_name().to_string_lossy().into_owned(),
+                        std::fs::read(e.path()).unwrap(),
+                    )
+                })
+                .collect();
+            files.sort();
+            (result, files)
+        };
+        let (default_result, default_files) = outputs(None);
+        assert!(!default_files.is_empty(), "{stem}: no output");
+        let (one_result, one_files) = outputs(Some(1));
+        assert_eq!(default_result, one_result, "{stem}: results differ");
+        assert_eq!(
+            default_files.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            one_files.iter().map(|f| &f.0).collect::<Vec<_>>(),
+            "{stem}"
+        );
+        for (a, b) in default_files.iter().zip(&one_files) {
+            assert!(a.1 == b.1, "{stem}: {} differs at batch size 1", a.0);
+        }
+    }
+}
