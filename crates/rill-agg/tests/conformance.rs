@@ -1,4 +1,5 @@
-//! Agg-level reproductions of storey's conformance cases (`shared/conformance/storey/`).
+//! Agg-level reproductions of storey's conformance cases (copied from the shared
+//! `conformance/storey/` set into `tests/data/storey/`, so the tests need nothing outside the repo).
 //! Every feature is checked against a brute-force recomputation; where storey is right it must
 //! also equal storey's output (1e-9 relative); where storey is wrong the places are listed and
 //! rill must differ there, with the correct value asserted by hand as well.

@@ -197,7 +197,7 @@ pub fn f(v: &Value) -> f64 {
 
 pub fn case(name: &str) -> serde_json::Value {
     let path = format!(
-        "{}/../../../shared/conformance/storey/{name}.json",
+        "{}/tests/data/storey/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
