@@ -83,16 +83,20 @@ impl CountKey for u64 {
 }
 
 /// A multiset: key → multiplicity (> 0). The caller passes each key's hash, computed once per
-/// event and shared by the bucket's and every window's table.
-pub(crate) struct Counts<K> {
-    t: HashTable<(K, u32)>,
+/// event and shared by the bucket's and every window's table. Up to [`SMALL`] keys live in a
+/// plain vector (most buckets of most keys hold a handful of values: a hash table's minimum
+/// size and load factor would multiply their memory), then in a hash table.
+pub(crate) enum Counts<K> {
+    Small(Vec<(K, u32)>),
+    Table(HashTable<(K, u32)>),
 }
+
+/// Keys a [`Counts`] keeps in a vector (searched linearly) before it switches to a table.
+const SMALL: usize = 8;
 
 impl<K> Default for Counts<K> {
     fn default() -> Self {
-        Counts {
-            t: HashTable::new(),
-        }
+        Counts::Small(Vec::new())
     }
 }
 
@@ -100,42 +104,95 @@ impl<K: CountKey> Counts<K> {
     /// Adds `n` occurrences of `k`; true when `k` was not present.
     #[inline]
     pub fn add(&mut self, k: &K, h: u64, n: u32) -> bool {
-        if let Some(e) = self.t.find_mut(h, |e| e.0 == *k) {
-            e.1 += n;
-            return false;
+        match self {
+            Counts::Small(v) => {
+                if let Some(e) = v.iter_mut().find(|e| e.0 == *k) {
+                    e.1 += n;
+                    return false;
+                }
+                if v.len() < SMALL {
+                    // exact growth: a bucket with one value holds one entry
+                    v.reserve_exact(if v.is_empty() { 1 } else { v.len() });
+                    v.push((k.clone(), n));
+                    return true;
+                }
+                let mut t = HashTable::with_capacity(2 * SMALL);
+                for e in v.drain(..) {
+                    t.insert_unique(e.0.rehash(), e, |e: &(K, u32)| e.0.rehash());
+                }
+                t.insert_unique(h, (k.clone(), n), |e| e.0.rehash());
+                *self = Counts::Table(t);
+                true
+            }
+            Counts::Table(t) => {
+                if let Some(e) = t.find_mut(h, |e| e.0 == *k) {
+                    e.1 += n;
+                    return false;
+                }
+                t.insert_unique(h, (k.clone(), n), |e| e.0.rehash());
+                true
+            }
         }
-        self.t.insert_unique(h, (k.clone(), n), |e| e.0.rehash());
-        true
     }
 
     /// Removes `n` occurrences of `k`, which must be present that often.
     #[inline]
     pub fn sub(&mut self, k: &K, h: u64, n: u32) {
-        match self.t.find_entry(h, |e| e.0 == *k) {
-            Ok(mut e) => {
-                let c = &mut e.get_mut().1;
-                debug_assert!(*c >= n, "multiset count below zero");
-                *c -= n;
-                if *c == 0 {
-                    e.remove();
+        match self {
+            Counts::Small(v) => match v.iter().position(|e| e.0 == *k) {
+                Some(i) => {
+                    debug_assert!(v[i].1 >= n, "multiset count below zero");
+                    v[i].1 -= n;
+                    if v[i].1 == 0 {
+                        v.swap_remove(i);
+                    }
                 }
-            }
-            Err(_) => debug_assert!(false, "removing a key that is not in the multiset"),
+                None => debug_assert!(false, "removing a key that is not in the multiset"),
+            },
+            Counts::Table(t) => match t.find_entry(h, |e| e.0 == *k) {
+                Ok(mut e) => {
+                    let c = &mut e.get_mut().1;
+                    debug_assert!(*c >= n, "multiset count below zero");
+                    *c -= n;
+                    if *c == 0 {
+                        e.remove();
+                    }
+                }
+                Err(_) => debug_assert!(false, "removing a key that is not in the multiset"),
+            },
         }
     }
 
     /// Number of distinct keys.
     #[inline]
     pub fn len(&self) -> usize {
-        self.t.len()
+        match self {
+            Counts::Small(v) => v.len(),
+            Counts::Table(t) => t.len(),
+        }
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &(K, u32)> {
-        self.t.iter()
+        let (a, b) = match self {
+            Counts::Small(v) => (Some(v.iter()), None),
+            Counts::Table(t) => (None, Some(t.iter())),
+        };
+        a.into_iter().flatten().chain(b.into_iter().flatten())
+    }
+
+    /// Empties the multiset, keeping a small vector's allocation (for reuse).
+    fn clear(&mut self) {
+        match self {
+            Counts::Small(v) => v.clear(),
+            Counts::Table(_) => *self = Counts::default(),
+        }
     }
 
     pub fn heap_bytes(&self) -> usize {
-        self.t.allocation_size()
+        match self {
+            Counts::Small(v) => v.capacity() * std::mem::size_of::<(K, u32)>(),
+            Counts::Table(t) => t.allocation_size(),
+        }
     }
 }
 
@@ -160,6 +217,49 @@ fn bin_of(m: f64) -> i32 {
 #[inline]
 fn bin_value(k: i32) -> f64 {
     ((k as f64 * LN_GAMMA).exp() * (2.0 / (GAMMA + 1.0))).min(f64::MAX)
+}
+
+/// Offset of the codes of positive bins (bins span about ±40 000 over all finite doubles).
+const CODE_OFF: i32 = 1 << 20;
+
+/// One `i32` ordering all values the way a bucket stores them: `0` for zeros, `±(CODE_OFF + bin)`
+/// for positive/negative values, `i32::MAX`/`i32::MIN` for ±∞.
+#[inline]
+fn code_of(x: f64) -> i32 {
+    if x > 0.0 {
+        if x == f64::INFINITY {
+            i32::MAX
+        } else {
+            CODE_OFF + bin_of(x)
+        }
+    } else if x < 0.0 {
+        if x == f64::NEG_INFINITY {
+            i32::MIN
+        } else {
+            -(CODE_OFF + bin_of(-x))
+        }
+    } else {
+        0
+    }
+}
+
+/// A bucket's quantile data: `(bin code, count)` sorted by code, one entry per bin it holds
+/// (a bucket needs no rank queries, only to be added to or removed from a window).
+#[derive(Default)]
+pub(crate) struct BucketQ(Vec<(i32, u32)>);
+
+impl BucketQ {
+    #[inline]
+    fn add(&mut self, x: f64) {
+        let code = code_of(x);
+        match self.0.binary_search_by_key(&code, |e| e.0) {
+            Ok(i) => self.0[i].1 += 1,
+            Err(i) => self.0.insert(i, (code, 1)),
+        }
+    }
+    fn heap_bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<(i32, u32)>()
+    }
 }
 
 /// Bins per block of a dense store: a quantile walk skips whole blocks by their sums.
@@ -269,20 +369,6 @@ impl Bins {
                 let i = (k - *lo) as usize;
                 counts[i] -= c;
                 blocks[i / BLOCK] -= c;
-            }
-        }
-    }
-
-    /// Calls `f(bin, count)` for every non-empty bin.
-    fn for_each(&self, mut f: impl FnMut(i32, u32)) {
-        match &self.repr {
-            BinsRepr::Sparse(v) => v.iter().for_each(|&(k, c)| f(k, c)),
-            BinsRepr::Dense { lo, counts, .. } => {
-                for (i, &c) in counts.iter().enumerate() {
-                    if c > 0 {
-                        f(*lo + i as i32, c);
-                    }
-                }
             }
         }
     }
@@ -405,20 +491,29 @@ impl QHist {
         }
     }
 
-    /// Adds (`sign = 1`) or removes (`sign = −1`) every value of `o`.
-    pub fn merge(&mut self, o: &QHist, sign: i32) {
-        if sign > 0 {
-            o.pos.for_each(|k, c| self.pos.add(k, c));
-            o.neg.for_each(|k, c| self.neg.add(k, c));
-            self.zero += o.zero;
-            self.neg_inf += o.neg_inf;
-            self.pos_inf += o.pos_inf;
-        } else {
-            o.pos.for_each(|k, c| self.pos.sub(k, c));
-            o.neg.for_each(|k, c| self.neg.sub(k, c));
-            self.zero -= o.zero;
-            self.neg_inf -= o.neg_inf;
-            self.pos_inf -= o.pos_inf;
+    /// Adds (`add`) or removes `c` values of bin code `code` (see [`code_of`]).
+    #[inline]
+    fn apply(&mut self, code: i32, c: u32, add: bool) {
+        let (counter, bins, k) = match code {
+            0 => (Some(&mut self.zero), None, 0),
+            i32::MAX => (Some(&mut self.pos_inf), None, 0),
+            i32::MIN => (Some(&mut self.neg_inf), None, 0),
+            c if c > 0 => (None, Some(&mut self.pos), c - CODE_OFF),
+            c => (None, Some(&mut self.neg), -c - CODE_OFF),
+        };
+        match (counter, bins, add) {
+            (Some(n), _, true) => *n += c as u64,
+            (Some(n), _, false) => *n -= c as u64,
+            (None, Some(b), true) => b.add(k, c),
+            (None, Some(b), false) => b.sub(k, c),
+            (None, None, _) => unreachable!("a code is a counter or a bin"),
+        }
+    }
+
+    /// Adds (`add`) or removes every value of a bucket.
+    pub fn apply_bucket(&mut self, b: &BucketQ, add: bool) {
+        for &(code, c) in &b.0 {
+            self.apply(code, c, add);
         }
     }
 
@@ -489,13 +584,14 @@ fn hll_term(rho: u8) -> u128 {
 
 /// A bucket's HyperLogLog data: its distinct hashes while few, else its registers.
 pub(crate) enum BucketHll {
-    Sparse(HashTable<u64>),
+    /// Sorted, unique.
+    Sparse(Vec<u64>),
     Dense(Box<[u8; HLL_M]>),
 }
 
 impl Default for BucketHll {
     fn default() -> Self {
-        BucketHll::Sparse(HashTable::new())
+        BucketHll::Sparse(Vec::new())
     }
 }
 
@@ -505,10 +601,10 @@ impl BucketHll {
     fn insert(&mut self, h: u64) -> bool {
         match self {
             BucketHll::Sparse(s) => {
-                if s.find(h, |&x| x == h).is_some() {
-                    return false;
+                match s.binary_search(&h) {
+                    Ok(_) => return false,
+                    Err(i) => s.insert(i, h),
                 }
-                s.insert_unique(h, h, |&x| x);
                 if s.len() > HLL_SPARSE_MAX {
                     let mut r = Box::new([0u8; HLL_M]);
                     for &x in s.iter() {
@@ -548,7 +644,7 @@ impl BucketHll {
 
     fn heap_bytes(&self) -> usize {
         match self {
-            BucketHll::Sparse(s) => s.allocation_size(),
+            BucketHll::Sparse(s) => s.capacity() * 8,
             BucketHll::Dense(_) => HLL_M,
         }
     }
@@ -691,7 +787,7 @@ pub(crate) struct BucketSk {
     vals: u64,
     distinct: Counts<DistinctKey>,
     hll: BucketHll,
-    q: QHist,
+    q: BucketQ,
 }
 
 impl BucketSk {
@@ -716,12 +812,20 @@ impl WinSk {
     }
 }
 
+/// An aggregator's non-empty buckets in bucket order: their indices apart from their data, so
+/// the binary searches of a slide read a few cache lines of indices only.
+#[derive(Default)]
+struct Buckets {
+    ids: VecDeque<i64>,
+    data: VecDeque<BucketSk>,
+}
+
 /// The sketch state of one aggregator of one key: its non-empty buckets (bucket order) and the
 /// running state of each window at the newest bucket. Empty (no allocation) for aggregators
 /// without sketch ops.
 #[derive(Default)]
 pub(crate) struct AggSketch {
-    buckets: VecDeque<(i64, BucketSk)>,
+    buckets: Buckets,
     wins: Box<[WinSk]>,
     /// The storage of a dropped bucket, reused for the next new bucket (in the steady state a
     /// key opens buckets as fast as it drops them, so this avoids allocating per bucket).
@@ -737,7 +841,7 @@ pub(crate) struct SketchIn<'a> {
 impl AggSketch {
     pub fn new(windows: usize) -> AggSketch {
         AggSketch {
-            buckets: VecDeque::new(),
+            buckets: Buckets::default(),
             wins: (0..windows).map(|_| WinSk::default()).collect(),
             spare: None,
         }
@@ -750,8 +854,14 @@ impl AggSketch {
 
     /// Heap bytes held by this aggregator's sketches.
     pub fn heap_bytes(&self) -> usize {
-        self.buckets.capacity() * std::mem::size_of::<(i64, BucketSk)>()
-            + self.buckets.iter().map(|b| b.1.heap_bytes()).sum::<usize>()
+        self.buckets.ids.capacity() * 8
+            + self.buckets.data.capacity() * std::mem::size_of::<BucketSk>()
+            + self
+                .buckets
+                .data
+                .iter()
+                .map(BucketSk::heap_bytes)
+                .sum::<usize>()
             + self.wins.len() * std::mem::size_of::<WinSk>()
             + self.wins.iter().map(WinSk::heap_bytes).sum::<usize>()
             + self.spare.as_ref().map_or(0, BucketSk::heap_bytes)
@@ -779,14 +889,14 @@ impl AggSketch {
                 }
                 // Buckets in (n − nb, m − nb] leave.
                 let cutoff = m - win.nb;
-                let i0 = self.buckets.partition_point(|e| e.0 <= n - win.nb);
-                let i1 = self.buckets.partition_point(|e| e.0 <= cutoff);
-                for (_, bk) in self.buckets.range(i0..i1) {
+                let i0 = self.buckets.ids.partition_point(|&b| b <= n - win.nb);
+                let i1 = self.buckets.ids.partition_point(|&b| b <= cutoff);
+                for bk in self.buckets.data.range(i0..i1) {
                     w.vals -= bk.vals;
                     for (k, c) in bk.distinct.iter() {
                         w.distinct.sub(k, k.hash64(), *c);
                     }
-                    w.q.merge(&bk.q, -1);
+                    w.q.apply_bucket(&bk.q, false);
                     if let (WinHll::Sparse(c), BucketHll::Sparse(s)) = (&mut w.hll, &bk.hll) {
                         for &h in s.iter() {
                             c.sub(&h, h, 1);
@@ -807,8 +917,9 @@ impl AggSketch {
             }
         }
         let cut = m - p.ring;
-        while self.buckets.front().is_some_and(|e| e.0 <= cut) {
-            let (_, b) = self.buckets.pop_front().expect("front exists");
+        while self.buckets.ids.front().is_some_and(|&b| b <= cut) {
+            self.buckets.ids.pop_front();
+            let b = self.buckets.data.pop_front().expect("ids and data match");
             if self.spare.is_none() {
                 self.spare = Some(recycle(b));
             }
@@ -820,7 +931,7 @@ impl AggSketch {
     pub fn add(&mut self, p: &AggPlan, b: i64, newest: i64, v: &SketchIn<'_>) {
         let i = self.bucket_index(b);
         let h = v.key.map_or(0, DistinctKey::hash64);
-        let bk = &mut self.buckets[i].1;
+        let bk = &mut self.buckets.data[i];
         bk.vals += 1;
         if let (true, Some(k)) = (p.needs.distinct, v.key) {
             bk.distinct.add(k, h, 1);
@@ -869,29 +980,29 @@ impl AggSketch {
     /// newest back, where late events usually land).
     #[inline]
     fn bucket_index(&mut self, b: i64) -> usize {
-        let len = self.buckets.len();
-        if len > 0 && self.buckets[len - 1].0 == b {
+        let ids = &mut self.buckets.ids;
+        let len = ids.len();
+        if len > 0 && ids[len - 1] == b {
             return len - 1;
         }
-        let at = self.buckets.partition_point(|e| e.0 < b);
-        if at < len && self.buckets[at].0 == b {
+        let at = ids.partition_point(|&x| x < b);
+        if at < len && ids[at] == b {
             return at;
         }
         let fresh = self.spare.take().unwrap_or_default();
-        self.buckets.insert(at, (b, fresh));
+        ids.insert(at, b);
+        self.buckets.data.insert(at, fresh);
         at
     }
 
     /// Merges the retained buckets in `[lo, hi]` (reads at a time other than the newest bucket).
     pub fn merged(&self, p: &AggPlan, lo: i64, hi: i64) -> Merged<'_> {
         let mut m = Merged::default();
-        let start = self.buckets.partition_point(|e| e.0 < lo);
+        let start = self.buckets.ids.partition_point(|&b| b < lo);
+        let end = self.buckets.ids.partition_point(|&b| b <= hi);
         let mut regs: Option<Box<[u8; HLL_M]>> = None;
         let mut hashes: HashTable<u64> = HashTable::new();
-        for (b, bk) in self.buckets.range(start..) {
-            if *b > hi {
-                break;
-            }
+        for bk in self.buckets.data.range(start..end) {
             if p.needs.distinct {
                 for (k, _) in bk.distinct.iter() {
                     let h = k.hash64();
@@ -901,12 +1012,12 @@ impl AggSketch {
                 }
             }
             if p.needs.quantile {
-                m.q.merge(&bk.q, 1);
+                m.q.apply_bucket(&bk.q, true);
             }
             if p.needs.hll {
                 match (&bk.hll, &mut regs) {
                     (BucketHll::Sparse(s), None) => {
-                        for &h in s.iter() {
+                        for &h in s {
                             if hashes.find(h, |&x| x == h).is_none() {
                                 hashes.insert_unique(h, h, |&x| x);
                             }
@@ -953,8 +1064,8 @@ impl AggSketch {
 /// dropped rather than kept for a bucket that may stay small.
 fn recycle(mut b: BucketSk) -> BucketSk {
     b.vals = 0;
-    b.distinct.t.clear();
-    b.q = QHist::default();
+    b.distinct.clear();
+    b.q.0.clear();
     b.hll = match b.hll {
         BucketHll::Sparse(mut s) => {
             s.clear();
@@ -968,11 +1079,17 @@ fn recycle(mut b: BucketSk) -> BucketSk {
 /// Rebuilds window `w`'s HyperLogLog state from its buckets at newest bucket `newest`: exact
 /// hashes if they are few (at most half the sparse limit, so a window near the limit does not
 /// switch back and forth), else registers with all its buckets as the front.
-fn rebuild_hll(buckets: &VecDeque<(i64, BucketSk)>, win: &WinPlan, newest: i64, w: &mut WinSk) {
+fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk) {
     let (lo, hi) = win.range(newest);
-    let start = buckets.partition_point(|e| e.0 < lo);
-    let end = buckets.partition_point(|e| e.0 <= hi);
-    let inside = || buckets.range(start..end);
+    let start = buckets.ids.partition_point(|&b| b < lo);
+    let end = buckets.ids.partition_point(|&b| b <= hi);
+    let inside = || {
+        buckets
+            .ids
+            .range(start..end)
+            .copied()
+            .zip(buckets.data.range(start..end))
+    };
     let sparse_total: Option<usize> = inside().try_fold(0, |acc, (_, bk)| match &bk.hll {
         BucketHll::Sparse(s) => Some(acc + s.len()),
         BucketHll::Dense(_) => None,
@@ -1022,7 +1139,7 @@ fn rebuild_hll(buckets: &VecDeque<(i64, BucketSk)>, win: &WinPlan, newest: i64, 
                 *zeros -= (old == 0) as u32;
             }
         });
-        d.front.push((*bk_id, start));
+        d.front.push((bk_id, start));
     }
     d.flip = flip;
     w.hll = WinHll::Dense(d);
@@ -1083,26 +1200,21 @@ mod tests {
                 "q{q}: {got} vs {want}"
             );
         }
-        // Removing the values again leaves exactly the rest.
-        let mut part = QHist::default();
+        // Removing the values again (as a leaving bucket does) leaves exactly the rest.
+        let mut part = BucketQ::default();
         for &x in &xs[..1500] {
             part.add(x);
         }
-        h.merge(&part, -1);
+        h.apply_bucket(&part, false);
         assert_eq!(h.count(), 500);
         let mut tail: Vec<f64> = xs[1500..].to_vec();
         tail.sort_by(f64::total_cmp);
         let got = h.quantile(0.5);
         let want = tail[(0.5 * 499.0) as usize];
         assert!((got - want).abs() <= ALPHA * want.abs(), "{got} vs {want}");
-        h.merge(
-            &{
-                let mut t = QHist::default();
-                xs[1500..].iter().for_each(|&x| t.add(x));
-                t
-            },
-            -1,
-        );
+        let mut rest = BucketQ::default();
+        xs[1500..].iter().for_each(|&x| rest.add(x));
+        h.apply_bucket(&rest, false);
         assert_eq!(h.count(), 0);
         assert!(h.quantile(0.5).is_nan());
         assert_eq!(h.heap_bytes(), 0, "an emptied histogram frees its storage");
