@@ -3,8 +3,8 @@
 
 use crate::geometry::{self, *};
 use crate::record;
-use crate::sketch::DistinctKey;
-use crate::state::{Acc, KeyState, Region, SketchList, NONE};
+use crate::sketch::{AggSketch, DistinctKey};
+use crate::state::{Acc, KeyState, Region, NONE};
 use crate::{AggregatorSpec, LatePolicy};
 use rill_core::{Duration, Error, Str, Value};
 
@@ -33,7 +33,11 @@ pub enum Outcome {
 pub enum DropReason {
     /// [`LatePolicy::Drop`].
     Policy,
-    /// Its bucket is outside the key's span (the largest window at the key's newest time).
+    /// [`LatePolicy::Accept`], but its bucket is older than the buckets the key retains
+    /// (`2·span − 1` buckets back from the newest for sliding windows, `2·span` for fixed ones,
+    /// `span` being the largest window). Every window at the event's own time reaches back
+    /// there, so reads at that time give unknown (null) features rather than values computed
+    /// without it.
     TooLate,
 }
 
@@ -158,7 +162,8 @@ impl Aggregations {
         Duration(self.plans[agg].period)
     }
 
-    /// Late-event span of aggregator `agg`: its largest window.
+    /// Span of aggregator `agg`: its largest window. Late events are accepted while their bucket
+    /// is among the retained ones (about twice the span back; see [`DropReason::TooLate`]).
     pub fn span(&self, agg: usize) -> Duration {
         let p = &self.plans[agg];
         Duration(p.span * p.period)
@@ -207,12 +212,14 @@ impl Aggregations {
 
     /// Fresh, empty state for one key: a few words per window plus, as buckets receive data,
     /// `1 + columns` words per non-empty bucket. Once a key's bucket regions have grown to its
-    /// rate (a handful of re-layouts), updates never allocate, except sketch ops (one sketch per
-    /// new non-empty bucket).
+    /// rate (a handful of re-layouts), updates never allocate, except sketch ops when a bucket
+    /// or window meets a new distinct value or log bin, or a key opens buckets faster than it
+    /// drops them (dropped buckets' sketch storage is reused).
     pub fn new_state(&self) -> KeyState {
         let mut words = vec![0u64; self.fixed_len];
         for p in &self.plans {
             p.set_newest(&mut words, NONE);
+            words[p.hdr + crate::state::H_FIRST] = i64::MAX as u64;
             p.set_region(
                 &mut words,
                 Region {
@@ -227,8 +234,17 @@ impl Aggregations {
                 record::store::<{ record::RT }>(p, &mut words[at..], &Acc::EMPTY);
             }
         }
-        let sketches: Box<[SketchList]> = if self.any_sketch {
-            self.plans.iter().map(|_| SketchList::new()).collect()
+        let sketches: Box<[AggSketch]> = if self.any_sketch {
+            self.plans
+                .iter()
+                .map(|p| {
+                    if p.needs.sketches() {
+                        AggSketch::new(p.wins.len())
+                    } else {
+                        AggSketch::default()
+                    }
+                })
+                .collect()
         } else {
             Box::new([])
         };
@@ -437,6 +453,7 @@ mod tests {
                 Outcome::Aggregated { late: false }
             );
         }
+        // Accepted while its bucket is retained: 2·6 − 1 = 11 buckets of 10m back from the newest.
         let a = mk("accept");
         let mut st = a.new_state();
         a.update(&mut st, 0, Timestamp(T0 + 60 * MIN), &Value::Int(1));
@@ -445,8 +462,31 @@ mod tests {
             Outcome::Aggregated { late: true }
         );
         assert_eq!(
-            a.update(&mut st, 0, Timestamp(T0), &Value::Int(1)),
+            a.update(&mut st, 0, Timestamp(T0 - 40 * MIN), &Value::Int(1)),
+            Outcome::Aggregated { late: true },
+            "10 buckets back: outside every window at the newest bucket, still retained"
+        );
+        assert_eq!(
+            a.update(&mut st, 0, Timestamp(T0 - 50 * MIN), &Value::Int(1)),
             Outcome::Dropped(DropReason::TooLate)
         );
+        let mut out = Vec::new();
+        // The refused event's own window reaches before the retained buckets: unknown.
+        a.features_at(&st, Timestamp(T0 - 50 * MIN), &mut out);
+        assert_eq!(out, [Value::Null]);
+        // The accepted one 10 buckets back: the refused event is in its window, so unknown too.
+        out.clear();
+        a.features_at(&st, Timestamp(T0 - 40 * MIN), &mut out);
+        assert_eq!(out, [Value::Null]);
+        out.clear();
+        a.features_at(&st, Timestamp(T0 + 10 * MIN), &mut out);
+        assert_eq!(
+            out,
+            [Value::Float(2.0)],
+            "buckets −4..1: T0 − 40m and T0 + 10m"
+        );
+        out.clear();
+        a.features_at(&st, Timestamp(T0 + 60 * MIN), &mut out);
+        assert_eq!(out, [Value::Float(2.0)]);
     }
 }

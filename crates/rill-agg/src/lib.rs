@@ -8,7 +8,9 @@
 //!   [`Aggregations::features_at`] appends the feature values (order of
 //!   [`Aggregations::feature_names`]); [`Aggregations::features_at_f64`] writes plain floats.
 //! * A [`KeyState`] holds only the key's non-empty buckets (with just the columns its ops need)
-//!   and running window values, in one allocation ([`KeyState::heap_bytes`] reports its size).
+//!   and running window values, in one allocation, plus for sketch ops (distinct counts,
+//!   quantiles) per bucket what a window needs to remove it and per window a running sketch
+//!   ([`KeyState::heap_bytes`] reports the whole size).
 //! * [`Emitter`] decides *when* to emit (every event, after N events, at period/window
 //!   boundaries, after a delay); it is pure logic on a clock the caller drives.
 //!

@@ -3,17 +3,19 @@
 use crate::engine::Aggregations;
 use crate::geometry::*;
 use crate::record::{self, with_layout};
-use crate::sketch::SketchMerge;
 use crate::state::{Acc, KeyState, NONE};
 use crate::Op;
 use rill_core::{Timestamp, Value};
 
 impl Aggregations {
-    /// Appends one `Value::Float` per [`feature_names`](Self::feature_names) entry: every window
+    /// Appends one value per [`feature_names`](Self::feature_names) entry: every window
     /// evaluated at `time` (sliding: the bucket of `time` and the ones before it; fixed: the
-    /// whole fixed window containing `time`), over all values aggregated so far. Reads at the
-    /// key's newest bucket use the running values (O(1) per window); other times fold the
-    /// window's non-empty buckets. Sketch ops allocate while merging their buckets' sketches.
+    /// whole fixed window containing `time`), over all values aggregated so far, as
+    /// `Value::Float`; or `Value::Null` when the window cannot be computed exactly: it reaches
+    /// back before the buckets the key retains, and values that old were offered (e.g. the
+    /// features of an event older than the retained span). Reads at the key's newest bucket use
+    /// the running values, sketches included (O(1) per window, quantiles O(bins walked)); other
+    /// times fold the window's non-empty buckets (sketch ops then allocate while merging).
     pub fn features_at(&self, st: &KeyState, time: Timestamp, out: &mut Vec<Value>) {
         // Computed as plain floats, then wrapped while extending `out` from an exact-size
         // iterator, which writes each `Value` straight into its slot. (Pushing each `Value` as
@@ -30,7 +32,7 @@ impl Aggregations {
             &mut heap
         };
         self.features_at_f64(st, time, xs);
-        out.extend(xs.iter().map(|&x| Value::Float(x)));
+        out.extend(xs.iter().map(|&x| wrap(x)));
     }
 
     /// [`features_at`](Self::features_at) for one aggregator (its [`feature_range`](Self::feature_range)).
@@ -42,14 +44,13 @@ impl Aggregations {
         out: &mut Vec<Value>,
     ) {
         out.reserve(self.feature_range(agg).len());
-        self.agg_features(st, agg, &self.plans[agg], time, &mut |x| {
-            out.push(Value::Float(x))
-        })
+        self.agg_features(st, agg, &self.plans[agg], time, &mut |x| out.push(wrap(x)))
     }
 
     /// [`features_at`](Self::features_at) writing plain `f64`s: `out[i]` is the value of
     /// `feature_names()[i]`. For callers that build float columns (Arrow, Parquet) or records,
-    /// this skips the `Value` wrapping. Panics if `out` is shorter than the feature list.
+    /// this skips the `Value` wrapping. Unknown values (`Value::Null` in `features_at`) are
+    /// written as NaN. Panics if `out` is shorter than the feature list.
     pub fn features_at_f64(&self, st: &KeyState, time: Timestamp, out: &mut [f64]) {
         let out = &mut out[..self.names.len()];
         for (agg, p) in self.plans.iter().enumerate() {
@@ -85,6 +86,21 @@ impl Aggregations {
     }
 }
 
+/// Bits of the NaN that stands for an unknown value between the float path and `Value::Null`
+/// (a quiet NaN with a payload no arithmetic produces here: it is only ever written, never
+/// computed with).
+const UNKNOWN_BITS: u64 = 0x7ff8_0000_dead_beef;
+const UNKNOWN: f64 = f64::from_bits(UNKNOWN_BITS);
+
+#[inline]
+fn wrap(x: f64) -> Value {
+    if x.to_bits() == UNKNOWN_BITS {
+        Value::Null
+    } else {
+        Value::Float(x)
+    }
+}
+
 /// Emits every feature of an aggregator from its running records.
 #[inline]
 fn emit_running<const B: u8, F: FnMut(f64)>(p: &AggPlan, w: &[u64], emit: &mut F) {
@@ -96,7 +112,8 @@ fn emit_running<const B: u8, F: FnMut(f64)>(p: &AggPlan, w: &[u64], emit: &mut F
 }
 
 /// Emits every feature of an aggregator at any time: running records where they answer,
-/// folds of the window's buckets otherwise; sketches merged per window.
+/// folds of the window's buckets otherwise; sketches from their running state at the newest
+/// bucket, merged from the buckets otherwise. Windows that are not fully known are `UNKNOWN`.
 fn emit_general<const B: u8, F: FnMut(f64)>(
     p: &AggPlan,
     st: &KeyState,
@@ -108,60 +125,77 @@ fn emit_general<const B: u8, F: FnMut(f64)>(
     let newest = p.newest(w);
     let q = time.0.div_euclid(p.period);
     const STACK: usize = 8;
-    let mut stack = [Acc::EMPTY; STACK];
+    let mut stack = [(Acc::EMPTY, true); STACK];
     let mut heap = Vec::new();
-    let accs: &mut [Acc] = if p.wins.len() <= STACK {
+    let accs: &mut [(Acc, bool)] = if p.wins.len() <= STACK {
         &mut stack[..p.wins.len()]
     } else {
-        heap.resize(p.wins.len(), Acc::EMPTY);
+        heap.resize(p.wins.len(), (Acc::EMPTY, true));
         &mut heap
     };
     for (wi, win) in p.wins.iter().enumerate() {
         accs[wi] = if newest == NONE {
-            Acc::EMPTY
+            (Acc::EMPTY, true)
         } else if p.cap.is_none() && win.running_valid(q, newest) {
-            record::load::<B>(p, &w[p.run_at(wi)..])
+            (record::load::<B>(p, &w[p.run_at(wi)..]), true)
         } else {
             let (lo, hi) = win.range(q);
-            record::fold::<B>(p, w, (lo, hi.min(newest)), p.cap)
+            (
+                record::fold::<B>(p, w, (lo, hi.min(newest)), p.cap),
+                p.known(w, (lo, hi)),
+            )
         };
     }
-    let mut merges: Vec<SketchMerge> = Vec::new();
-    if p.needs.sketches() {
+    let sk = &st.sketches;
+    // Only reads away from the newest bucket merge (and allocate): the hot path builds nothing.
+    let mut merges = Vec::new();
+    if p.needs.sketches() && newest != NONE && p.wins.iter().any(|w| !w.running_valid(q, newest)) {
+        let retained = newest - p.ring + 1;
         merges = p
             .wins
             .iter()
-            .map(|win| merge_sketches(st, agg, win.range(q)))
+            .map(|win| {
+                (!win.running_valid(q, newest)).then(|| {
+                    let (lo, hi) = win.range(q);
+                    sk[agg].merged(p, lo.max(retained), hi.min(newest))
+                })
+            })
             .collect();
     }
     for op in &p.ops {
-        for (wi, acc) in accs.iter().enumerate() {
+        for (wi, (acc, known)) in accs.iter().enumerate() {
+            if !known {
+                emit(UNKNOWN);
+                continue;
+            }
             // Raw values come capped from the fold (max_value); derived ones are computed
             // from capped parts; sketch results are capped here.
             let sketch = |x: f64| match p.cap {
                 Some(m) if x > m => m,
                 _ => x,
             };
+            let merged = merges.get(wi).and_then(Option::as_ref);
             emit(match op {
-                Op::CountDistinct => sketch(merges[wi].count_distinct()),
-                Op::ApproxCountDistinct => sketch(merges[wi].approx_count_distinct()),
-                Op::Quantile(qu) => sketch(merges[wi].quantile(qu.q)),
+                Op::CountDistinct | Op::ApproxCountDistinct | Op::Quantile(_) if newest == NONE => {
+                    match op {
+                        Op::Quantile(_) => f64::NAN,
+                        _ => 0.0,
+                    }
+                }
+                Op::CountDistinct => sketch(match merged {
+                    Some(m) => m.count_distinct(),
+                    None => sk[agg].running(wi).distinct.len() as f64,
+                }),
+                Op::ApproxCountDistinct => sketch(match merged {
+                    Some(m) => m.approx_count_distinct(),
+                    None => sk[agg].running(wi).hll.estimate(),
+                }),
+                Op::Quantile(qu) => sketch(match merged {
+                    Some(m) => m.quantile(qu.q),
+                    None => sk[agg].running(wi).q.quantile(qu.q),
+                }),
                 _ => record::value_of(op, acc),
             });
         }
     }
-}
-
-/// Merges the sketches of the retained buckets in `[lo, hi]`.
-fn merge_sketches(st: &KeyState, agg: usize, (lo, hi): (i64, i64)) -> SketchMerge<'_> {
-    let mut m = SketchMerge::default();
-    let list = &st.sketches[agg];
-    let start = list.partition_point(|(b, _)| *b < lo);
-    for (b, s) in list.range(start..) {
-        if *b > hi {
-            break;
-        }
-        m.add(s);
-    }
-    m
 }

@@ -11,7 +11,9 @@
 //! * a fixed part, the same for every key (offsets precomputed in [`AggPlan`]), per aggregator:
 //!   `H_NEWEST` (newest bucket, `NONE` before the first event), `H_REGION` (word offset and
 //!   capacity in entries of its bucket region), `H_LIVE` (index of the oldest entry inside the
-//!   region and number of entries), one *cursor* per window (index, counted from the oldest
+//!   region and number of entries), `H_FIRST` (oldest bucket of any value offered to the
+//!   aggregator, aggregated or refused as too late: reads use it to tell whether a window
+//!   reaching before the retained buckets can have lost data), one *cursor* per window (index, counted from the oldest
 //!   entry, of the first entry inside that window at the newest bucket: the entries a slide
 //!   evicts from the window start there), then one running record per window;
 //! * per aggregator its bucket region: entries of `1 + vlen` words (bucket index, then the kept
@@ -23,8 +25,7 @@
 //! `count, sum, sqr, min, max, first, first time, last, last time` that the ops need.
 
 use crate::geometry::*;
-use crate::sketch::SketchBucket;
-use std::collections::VecDeque;
+use crate::sketch::AggSketch;
 
 /// No event yet for this key × aggregator.
 pub(crate) const NONE: i64 = i64::MIN;
@@ -33,18 +34,16 @@ pub(crate) const NONE: i64 = i64::MIN;
 pub(crate) const H_NEWEST: usize = 0;
 pub(crate) const H_REGION: usize = 1;
 pub(crate) const H_LIVE: usize = 2;
-pub(crate) const H_CURSORS: usize = 3;
+pub(crate) const H_FIRST: usize = 3;
+pub(crate) const H_CURSORS: usize = 4;
 
 /// The state of one key: create with `Aggregations::new_state`, one per key (e.g. per dense slot).
 pub struct KeyState {
     pub(crate) words: Box<[u64]>,
-    /// Per aggregator with a sketch op: `(bucket, sketches)` of its non-empty buckets, in bucket
-    /// order (empty slice when no aggregator of the step has a sketch op).
-    pub(crate) sketches: Box<[SketchList]>,
+    /// Per aggregator the state of its sketch ops (empty for aggregators without any; an empty
+    /// slice when no aggregator of the step has a sketch op).
+    pub(crate) sketches: Box<[AggSketch]>,
 }
-
-/// The sketches of an aggregator's non-empty buckets, in bucket order.
-pub(crate) type SketchList = VecDeque<(i64, Box<SketchBucket>)>;
 
 impl std::fmt::Debug for KeyState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -56,9 +55,16 @@ impl std::fmt::Debug for KeyState {
 }
 
 impl KeyState {
-    /// Heap bytes held by this state, excluding sketches (for memory accounting and metrics).
+    /// Heap bytes held by this state, sketches included (for memory accounting and metrics).
+    /// Hash tables count their whole allocation; allocator overhead is not included.
     pub fn heap_bytes(&self) -> usize {
-        std::mem::size_of_val(&*self.words) + std::mem::size_of_val(&*self.sketches)
+        std::mem::size_of_val(&*self.words)
+            + std::mem::size_of_val(&*self.sketches)
+            + self
+                .sketches
+                .iter()
+                .map(AggSketch::heap_bytes)
+                .sum::<usize>()
     }
 }
 
@@ -166,6 +172,29 @@ impl AggPlan {
     #[inline]
     pub fn set_newest(&self, w: &mut [u64], n: i64) {
         w[self.hdr + H_NEWEST] = n as u64;
+    }
+
+    /// Oldest bucket of any value offered (`i64::MAX` before the first).
+    #[inline]
+    pub fn first(&self, w: &[u64]) -> i64 {
+        w[self.hdr + H_FIRST] as i64
+    }
+    #[inline]
+    pub fn note_first(&self, w: &mut [u64], b: i64) {
+        if b < self.first(w) {
+            w[self.hdr + H_FIRST] = b as u64;
+        }
+    }
+
+    /// Whether the window `[lo, hi]` is fully known: none of the buckets it covers can have
+    /// held data that was discarded. Buckets up to `newest − ring` are no longer retained;
+    /// a window reaching there is still exact when no value was ever offered that early, or
+    /// when it ends before the first value offered.
+    #[inline]
+    pub fn known(&self, w: &[u64], (lo, hi): (i64, i64)) -> bool {
+        let horizon = self.newest(w).saturating_sub(self.ring);
+        let first = self.first(w);
+        lo > horizon || first > horizon || hi < first
     }
 
     #[inline]

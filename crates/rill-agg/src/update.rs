@@ -4,6 +4,7 @@
 use crate::engine::{Aggregations, DropReason, Input, Outcome};
 use crate::geometry::*;
 use crate::record::{self, with_layout};
+use crate::sketch::SketchIn;
 use crate::state::{Acc, KeyState, Region, NONE};
 use crate::LatePolicy;
 use rill_core::{Timestamp, Value};
@@ -18,7 +19,8 @@ impl Aggregations {
     ///
     /// A newer bucket first slides the windows. A late event (bucket older than the key's newest)
     /// follows the aggregator's [`LatePolicy`]; an accepted one goes into its own bucket and into
-    /// every running window value that covers that bucket, so nothing drifts. Null/NaN values
+    /// every running window value that covers that bucket, so nothing drifts. Under `accept` a
+    /// late event is aggregated while its bucket is retained (see [`DropReason::TooLate`]). Null/NaN values
     /// are [`Outcome::Skipped`], values of the wrong type [`Outcome::Invalid`]; both still slide
     /// the windows like [`advance`](Self::advance). Panics only if `agg` is out of range.
     pub fn update(&self, st: &mut KeyState, agg: usize, time: Timestamp, value: &Value) -> Outcome {
@@ -40,11 +42,13 @@ impl Aggregations {
             match p.late {
                 LatePolicy::Drop => return Outcome::Dropped(DropReason::Policy),
                 LatePolicy::SideOutput => return Outcome::SideOutput,
-                LatePolicy::Accept if newest - b >= p.span => {
-                    return Outcome::Dropped(DropReason::TooLate)
-                }
                 LatePolicy::Accept => {}
             }
+        }
+        // Aggregated or refused as too late: reads must know data this old existed.
+        p.note_first(&mut st.words, b);
+        if late && newest - b >= p.ring {
+            return Outcome::Dropped(DropReason::TooLate);
         }
         let e = self.entry_for(p, st, agg, b, newest);
         let ev = Added {
@@ -55,18 +59,11 @@ impl Aggregations {
         };
         with_layout!(p.bits, add_event(p, &mut st.words, e, &ev));
         if p.needs.sketches() {
-            let list = &mut st.sketches[agg];
-            // Late events are rare and usually recent: search from the newest bucket back.
-            let i = list.iter().rposition(|(k, _)| *k <= b).map_or(0, |i| i + 1);
-            let i = if i > 0 && list[i - 1].0 == b {
-                i - 1
-            } else {
-                list.insert(i, (b, Box::default()));
-                i
+            let input = SketchIn {
+                key: key.as_ref(),
+                x: Some(x).filter(|_| p.numeric),
             };
-            list[i]
-                .1
-                .add(p.needs, key.as_ref(), Some(x).filter(|_| p.numeric));
+            st.sketches[agg].add(p, b, newest, &input);
         }
         Outcome::Aggregated { late }
     }
@@ -230,13 +227,10 @@ impl Aggregations {
     /// entries only when a leaving bucket held the current extreme), then drops the entries
     /// older than the retained span. Only non-empty buckets are visited.
     fn slide(&self, p: &AggPlan, st: &mut KeyState, agg: usize, m: i64) {
-        let cut = m - p.ring;
+        let n = p.newest(&st.words);
         with_layout!(p.bits, slide_windows(p, &mut st.words, m));
         if p.needs.sketches() {
-            let list = &mut st.sketches[agg];
-            while list.front().is_some_and(|(b, _)| *b <= cut) {
-                list.pop_front();
-            }
+            st.sketches[agg].slide(p, n, m);
         }
     }
 }

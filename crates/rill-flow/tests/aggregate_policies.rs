@@ -222,3 +222,58 @@ fn a_live_flow_times_out_on_the_wall_clock_even_for_events_with_old_times() {
         "nothing left to flush at termination"
     );
 }
+
+#[test]
+fn events_older_than_the_retained_buckets_get_null_features_and_are_counted() {
+    // 1h and 24h windows of 10m: a key retains 2·144 − 1 = 287 buckets (47h50m) behind its
+    // newest one. Late events inside them are aggregated; their windows that reach further
+    // back, where data was already discarded, are null rather than computed without it.
+    let (f, got) = flow(
+        agg(
+            serde_json::json!("every_event"),
+            serde_json::json!({"sliding": ["1h", "24h"], "period": "10m"}),
+        ),
+        &BuildContext::default(),
+    );
+    let at = |iso: &str, x: i64| {
+        Event::new(Record::from_pairs([("x", Value::Int(x))]))
+            .with_key("a")
+            .with_time(Timestamp::parse_iso(iso).unwrap())
+    };
+    let out = f
+        .run_events([
+            at("2020-07-20T12:00:00Z", 1),
+            // newest: 48h later, so the first event's bucket is no longer retained
+            at("2020-07-22T12:00:00Z", 2),
+            // 25h behind: aggregated (late); its 24h window holds the discarded 12:00 event
+            at("2020-07-21T11:00:00Z", 4),
+            // 48h10m behind: older than the retained buckets, not aggregated
+            at("2020-07-20T11:50:00Z", 8),
+            at("2020-07-22T12:05:00Z", 16),
+        ])
+        .unwrap();
+    let feats: Vec<Vec<Value>> = got
+        .events()
+        .iter()
+        .map(|e| {
+            ["s_sum_1h", "s_sum_24h", "s_count_1h", "s_count_24h"]
+                .iter()
+                .map(|n| e.body.get(n).cloned().unwrap())
+                .collect()
+        })
+        .collect();
+    let n = |x: f64| Value::Float(x);
+    assert_eq!(
+        feats,
+        vec![
+            vec![n(1.0), n(1.0), n(1.0), n(1.0)],
+            vec![n(2.0), n(2.0), n(1.0), n(1.0)],
+            vec![n(4.0), Value::Null, n(1.0), Value::Null],
+            vec![Value::Null, Value::Null, Value::Null, Value::Null],
+            vec![n(18.0), n(18.0), n(2.0), n(2.0)],
+        ]
+    );
+    assert_eq!(out.summary.counter("late_events"), 1);
+    assert_eq!(out.summary.counter("too_late"), 1);
+    assert_eq!(out.summary.counter("late_dropped"), 0);
+}

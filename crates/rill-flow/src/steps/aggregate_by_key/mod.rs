@@ -12,7 +12,7 @@ pub use store::{AggData, AggStore};
 use super::keyed::{KeySpec, TimeSpec};
 use crate::config::ExprFn;
 use crate::step::{Cx, Failure, Step, StepResult};
-use rill_agg::{Aggregations, Emission, EmitPolicy, Emitter, Outcome};
+use rill_agg::{Aggregations, DropReason, Emission, EmitPolicy, Emitter, Outcome};
 use rill_core::{Error, Event, FieldSlot, Record, Result, SchemaExtender, Str, Timestamp, Value};
 use rill_table::Table;
 use std::borrow::Cow;
@@ -227,7 +227,8 @@ impl AggregateByKey {
             };
             match aggs.update(st, i, t, value) {
                 Outcome::Aggregated { late } => r.late += late as u64,
-                Outcome::Dropped(_) => r.dropped += 1,
+                Outcome::Dropped(DropReason::Policy) => r.dropped += 1,
+                Outcome::Dropped(DropReason::TooLate) => r.too_late += 1,
                 Outcome::SideOutput => r.side_output = true,
                 Outcome::Skipped => {}
                 Outcome::Invalid(why) => {
@@ -266,8 +267,12 @@ struct Aggregated {
     slot: u32,
     /// Late events accepted into their bucket (one per aggregator).
     late: u64,
-    /// Late events dropped (policy `drop`, or older than the key's span).
+    /// Late events not aggregated under policy `drop` (one per aggregator).
     dropped: u64,
+    /// Late events not aggregated under policy `accept` because they are older than the
+    /// buckets the key retains (one per aggregator); their features for that aggregator are
+    /// null.
+    too_late: u64,
     /// An aggregator with policy `side_output` found the event late.
     side_output: bool,
 }
@@ -351,6 +356,7 @@ impl Step for AggregateByKey {
             slot,
             late,
             dropped,
+            too_late,
             side_output,
         } = match self.aggregate(&event, &key, t, known) {
             Ok(x) => x,
@@ -366,6 +372,9 @@ impl Step for AggregateByKey {
         }
         if dropped > 0 {
             cx.count("late_dropped", dropped);
+        }
+        if too_late > 0 {
+            cx.count("too_late", too_late);
         }
         if let Some(k) = key {
             event.key = k;
