@@ -21,7 +21,9 @@ pub struct Oracle {
     pub cap: Option<f64>,
     /// Newest bucket seen by the key (aggregated or not).
     pub newest: Option<i64>,
-    /// Accepted events: (time, numeric value, distinct text).
+    /// Events the windows truly contain: every accepted one, and those `accept` refused as
+    /// older than the retained buckets (rill must never report a number that misses them):
+    /// (time, numeric value, distinct text).
     pub events: Vec<(i64, f64, String)>,
 }
 
@@ -43,6 +45,14 @@ impl Oracle {
             .max()
             .unwrap()
     }
+    /// Buckets a key retains back from its newest: `2·span − 1` (sliding), `2·span` (fixed).
+    pub fn ring_buckets(&self) -> i64 {
+        if self.wins[0].1 {
+            2 * self.span_buckets()
+        } else {
+            2 * self.span_buckets() - 1
+        }
+    }
     /// An event the aggregator does not aggregate still moves the key's clock.
     pub fn observe(&mut self, t: i64) {
         let b = t.div_euclid(self.period);
@@ -54,16 +64,27 @@ impl Oracle {
         let late = self.newest.is_some_and(|n| b < n);
         self.observe(t);
         let n = self.newest.unwrap();
-        if late && (self.late != LatePolicy::Accept || n - b >= self.span_buckets()) {
+        if late && self.late != LatePolicy::Accept {
             return false;
         }
         self.events.push((t, x, key));
-        true
+        !(late && n - b >= self.ring_buckets())
     }
-    /// True when features at `t` are fully backed by retained data (not older than the span).
-    pub fn in_span(&self, t: i64) -> bool {
+    /// Bucket range `[lo, hi]` of window `w` at time `t`.
+    pub fn range(&self, w: usize, t: i64) -> (i64, i64) {
+        let (len, fixed) = self.wins[w];
+        let q = t.div_euclid(self.period);
+        if fixed {
+            let lo = t.div_euclid(len) * len / self.period;
+            (lo, lo + len / self.period - 1)
+        } else {
+            (q - len / self.period + 1, q)
+        }
+    }
+    /// True when every bucket of window `w` at `t` is retained (rill must then give a number).
+    pub fn retained(&self, w: usize, t: i64) -> bool {
         self.newest
-            .is_none_or(|n| n - t.div_euclid(self.period) < self.span_buckets())
+            .is_none_or(|n| self.range(w, t).0 > n - self.ring_buckets())
     }
     /// Events of window `w` at time `t`, grouped by bucket (in bucket order, arrival order inside).
     fn window_buckets(&self, w: usize, t: i64) -> BTreeMap<i64, Vec<(usize, i64, f64)>> {
@@ -83,6 +104,14 @@ impl Oracle {
             }
         }
         m
+    }
+    /// The events of window `w` at time `t` (numeric value, distinct text).
+    pub fn window_events(&self, w: usize, t: i64) -> Vec<(f64, &str)> {
+        self.window_buckets(w, t)
+            .values()
+            .flatten()
+            .map(|&(i, _, x)| (x, self.events[i].2.as_str()))
+            .collect()
     }
     /// The value of `op` over window `w` at time `t`.
     pub fn value(&self, op: &Op, w: usize, t: i64) -> f64 {
