@@ -64,13 +64,28 @@ fn load(args: &PipelineArgs) -> Result<Pipeline> {
     Ok(p)
 }
 
+/// Exit code of a run that failed (an I/O error, a failing step under `error_policy: fail`).
+const EXIT_FAILURE: u8 = 1;
+/// Exit code of a usage or configuration error (bad arguments, a bad pipeline file); clap
+/// uses 2 for bad arguments too.
+const EXIT_USAGE: u8 = 2;
+
+/// Why a command could not start: a usage/configuration error (exit 2) or anything else
+/// (exit 1).
+fn exit_code_of(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<rill::core::Error>() {
+        Some(err) if err.kind() == "config" => EXIT_USAGE,
+        _ => EXIT_FAILURE,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code_of(&e))
         }
     }
 }
@@ -111,10 +126,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 }
                 Err(e) => {
                     eprintln!("error: {}", e.error);
+                    if e.error.kind() == "config" {
+                        // nothing ran: a summary of zeros would only hide the message
+                        return Ok(ExitCode::from(EXIT_USAGE));
+                    }
                     if !quiet {
                         eprint!("{}", e.summary);
                     }
-                    Ok(ExitCode::FAILURE)
+                    Ok(ExitCode::from(EXIT_FAILURE))
                 }
             }
         }

@@ -5,6 +5,8 @@ use crate::source::{IterSource, Source, SourceBatch};
 use crate::summary::RunSummary;
 use crate::Flow;
 use rill_core::{Event, Result, Timestamp, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Which clock drives timers (batch flushes, emit policies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,6 +29,10 @@ pub struct RunOptions {
     pub batch_size: usize,
     /// The clock for timers.
     pub clock: Clock,
+    /// Set (e.g. by a SIGINT handler) to stop reading the source: checked after each batch,
+    /// so the run then terminates normally (flushing and committing every target) with what
+    /// it has processed, and [`RunOutcome::cancelled`] is true.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for RunOptions {
@@ -34,6 +40,7 @@ impl Default for RunOptions {
         RunOptions {
             batch_size: 256,
             clock: Clock::EventTime,
+            cancel: None,
         }
     }
 }
@@ -45,6 +52,8 @@ pub struct RunOutcome {
     pub result: Option<Value>,
     /// Counts: records, failures, per-step in/out.
     pub summary: RunSummary,
+    /// True when [`RunOptions::cancel`] stopped the run before the end of the source.
+    pub cancelled: bool,
 }
 
 /// A failed run: the error, plus the counts up to the failure.
@@ -91,10 +100,12 @@ pub fn run(
 ) -> std::result::Result<RunOutcome, RunError> {
     graph.set_source_name(source.name());
     graph.event_time = opts.clock == Clock::EventTime;
-    match drive(&mut graph, source, opts) {
+    let mut cancelled = false;
+    match drive(&mut graph, source, opts, &mut cancelled) {
         Ok(result) => Ok(RunOutcome {
             result,
             summary: graph.summary.clone(),
+            cancelled,
         }),
         Err(error) => Err(RunError {
             error,
@@ -103,7 +114,12 @@ pub fn run(
     }
 }
 
-fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Result<Option<Value>> {
+fn drive(
+    graph: &mut Graph,
+    source: &mut dyn Source,
+    opts: &RunOptions,
+    cancelled: &mut bool,
+) -> Result<Option<Value>> {
     let mut batch = SourceBatch::default();
     let mut watermark = Timestamp(i64::MIN);
     let timers = graph.uses_timers();
@@ -136,6 +152,14 @@ fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Resul
             graph.fire_timers(now(watermark))?;
         }
         if !more {
+            break;
+        }
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            *cancelled = true;
             break;
         }
     }

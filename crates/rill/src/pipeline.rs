@@ -158,7 +158,12 @@ impl Pipeline {
             .map_err(|e| e.context(&self.origin))?;
         rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))
             .map_err(|e| e.context(&self.origin))?;
-        let target = |t: &TargetConfig| Ok((target_name(t), t.build()?));
+        // a glob that matches nothing fails here too, which the run would report anyway
+        let inputs = c.source.paths().map_err(|e| e.context(&self.origin))?;
+        let target = |t: &TargetConfig| {
+            t.check_not_input(&inputs)?;
+            Ok((target_name(t), t.build()?))
+        };
         let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)
             .map_err(|e| e.context(&self.origin))?;
         flow = flow.error_policy(c.error_policy);
@@ -169,6 +174,8 @@ impl Pipeline {
                     self.origin
                 )));
             }
+            dl.check_not_input(&inputs)
+                .map_err(|e| e.context(&self.origin))?;
             flow.set_dead_letter(dl.build()?);
         }
         Ok(flow)
@@ -193,6 +200,17 @@ impl Pipeline {
 
     /// Runs with shared tables (several pipelines of one process).
     pub fn run_with(&self, cx: &BuildContext) -> std::result::Result<RunOutcome, RunError> {
+        self.run_cancellable(cx, None)
+    }
+
+    /// Runs until the end of the source or until `cancel` is set (checked after each source
+    /// batch); a cancelled run still flushes and commits its targets with what it processed,
+    /// and its outcome says `cancelled`.
+    pub fn run_cancellable(
+        &self,
+        cx: &BuildContext,
+        cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> std::result::Result<RunOutcome, RunError> {
         let fail = |error: Error| RunError {
             error,
             summary: Default::default(),
@@ -206,6 +224,7 @@ impl Pipeline {
                 ClockConfig::EventTime => rill_flow::Clock::EventTime,
                 ClockConfig::Wall => rill_flow::Clock::Wall,
             },
+            cancel,
         };
         rill_flow::run(graph, source.as_mut(), &opts)
     }
