@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use rill::{Override, Pipeline};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 // Events are built and dropped at a high rate; mimalloc's thread-local free lists make that
 // markedly cheaper than glibc malloc.
@@ -70,6 +72,30 @@ const EXIT_FAILURE: u8 = 1;
 /// uses 2 for bad arguments too.
 const EXIT_USAGE: u8 = 2;
 
+/// Exit code of a run stopped by SIGINT (128 + 2, as shells report it).
+const EXIT_SIGINT: u8 = 130;
+/// Exit code of a run stopped by SIGTERM (128 + 15).
+const EXIT_SIGTERM: u8 = 143;
+
+/// Installs the SIGINT / SIGTERM handlers of `rill run`: the first signal sets the returned
+/// flag (the run stops after the current batch, commits its outputs and prints its summary);
+/// a second one exits at once with 130 / 143 without committing. The second flag tells
+/// SIGTERM from SIGINT.
+fn install_signal_handlers() -> Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let term = Arc::new(AtomicBool::new(false));
+    // actions run in registration order: the shutdown checks the flag before this signal sets
+    // it, so only a second signal exits at once
+    flag::register_conditional_shutdown(SIGINT, EXIT_SIGINT.into(), cancel.clone())?;
+    flag::register_conditional_shutdown(SIGTERM, EXIT_SIGTERM.into(), cancel.clone())?;
+    flag::register(SIGINT, cancel.clone())?;
+    flag::register(SIGTERM, term.clone())?;
+    flag::register(SIGTERM, cancel.clone())?;
+    Ok((cancel, term))
+}
+
 /// Why a command could not start: a usage/configuration error (exit 2) or anything else
 /// (exit 1).
 fn exit_code_of(e: &anyhow::Error) -> u8 {
@@ -105,9 +131,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
         } => {
             let p = load(&args)?;
+            let (cancel, term) = install_signal_handlers()?;
             let started = std::time::Instant::now();
-            match p.run() {
+            match p.run_cancellable(&Default::default(), Some(cancel)) {
                 Ok(outcome) => {
+                    let stopped_by = outcome.cancelled.then(|| {
+                        if term.load(Ordering::Relaxed) {
+                            ("SIGTERM", EXIT_SIGTERM)
+                        } else {
+                            ("SIGINT", EXIT_SIGINT)
+                        }
+                    });
+                    if let Some((sig, _)) = stopped_by {
+                        eprintln!(
+                            "interrupted by {sig}: stopped reading; the outputs hold the {} records read so far",
+                            outcome.summary.records_read
+                        );
+                    }
                     if json_summary {
                         let mut v = serde_json::to_value(&outcome.summary)?;
                         v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
@@ -122,7 +162,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         eprint!("{}", outcome.summary);
                         eprintln!("finished in {:.3}s", started.elapsed().as_secs_f64());
                     }
-                    Ok(ExitCode::SUCCESS)
+                    Ok(match stopped_by {
+                        Some((_, code)) => ExitCode::from(code),
+                        None => ExitCode::SUCCESS,
+                    })
                 }
                 Err(e) => {
                     eprintln!("error: {}", e.error);
