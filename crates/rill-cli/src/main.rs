@@ -51,6 +51,150 @@ enum Command {
         #[command(flatten)]
         args: PipelineArgs,
     },
+    /// Print the first rows of a CSV, JSON lines or Parquet file (chosen by its extension).
+    Head {
+        /// The file: `.csv`, `.jsonl` / `.ndjson`, or `.parquet`.
+        file: PathBuf,
+        /// How many rows to print.
+        #[arg(short = 'n', default_value_t = 10)]
+        n: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = HeadFormat::Table)]
+        format: HeadFormat,
+    },
+}
+
+/// How `rill head` prints rows.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum HeadFormat {
+    /// Aligned columns under a header.
+    Table,
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV with a header line.
+    Csv,
+}
+
+/// The text of a cell in `table` and `csv` output: text as is, null empty, the rest as JSON.
+fn cell_text(v: &rill::core::Value) -> String {
+    match v {
+        rill::core::Value::Null => String::new(),
+        rill::core::Value::Str(s) => s.to_string(),
+        other => rill::core::json::to_json(other).to_string(),
+    }
+}
+
+/// `rill head`: reads the first `n` records with rill's own sources, so the values shown are
+/// the values a pipeline would see.
+fn head(file: &std::path::Path, n: usize, format: HeadFormat) -> Result<()> {
+    use rill::core::Error;
+    use rill::io::{CsvSource, CsvSourceConfig, JsonlSource, JsonlSourceConfig};
+    use rill::io::{ParquetSource, ParquetSourceConfig};
+    let shown = file.display().to_string();
+    if !file.is_file() {
+        return Err(Error::config(format!("'{shown}' is not a file (no such file?)")).into());
+    }
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut src: Box<dyn rill::flow::Source> = match ext.to_ascii_lowercase().as_str() {
+        "csv" => Box::new(CsvSource::new(CsvSourceConfig::new(&shown))?),
+        "jsonl" | "ndjson" => Box::new(JsonlSource::new(JsonlSourceConfig::new(&shown))?),
+        "parquet" => Box::new(ParquetSource::new(ParquetSourceConfig::new(&shown))?),
+        _ => {
+            return Err(Error::config(format!(
+                "'{shown}': unknown extension '{ext}' (expected .csv, .jsonl, .ndjson or .parquet)"
+            ))
+            .into())
+        }
+    };
+    let mut rows = Vec::new();
+    let mut rejected = 0;
+    let mut batch = rill::flow::SourceBatch::default();
+    while rows.len() < n {
+        batch.clear();
+        let more = src.next_batch(&mut batch, (n - rows.len()).clamp(1, 1024))?;
+        rejected += batch.rejects.len();
+        rows.extend(batch.events.drain(..).map(|e| e.body));
+        if !more {
+            break;
+        }
+    }
+    rows.truncate(n);
+    if rejected > 0 {
+        eprintln!("({rejected} records could not be read and are not shown)");
+    }
+    // columns: every field, in order of first appearance
+    let mut cols: Vec<String> = Vec::new();
+    for r in &rows {
+        if let rill::core::Value::Record(rec) = r {
+            for (name, _) in rec.iter() {
+                if !cols.iter().any(|c| c == name) {
+                    cols.push(name.to_string());
+                }
+            }
+        }
+    }
+    let cell = |r: &rill::core::Value, c: &str| r.get(c).map(cell_text).unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    match format {
+        HeadFormat::Jsonl => {
+            for r in &rows {
+                writeln!(out, "{}", rill::core::json::to_json(r))?;
+            }
+        }
+        HeadFormat::Csv => {
+            let mut w = csv_line(&cols);
+            for r in &rows {
+                w.push_str(&csv_line(
+                    &cols.iter().map(|c| cell(r, c)).collect::<Vec<_>>(),
+                ));
+            }
+            write!(out, "{w}")?;
+        }
+        HeadFormat::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| cols.iter().map(|c| cell(r, c)).collect())
+                .collect();
+            let width = |i: usize| {
+                cells
+                    .iter()
+                    .map(|row| row[i].chars().count())
+                    .chain([cols[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            };
+            let widths: Vec<usize> = (0..cols.len()).map(width).collect();
+            let line = |vals: &[String]| {
+                let parts: Vec<String> = vals
+                    .iter()
+                    .zip(&widths)
+                    .map(|(v, w)| format!("{v:<w$}"))
+                    .collect();
+                parts.join("  ").trim_end().to_string()
+            };
+            writeln!(out, "{}", line(&cols))?;
+            for row in &cells {
+                writeln!(out, "{}", line(row))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One CSV line: fields quoted when they hold a comma, quote or line end.
+fn csv_line(fields: &[String]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    format!("{}\n", quoted.join(","))
 }
 
 fn load(args: &PipelineArgs) -> Result<Pipeline> {
@@ -123,6 +267,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
             p.validate()
                 .with_context(|| format!("{} is not valid", args.pipeline.display()))?;
             println!("{}: ok", args.pipeline.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Head { file, n, format } => {
+            head(&file, n, format)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Run {
