@@ -216,6 +216,9 @@ const EXIT_FAILURE: u8 = 1;
 /// uses 2 for bad arguments too.
 const EXIT_USAGE: u8 = 2;
 
+/// Exit code of a run that finished but rejected or dead-lettered records: the outputs are
+/// complete, but not every input record is in them.
+const EXIT_REJECTS: u8 = 3;
 /// Exit code of a run stopped by SIGINT (128 + 2, as shells report it).
 const EXIT_SIGINT: u8 = 130;
 /// Exit code of a run stopped by SIGTERM (128 + 15).
@@ -310,8 +313,12 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         eprint!("{}", outcome.summary);
                         eprintln!("finished in {:.3}s", started.elapsed().as_secs_f64());
                     }
+                    let s = &outcome.summary;
                     Ok(match stopped_by {
                         Some((_, code)) => ExitCode::from(code),
+                        None if s.records_rejected + s.dead_lettered > 0 => {
+                            ExitCode::from(EXIT_REJECTS)
+                        }
                         None => ExitCode::SUCCESS,
                     })
                 }
