@@ -61,3 +61,38 @@ fn a_failed_run_exits_1_and_a_bad_pipeline_2() {
     let (code, _) = run("a\n1\n", "no_such_option: 1\n");
     assert_eq!(code, Some(2));
 }
+
+#[test]
+fn max_rejects_stops_a_run_whose_input_is_mostly_garbage() {
+    // 3 bad of 5 read: above a count of 2 and above 50 %; at most 60 % is fine
+    let csv = "a\n1\nx\ny\nz\n5\n";
+    for limit in ["2", "50%"] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("in.csv"), csv).unwrap();
+        std::fs::write(
+            dir.path().join("p.yaml"),
+            format!("source: {{csv: {{path: {d}/in.csv, types: {{a: int}}}}}}\ntargets: [{{jsonl: {{path: {d}/out.jsonl}}}}]\nerror_policy: dead_letter\nmax_rejects: {limit}\n"),
+        )
+        .unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_rill"))
+            .args(["run", &format!("{d}/p.yaml")])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{limit}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        let shown = if limit == "2" { "2" } else { "50%" };
+        // (the dead letters themselves are reported first: there is no dead_letter target)
+        assert_eq!(
+            err.lines().find(|l| l.starts_with("error: ")).unwrap(),
+            format!("error: too many bad records: 3 of the 5 records read were rejected or dead-lettered, more than max_rejects {shown}")
+        );
+        assert!(!dir.path().join("out.jsonl").exists(), "nothing committed");
+    }
+    let (code, s) = run(
+        "a\n1\nx\n5\n",
+        "error_policy: dead_letter\nmax_rejects: 60%\n",
+    );
+    assert_eq!(code, Some(3));
+    assert_counts(&s, 3, 2, 1, 1);
+}

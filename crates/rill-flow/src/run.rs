@@ -33,6 +33,39 @@ pub struct RunOptions {
     /// so the run then terminates normally (flushing and committing every target) with what
     /// it has processed, and [`RunOutcome::cancelled`] is true.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Stop the run with an error once more records than this were dead-lettered (rejected
+    /// by the source or failed by a step): an input that is mostly garbage should fail, not
+    /// produce a near-empty output.
+    pub max_rejects: Option<MaxRejects>,
+}
+
+/// A limit on dead-lettered records: a count, or a fraction of the records read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxRejects {
+    /// At most this many (checked after each batch).
+    Count(u64),
+    /// At most this fraction (0–1) of the records read; checked after each batch once 1000
+    /// records were read (so the first bad rows do not trip it), and at the end of the input.
+    Fraction(f64),
+}
+
+impl MaxRejects {
+    /// The error when `bad` of `read` records exceed the limit (`end`: the input is done).
+    fn check(self, bad: u64, read: u64, end: bool) -> Result<()> {
+        let (over, limit) = match self {
+            MaxRejects::Count(n) => (bad > n, n.to_string()),
+            MaxRejects::Fraction(f) => (
+                (end || read >= 1000) && (bad as f64) > f * read as f64,
+                format!("{}%", f * 100.0),
+            ),
+        };
+        if over {
+            return Err(rill_core::Error::user(format!(
+                "too many bad records: {bad} of the {read} records read were rejected or dead-lettered, more than max_rejects {limit}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for RunOptions {
@@ -41,6 +74,7 @@ impl Default for RunOptions {
             batch_size: 256,
             clock: Clock::EventTime,
             cancel: None,
+            max_rejects: None,
         }
     }
 }
@@ -150,6 +184,13 @@ fn drive(
         }
         if timers && graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
             graph.fire_timers(now(watermark))?;
+        }
+        if let Some(m) = opts.max_rejects {
+            m.check(
+                graph.summary.dead_lettered,
+                graph.summary.records_read,
+                !more,
+            )?;
         }
         if !more {
             break;

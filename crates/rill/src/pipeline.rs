@@ -76,6 +76,47 @@ pub struct PipelineConfig {
     /// `rill_flow::RunOptions::batch_size` for why the default is 256.
     #[serde(default = "batch_size")]
     pub batch_size: usize,
+    /// Fail the run once more records than this were dead-lettered (with
+    /// `error_policy: dead_letter`): a count (`100`) or a percentage of the records read
+    /// (`1%`). Default: no limit.
+    #[serde(default, deserialize_with = "max_rejects")]
+    pub max_rejects: Option<rill_flow::MaxRejects>,
+}
+
+/// Parses `max_rejects`: a count (`100`) or a percentage (`1%`, `0.5%`).
+fn max_rejects<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<rill_flow::MaxRejects>, D::Error> {
+    use serde::de::Error as _;
+    let v = serde_json::Value::deserialize(d)?;
+    let bad = || {
+        D::Error::custom(format!(
+            "max_rejects: expected a count like 100 or a percentage like 1%, not {v}"
+        ))
+    };
+    match &v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .map(|n| Some(rill_flow::MaxRejects::Count(n)))
+            .ok_or_else(bad),
+        serde_json::Value::String(s) => {
+            let s = s.trim();
+            if let Some(p) = s.strip_suffix('%') {
+                match p.trim().parse::<f64>() {
+                    Ok(p) if (0.0..=100.0).contains(&p) => {
+                        Ok(Some(rill_flow::MaxRejects::Fraction(p / 100.0)))
+                    }
+                    _ => Err(bad()),
+                }
+            } else {
+                s.parse::<u64>()
+                    .map(|n| Some(rill_flow::MaxRejects::Count(n)))
+                    .map_err(|_| bad())
+            }
+        }
+        _ => Err(bad()),
+    }
 }
 
 fn batch_size() -> usize {
@@ -225,6 +266,7 @@ impl Pipeline {
                 ClockConfig::Wall => rill_flow::Clock::Wall,
             },
             cancel,
+            max_rejects: self.config.max_rejects,
         };
         rill_flow::run(graph, source.as_mut(), &opts)
     }
