@@ -5,6 +5,8 @@ use clap::{Parser, Subcommand};
 use rill::{Override, Pipeline};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 // Events are built and dropped at a high rate; mimalloc's thread-local free lists make that
 // markedly cheaper than glibc malloc.
@@ -49,6 +51,150 @@ enum Command {
         #[command(flatten)]
         args: PipelineArgs,
     },
+    /// Print the first rows of a CSV, JSON lines or Parquet file (chosen by its extension).
+    Head {
+        /// The file: `.csv`, `.jsonl` / `.ndjson`, or `.parquet`.
+        file: PathBuf,
+        /// How many rows to print.
+        #[arg(short = 'n', default_value_t = 10)]
+        n: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = HeadFormat::Table)]
+        format: HeadFormat,
+    },
+}
+
+/// How `rill head` prints rows.
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum HeadFormat {
+    /// Aligned columns under a header.
+    Table,
+    /// One JSON object per line.
+    Jsonl,
+    /// CSV with a header line.
+    Csv,
+}
+
+/// The text of a cell in `table` and `csv` output: text as is, null empty, the rest as JSON.
+fn cell_text(v: &rill::core::Value) -> String {
+    match v {
+        rill::core::Value::Null => String::new(),
+        rill::core::Value::Str(s) => s.to_string(),
+        other => rill::core::json::to_json(other).to_string(),
+    }
+}
+
+/// `rill head`: reads the first `n` records with rill's own sources, so the values shown are
+/// the values a pipeline would see.
+fn head(file: &std::path::Path, n: usize, format: HeadFormat) -> Result<()> {
+    use rill::core::Error;
+    use rill::io::{CsvSource, CsvSourceConfig, JsonlSource, JsonlSourceConfig};
+    use rill::io::{ParquetSource, ParquetSourceConfig};
+    let shown = file.display().to_string();
+    if !file.is_file() {
+        return Err(Error::config(format!("'{shown}' is not a file (no such file?)")).into());
+    }
+    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mut src: Box<dyn rill::flow::Source> = match ext.to_ascii_lowercase().as_str() {
+        "csv" => Box::new(CsvSource::new(CsvSourceConfig::new(&shown))?),
+        "jsonl" | "ndjson" => Box::new(JsonlSource::new(JsonlSourceConfig::new(&shown))?),
+        "parquet" => Box::new(ParquetSource::new(ParquetSourceConfig::new(&shown))?),
+        _ => {
+            return Err(Error::config(format!(
+                "'{shown}': unknown extension '{ext}' (expected .csv, .jsonl, .ndjson or .parquet)"
+            ))
+            .into())
+        }
+    };
+    let mut rows = Vec::new();
+    let mut rejected = 0;
+    let mut batch = rill::flow::SourceBatch::default();
+    while rows.len() < n {
+        batch.clear();
+        let more = src.next_batch(&mut batch, (n - rows.len()).clamp(1, 1024))?;
+        rejected += batch.rejects.len();
+        rows.extend(batch.events.drain(..).map(|e| e.body));
+        if !more {
+            break;
+        }
+    }
+    rows.truncate(n);
+    if rejected > 0 {
+        eprintln!("({rejected} records could not be read and are not shown)");
+    }
+    // columns: every field, in order of first appearance
+    let mut cols: Vec<String> = Vec::new();
+    for r in &rows {
+        if let rill::core::Value::Record(rec) = r {
+            for (name, _) in rec.iter() {
+                if !cols.iter().any(|c| c == name) {
+                    cols.push(name.to_string());
+                }
+            }
+        }
+    }
+    let cell = |r: &rill::core::Value, c: &str| r.get(c).map(cell_text).unwrap_or_default();
+    let mut out = std::io::stdout().lock();
+    use std::io::Write;
+    match format {
+        HeadFormat::Jsonl => {
+            for r in &rows {
+                writeln!(out, "{}", rill::core::json::to_json(r))?;
+            }
+        }
+        HeadFormat::Csv => {
+            let mut w = csv_line(&cols);
+            for r in &rows {
+                w.push_str(&csv_line(
+                    &cols.iter().map(|c| cell(r, c)).collect::<Vec<_>>(),
+                ));
+            }
+            write!(out, "{w}")?;
+        }
+        HeadFormat::Table => {
+            let cells: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| cols.iter().map(|c| cell(r, c)).collect())
+                .collect();
+            let width = |i: usize| {
+                cells
+                    .iter()
+                    .map(|row| row[i].chars().count())
+                    .chain([cols[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            };
+            let widths: Vec<usize> = (0..cols.len()).map(width).collect();
+            let line = |vals: &[String]| {
+                let parts: Vec<String> = vals
+                    .iter()
+                    .zip(&widths)
+                    .map(|(v, w)| format!("{v:<w$}"))
+                    .collect();
+                parts.join("  ").trim_end().to_string()
+            };
+            writeln!(out, "{}", line(&cols))?;
+            for row in &cells {
+                writeln!(out, "{}", line(row))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One CSV line: fields quoted when they hold a comma, quote or line end.
+fn csv_line(fields: &[String]) -> String {
+    let quoted: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            if f.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", f.replace('"', "\"\""))
+            } else {
+                f.clone()
+            }
+        })
+        .collect();
+    format!("{}\n", quoted.join(","))
 }
 
 fn load(args: &PipelineArgs) -> Result<Pipeline> {
@@ -64,13 +210,55 @@ fn load(args: &PipelineArgs) -> Result<Pipeline> {
     Ok(p)
 }
 
+/// Exit code of a run that failed (an I/O error, a failing step under `error_policy: fail`).
+const EXIT_FAILURE: u8 = 1;
+/// Exit code of a usage or configuration error (bad arguments, a bad pipeline file); clap
+/// uses 2 for bad arguments too.
+const EXIT_USAGE: u8 = 2;
+
+/// Exit code of a run that finished but rejected or dead-lettered records: the outputs are
+/// complete, but not every input record is in them.
+const EXIT_REJECTS: u8 = 3;
+/// Exit code of a run stopped by SIGINT (128 + 2, as shells report it).
+const EXIT_SIGINT: u8 = 130;
+/// Exit code of a run stopped by SIGTERM (128 + 15).
+const EXIT_SIGTERM: u8 = 143;
+
+/// Installs the SIGINT / SIGTERM handlers of `rill run`: the first signal sets the returned
+/// flag (the run stops after the current batch, commits its outputs and prints its summary);
+/// a second one exits at once with 130 / 143 without committing. The second flag tells
+/// SIGTERM from SIGINT.
+fn install_signal_handlers() -> Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::flag;
+    let cancel = Arc::new(AtomicBool::new(false));
+    let term = Arc::new(AtomicBool::new(false));
+    // actions run in registration order: the shutdown checks the flag before this signal sets
+    // it, so only a second signal exits at once
+    flag::register_conditional_shutdown(SIGINT, EXIT_SIGINT.into(), cancel.clone())?;
+    flag::register_conditional_shutdown(SIGTERM, EXIT_SIGTERM.into(), cancel.clone())?;
+    flag::register(SIGINT, cancel.clone())?;
+    flag::register(SIGTERM, term.clone())?;
+    flag::register(SIGTERM, cancel.clone())?;
+    Ok((cancel, term))
+}
+
+/// Why a command could not start: a usage/configuration error (exit 2) or anything else
+/// (exit 1).
+fn exit_code_of(e: &anyhow::Error) -> u8 {
+    match e.downcast_ref::<rill::core::Error>() {
+        Some(err) if err.kind() == "config" => EXIT_USAGE,
+        _ => EXIT_FAILURE,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::FAILURE
+            ExitCode::from(exit_code_of(&e))
         }
     }
 }
@@ -84,15 +272,33 @@ fn run(cli: Cli) -> Result<ExitCode> {
             println!("{}: ok", args.pipeline.display());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Head { file, n, format } => {
+            head(&file, n, format)?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Run {
             args,
             json_summary,
             quiet,
         } => {
             let p = load(&args)?;
+            let (cancel, term) = install_signal_handlers()?;
             let started = std::time::Instant::now();
-            match p.run() {
+            match p.run_cancellable(&Default::default(), Some(cancel)) {
                 Ok(outcome) => {
+                    let stopped_by = outcome.cancelled.then(|| {
+                        if term.load(Ordering::Relaxed) {
+                            ("SIGTERM", EXIT_SIGTERM)
+                        } else {
+                            ("SIGINT", EXIT_SIGINT)
+                        }
+                    });
+                    if let Some((sig, _)) = stopped_by {
+                        eprintln!(
+                            "interrupted by {sig}: stopped reading; the outputs hold the {} records read so far",
+                            outcome.summary.records_read
+                        );
+                    }
                     if json_summary {
                         let mut v = serde_json::to_value(&outcome.summary)?;
                         v["seconds"] = serde_json::json!(started.elapsed().as_secs_f64());
@@ -107,14 +313,25 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         eprint!("{}", outcome.summary);
                         eprintln!("finished in {:.3}s", started.elapsed().as_secs_f64());
                     }
-                    Ok(ExitCode::SUCCESS)
+                    let s = &outcome.summary;
+                    Ok(match stopped_by {
+                        Some((_, code)) => ExitCode::from(code),
+                        None if s.records_rejected + s.dead_lettered > 0 => {
+                            ExitCode::from(EXIT_REJECTS)
+                        }
+                        None => ExitCode::SUCCESS,
+                    })
                 }
                 Err(e) => {
                     eprintln!("error: {}", e.error);
+                    if e.error.kind() == "config" {
+                        // nothing ran: a summary of zeros would only hide the message
+                        return Ok(ExitCode::from(EXIT_USAGE));
+                    }
                     if !quiet {
                         eprint!("{}", e.summary);
                     }
-                    Ok(ExitCode::FAILURE)
+                    Ok(ExitCode::from(EXIT_FAILURE))
                 }
             }
         }

@@ -97,6 +97,7 @@ impl Controller {
                     Ok(result) => Ok(RunOutcome {
                         result,
                         summary: graph.summary.clone(),
+                        cancelled: false,
                     }),
                     Err(error) => {
                         *sh.failure.lock() = Some(error.clone());

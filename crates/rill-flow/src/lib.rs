@@ -21,7 +21,7 @@ mod summary;
 
 pub use controller::{Controller, ControllerOptions};
 pub use graph::{ErrorPolicy, Flow, NodeRef};
-pub use run::{run, Clock, RunError, RunOptions, RunOutcome};
+pub use run::{run, Clock, MaxRejects, RunError, RunOptions, RunOutcome};
 pub use runtime::Graph;
 pub use source::{IterSource, Source, SourceBatch};
 pub use step::{Cx, Failure, Step, StepResult};

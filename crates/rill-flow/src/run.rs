@@ -5,6 +5,8 @@ use crate::source::{IterSource, Source, SourceBatch};
 use crate::summary::RunSummary;
 use crate::Flow;
 use rill_core::{Event, Result, Timestamp, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Which clock drives timers (batch flushes, emit policies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -27,6 +29,43 @@ pub struct RunOptions {
     pub batch_size: usize,
     /// The clock for timers.
     pub clock: Clock,
+    /// Set (e.g. by a SIGINT handler) to stop reading the source: checked after each batch,
+    /// so the run then terminates normally (flushing and committing every target) with what
+    /// it has processed, and [`RunOutcome::cancelled`] is true.
+    pub cancel: Option<Arc<AtomicBool>>,
+    /// Stop the run with an error once more records than this were dead-lettered (rejected
+    /// by the source or failed by a step): an input that is mostly garbage should fail, not
+    /// produce a near-empty output.
+    pub max_rejects: Option<MaxRejects>,
+}
+
+/// A limit on dead-lettered records: a count, or a fraction of the records read.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MaxRejects {
+    /// At most this many (checked after each batch).
+    Count(u64),
+    /// At most this fraction (0–1) of the records read; checked after each batch once 1000
+    /// records were read (so the first bad rows do not trip it), and at the end of the input.
+    Fraction(f64),
+}
+
+impl MaxRejects {
+    /// The error when `bad` of `read` records exceed the limit (`end`: the input is done).
+    fn check(self, bad: u64, read: u64, end: bool) -> Result<()> {
+        let (over, limit) = match self {
+            MaxRejects::Count(n) => (bad > n, n.to_string()),
+            MaxRejects::Fraction(f) => (
+                (end || read >= 1000) && (bad as f64) > f * read as f64,
+                format!("{}%", f * 100.0),
+            ),
+        };
+        if over {
+            return Err(rill_core::Error::user(format!(
+                "too many bad records: {bad} of the {read} records read were rejected or dead-lettered, more than max_rejects {limit}"
+            )));
+        }
+        Ok(())
+    }
 }
 
 impl Default for RunOptions {
@@ -34,6 +73,8 @@ impl Default for RunOptions {
         RunOptions {
             batch_size: 256,
             clock: Clock::EventTime,
+            cancel: None,
+            max_rejects: None,
         }
     }
 }
@@ -45,6 +86,8 @@ pub struct RunOutcome {
     pub result: Option<Value>,
     /// Counts: records, failures, per-step in/out.
     pub summary: RunSummary,
+    /// True when [`RunOptions::cancel`] stopped the run before the end of the source.
+    pub cancelled: bool,
 }
 
 /// A failed run: the error, plus the counts up to the failure.
@@ -91,10 +134,12 @@ pub fn run(
 ) -> std::result::Result<RunOutcome, RunError> {
     graph.set_source_name(source.name());
     graph.event_time = opts.clock == Clock::EventTime;
-    match drive(&mut graph, source, opts) {
+    let mut cancelled = false;
+    match drive(&mut graph, source, opts, &mut cancelled) {
         Ok(result) => Ok(RunOutcome {
             result,
             summary: graph.summary.clone(),
+            cancelled,
         }),
         Err(error) => Err(RunError {
             error,
@@ -103,7 +148,12 @@ pub fn run(
     }
 }
 
-fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Result<Option<Value>> {
+fn drive(
+    graph: &mut Graph,
+    source: &mut dyn Source,
+    opts: &RunOptions,
+    cancelled: &mut bool,
+) -> Result<Option<Value>> {
     let mut batch = SourceBatch::default();
     let mut watermark = Timestamp(i64::MIN);
     let timers = graph.uses_timers();
@@ -135,7 +185,22 @@ fn drive(graph: &mut Graph, source: &mut dyn Source, opts: &RunOptions) -> Resul
         if timers && graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
             graph.fire_timers(now(watermark))?;
         }
+        if let Some(m) = opts.max_rejects {
+            m.check(
+                graph.summary.dead_lettered,
+                graph.summary.records_read,
+                !more,
+            )?;
+        }
         if !more {
+            break;
+        }
+        if opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            *cancelled = true;
             break;
         }
     }

@@ -42,6 +42,15 @@ impl SourceConfig {
         })
     }
 
+    /// The files this source reads (glob patterns expanded).
+    pub fn paths(&self) -> Result<Vec<std::path::PathBuf>, Error> {
+        crate::common::expand_paths(match self {
+            SourceConfig::Csv(c) => &c.path,
+            SourceConfig::Jsonl(c) => &c.path,
+            SourceConfig::Parquet(c) => &c.path,
+        })
+    }
+
     /// The fields every event body of this source has, when they are known before reading
     /// (a CSV's `columns` or header line, a Parquet file's schema): `None` for JSON lines, or
     /// when the first file cannot be opened (the run then reports why). Used to check, before
@@ -111,7 +120,37 @@ pub enum TargetConfig {
 }
 
 impl TargetConfig {
-    /// Builds the target step (checks options; the file is created when first written).
+    /// The file this target writes.
+    pub fn path(&self) -> &str {
+        match self {
+            TargetConfig::Csv(c) => &c.path,
+            TargetConfig::Jsonl(c) => &c.path,
+            TargetConfig::Parquet(c) => &c.path,
+        }
+    }
+
+    /// Refuses a target whose file is one of `inputs` (compared after resolving links and
+    /// relative paths): committing it would replace an input the run is still reading.
+    pub fn check_not_input(&self, inputs: &[std::path::PathBuf]) -> Result<(), Error> {
+        let Ok(out) = std::fs::canonicalize(self.path()) else {
+            // a file that does not exist yet is no input
+            return Ok(());
+        };
+        for input in inputs {
+            if std::fs::canonicalize(input).is_ok_and(|i| i == out) {
+                return Err(Error::config(format!(
+                    "target path '{}' is the input '{}' (both are '{}'): write the output to another file",
+                    self.path(),
+                    input.display(),
+                    out.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Builds the target step: checks options, creates the output directory and the partial
+    /// file (the target path is replaced when the run ends well).
     pub fn build(&self) -> Result<Box<dyn Step>, Error> {
         Ok(match self {
             TargetConfig::Csv(c) => Box::new(CsvTarget::new(c.clone())?),

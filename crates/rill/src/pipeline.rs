@@ -76,6 +76,47 @@ pub struct PipelineConfig {
     /// `rill_flow::RunOptions::batch_size` for why the default is 256.
     #[serde(default = "batch_size")]
     pub batch_size: usize,
+    /// Fail the run once more records than this were dead-lettered (with
+    /// `error_policy: dead_letter`): a count (`100`) or a percentage of the records read
+    /// (`1%`). Default: no limit.
+    #[serde(default, deserialize_with = "max_rejects")]
+    pub max_rejects: Option<rill_flow::MaxRejects>,
+}
+
+/// Parses `max_rejects`: a count (`100`) or a percentage (`1%`, `0.5%`).
+fn max_rejects<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<rill_flow::MaxRejects>, D::Error> {
+    use serde::de::Error as _;
+    let v = serde_json::Value::deserialize(d)?;
+    let bad = || {
+        D::Error::custom(format!(
+            "max_rejects: expected a count like 100 or a percentage like 1%, not {v}"
+        ))
+    };
+    match &v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n
+            .as_u64()
+            .map(|n| Some(rill_flow::MaxRejects::Count(n)))
+            .ok_or_else(bad),
+        serde_json::Value::String(s) => {
+            let s = s.trim();
+            if let Some(p) = s.strip_suffix('%') {
+                match p.trim().parse::<f64>() {
+                    Ok(p) if (0.0..=100.0).contains(&p) => {
+                        Ok(Some(rill_flow::MaxRejects::Fraction(p / 100.0)))
+                    }
+                    _ => Err(bad()),
+                }
+            } else {
+                s.parse::<u64>()
+                    .map(|n| Some(rill_flow::MaxRejects::Count(n)))
+                    .map_err(|_| bad())
+            }
+        }
+        _ => Err(bad()),
+    }
 }
 
 fn batch_size() -> usize {
@@ -158,7 +199,12 @@ impl Pipeline {
             .map_err(|e| e.context(&self.origin))?;
         rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))
             .map_err(|e| e.context(&self.origin))?;
-        let target = |t: &TargetConfig| Ok((target_name(t), t.build()?));
+        // a glob that matches nothing fails here too, which the run would report anyway
+        let inputs = c.source.paths().map_err(|e| e.context(&self.origin))?;
+        let target = |t: &TargetConfig| {
+            t.check_not_input(&inputs)?;
+            Ok((target_name(t), t.build()?))
+        };
         let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)
             .map_err(|e| e.context(&self.origin))?;
         flow = flow.error_policy(c.error_policy);
@@ -169,6 +215,8 @@ impl Pipeline {
                     self.origin
                 )));
             }
+            dl.check_not_input(&inputs)
+                .map_err(|e| e.context(&self.origin))?;
             flow.set_dead_letter(dl.build()?);
         }
         Ok(flow)
@@ -193,6 +241,17 @@ impl Pipeline {
 
     /// Runs with shared tables (several pipelines of one process).
     pub fn run_with(&self, cx: &BuildContext) -> std::result::Result<RunOutcome, RunError> {
+        self.run_cancellable(cx, None)
+    }
+
+    /// Runs until the end of the source or until `cancel` is set (checked after each source
+    /// batch); a cancelled run still flushes and commits its targets with what it processed,
+    /// and its outcome says `cancelled`.
+    pub fn run_cancellable(
+        &self,
+        cx: &BuildContext,
+        cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ) -> std::result::Result<RunOutcome, RunError> {
         let fail = |error: Error| RunError {
             error,
             summary: Default::default(),
@@ -206,6 +265,8 @@ impl Pipeline {
                 ClockConfig::EventTime => rill_flow::Clock::EventTime,
                 ClockConfig::Wall => rill_flow::Clock::Wall,
             },
+            cancel,
+            max_rejects: self.config.max_rejects,
         };
         rill_flow::run(graph, source.as_mut(), &opts)
     }

@@ -15,9 +15,10 @@ fn repo() -> PathBuf {
 fn load(name: &str, out: &Path) -> Pipeline {
     let text =
         std::fs::read_to_string(repo().join("examples").join(format!("{name}.yaml"))).unwrap();
+    // `out/` first: the repository's own path may contain `out/` (a worktree named `wt-out`)
     let text = text
-        .replace("examples/", &format!("{}/examples/", repo().display()))
-        .replace("out/", &format!("{}/", out.display()));
+        .replace("out/", &format!("{}/", out.display()))
+        .replace("examples/", &format!("{}/examples/", repo().display()));
     Pipeline::from_yaml(&text, name, &[]).unwrap()
 }
 

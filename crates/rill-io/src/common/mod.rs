@@ -278,15 +278,6 @@ pub(crate) fn open_file(path: &std::path::Path) -> Result<std::fs::File, Error> 
     std::fs::File::open(path).map_err(|e| Error::io(format!("opening '{}'", path.display()), e))
 }
 
-/// Creates a file for writing, creating its parent directories first.
-pub(crate) fn create_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::io(format!("creating directory '{}'", dir.display()), e))?;
-    }
-    std::fs::File::create(path).map_err(|e| Error::io(format!("creating '{}'", path.display()), e))
-}
-
 /// The name a source reports: its path(s) as given.
 pub(crate) fn display_paths(paths: &OneOrMany) -> String {
     paths.as_slice().join(",")

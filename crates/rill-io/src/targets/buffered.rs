@@ -1,6 +1,6 @@
 //! The part every file target shares: buffer events, flush every `max_events` or `flush_after`
-//! (a timer on the flow's clock), pass events on, flush and close at termination. A format only
-//! implements [`Encoder`].
+//! (a timer on the flow's clock), pass events on, flush, close and commit (rename the partial
+//! file into place) at termination. A format only implements [`Encoder`].
 
 use crate::targets::FlushPolicy;
 use rill_core::{Error, Event, Timestamp, Value};
@@ -13,7 +13,8 @@ pub trait Encoder: Send {
     fn buffer(&mut self, event: &Event) -> Result<(), Error>;
     /// Writes the buffer out (creating the file on first use).
     fn write_out(&mut self) -> Result<(), Error>;
-    /// Writes what is left and closes the file (creating it, empty, if no event came).
+    /// Writes what is left, closes the partial file (creating it, empty, if no event came) and
+    /// commits it: renames it to the target path.
     fn close(&mut self) -> Result<(), Error>;
 }
 
@@ -22,11 +23,21 @@ pub trait Encoder: Send {
 pub struct BufferedTarget<E> {
     pub(crate) enc: E,
     flush: FlushPolicy,
+    /// Events buffered so far (all of them reach the file if the run ends well).
+    buffered: u64,
+    /// Rows in the committed file: 0 until termination commits it, so a failed or killed
+    /// run's summary never counts rows that are not in an output.
+    written: u64,
 }
 
 impl<E: Encoder> BufferedTarget<E> {
     pub(crate) fn with(enc: E, flush: FlushPolicy) -> Self {
-        BufferedTarget { enc, flush }
+        BufferedTarget {
+            enc,
+            flush,
+            buffered: 0,
+            written: 0,
+        }
     }
 
     fn write_out(&mut self) -> Result<(), Error> {
@@ -41,6 +52,7 @@ impl<E: Encoder> Step for BufferedTarget<E> {
         if let Err(e) = self.enc.buffer(&event) {
             return Err(Failure::new(e, event));
         }
+        self.buffered += 1;
         if self.flush.added(cx.now()) {
             self.write_out()?;
         }
@@ -66,6 +78,11 @@ impl<E: Encoder> Step for BufferedTarget<E> {
     fn terminate(&mut self, _cx: &mut Cx) -> Result<Option<Value>, Error> {
         self.enc.close()?;
         self.flush.flushed();
+        self.written = self.buffered;
         Ok(None)
+    }
+
+    fn counters(&self) -> Vec<(String, u64)> {
+        vec![("rows_written".to_string(), self.written)]
     }
 }

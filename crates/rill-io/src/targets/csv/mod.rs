@@ -3,8 +3,8 @@
 #[cfg(test)]
 mod tests;
 
-use crate::common::create_file;
 use crate::targets::json::JsonError;
+use crate::targets::output::Output;
 use crate::targets::{record_error, write_json, BufferedTarget, Columns, Encoder, FlushPolicy};
 use rill_core::{Duration, Error, Event, Value};
 use serde::{Deserialize, Serialize};
@@ -19,7 +19,9 @@ use std::io::Write;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CsvTargetConfig {
-    /// File to write (replaced if it exists; parent directories are created).
+    /// File to write: written as `.<name>.rill-partial` beside it and renamed into place when
+    /// the run ends well (replacing a previous file); parent directories are created when the
+    /// target is built.
     pub path: String,
     /// Write a header line with the column names (default `true`).
     #[serde(default = "default_true")]
@@ -78,6 +80,8 @@ pub struct CsvEncoder {
     cfg: CsvTargetConfig,
     columns: Columns,
     writer: Option<csv::Writer<std::fs::File>>,
+    /// The partial file the rows go to until the run ends well.
+    out: Output,
     /// Reused text of the row being written, and where each of its cells ends: every cell is
     /// formatted before any is written, so a cell that cannot be (a nested record with
     /// duplicate field names) leaves no partial row.
@@ -86,7 +90,8 @@ pub struct CsvEncoder {
 }
 
 impl CsvTarget {
-    /// Checks the options; the file is created with the first event (or at termination).
+    /// Checks the options and creates the output directory and partial file; the target path
+    /// is replaced at termination.
     pub fn new(cfg: CsvTargetConfig) -> Result<Self, Error> {
         let flush = FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
         Ok(BufferedTarget::with(CsvEncoder::new(cfg)?, flush))
@@ -94,7 +99,6 @@ impl CsvTarget {
 }
 
 impl CsvEncoder {
-    /// Checks the options; the file is created with the first event (or at termination).
     fn new(cfg: CsvTargetConfig) -> Result<Self, Error> {
         if !cfg.delimiter.is_ascii() {
             return Err(Error::config(format!(
@@ -105,6 +109,7 @@ impl CsvEncoder {
         Ok(CsvEncoder {
             columns: Columns::new(cfg.columns.as_deref())?,
             writer: None,
+            out: Output::new(&cfg.path)?,
             row: Vec::with_capacity(256),
             ends: Vec::new(),
             cfg,
@@ -117,7 +122,7 @@ impl CsvEncoder {
 
     /// Creates the file and writes the header (once the columns are known).
     fn open(&mut self) -> Result<(), Error> {
-        let file = create_file(std::path::Path::new(&self.cfg.path))?;
+        let file = self.out.file()?;
         let mut w = csv::WriterBuilder::new()
             .delimiter(self.cfg.delimiter as u8)
             .buffer_capacity(1 << 16)
@@ -211,12 +216,10 @@ impl Encoder for CsvEncoder {
             // no event: still leave the file (with its header when the columns are listed)
             if self.columns.known() {
                 self.open()?;
-            } else {
-                create_file(std::path::Path::new(&self.cfg.path))?;
             }
         }
         self.flush_now()?;
         self.writer = None;
-        Ok(())
+        self.out.commit()
     }
 }

@@ -116,8 +116,10 @@ fn flushes_every_max_events_and_at_termination() {
     cfg.max_events = 2;
     let mut tgt = CsvTarget::new(cfg).unwrap();
     let mut cx = Cx::new(Timestamp(0));
+    // until termination the rows go to the partial file
+    let partial = crate::targets::partial_path(&path);
     let lines = || {
-        std::fs::read_to_string(&path)
+        std::fs::read_to_string(&partial)
             .map(|t| t.lines().count())
             .unwrap_or(0)
     };
@@ -128,8 +130,17 @@ fn flushes_every_max_events_and_at_termination() {
     assert_eq!(lines(), 3, "header + 2 rows flushed at max_events");
     tgt.process(evs.next().unwrap(), &mut cx).unwrap();
     assert_eq!(lines(), 3);
+    assert!(
+        !path.exists(),
+        "nothing at the target path before termination"
+    );
     tgt.terminate(&mut cx).unwrap();
-    assert_eq!(lines(), 4, "the buffered row is written at termination");
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap().lines().count(),
+        4,
+        "the buffered row is written and the file committed at termination"
+    );
+    assert!(!partial.exists());
 }
 
 #[test]
@@ -142,12 +153,19 @@ fn flush_after_sets_a_deadline_and_flushes_on_timer() {
     let t0 = Timestamp::from_secs(100);
     tgt.process(events().remove(0), &mut Cx::new(t0)).unwrap();
     assert_eq!(tgt.next_deadline(), Some(Timestamp::from_secs(105)));
+    let partial = crate::targets::partial_path(&path);
     tgt.on_timer(&mut Cx::new(Timestamp::from_secs(104)))
         .unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 0);
+    assert_eq!(
+        std::fs::read_to_string(&partial).unwrap().lines().count(),
+        0
+    );
     tgt.on_timer(&mut Cx::new(Timestamp::from_secs(105)))
         .unwrap();
-    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 2);
+    assert_eq!(
+        std::fs::read_to_string(&partial).unwrap().lines().count(),
+        2
+    );
     assert_eq!(tgt.next_deadline(), None);
 }
 
@@ -197,4 +215,37 @@ fn a_record_with_duplicate_field_names_is_an_error_naming_them() {
             )
         );
     }
+}
+
+#[test]
+fn a_failed_run_keeps_the_previous_output_and_counts_no_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("prev.csv");
+    std::fs::write(&path, "a\nold\n").unwrap();
+    let mut tgt = CsvTarget::new(CsvTargetConfig::new(s(&path))).unwrap();
+    let mut cx = Cx::new(Timestamp(0));
+    for e in events() {
+        tgt.process(e, &mut cx).unwrap();
+    }
+    // the run fails before termination: the target is dropped uncommitted
+    assert_eq!(tgt.counters(), vec![("rows_written".to_string(), 0)]);
+    drop(tgt);
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "a\nold\n");
+    assert!(!crate::targets::partial_path(&path).exists());
+}
+
+#[test]
+fn the_output_directory_is_created_when_the_target_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a/b/c.csv");
+    let mut tgt = CsvTarget::new(CsvTargetConfig::new(s(&path))).unwrap();
+    assert!(dir.path().join("a/b").is_dir());
+    assert!(!path.exists());
+    let mut cx = Cx::new(Timestamp(0));
+    for e in events() {
+        tgt.process(e, &mut cx).unwrap();
+    }
+    tgt.terminate(&mut cx).unwrap();
+    assert_eq!(tgt.counters(), vec![("rows_written".to_string(), 3)]);
+    assert_eq!(std::fs::read_to_string(&path).unwrap().lines().count(), 4);
 }

@@ -3,7 +3,7 @@
 #[cfg(test)]
 mod tests;
 
-use crate::common::create_file;
+use crate::targets::output::Output;
 use crate::targets::{
     record_error, write_json, write_json_str, BufferedTarget, Columns, Encoder, FlushPolicy,
 };
@@ -20,7 +20,9 @@ use std::io::{BufWriter, Write};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct JsonlTargetConfig {
-    /// File to write (replaced if it exists; parent directories are created).
+    /// File to write: written as `.<name>.rill-partial` beside it and renamed into place when
+    /// the run ends well (replacing a previous file); parent directories are created when the
+    /// target is built.
     pub path: String,
     /// Fields to write, in the notation of the CSV target (`name`, `new=old`, `$key`, `$time`,
     /// `$id`, `name=$key`). Default: the whole body, whatever its fields.
@@ -66,10 +68,13 @@ pub struct JsonlEncoder {
     /// Lines not yet written to the file.
     buf: Vec<u8>,
     file: Option<BufWriter<std::fs::File>>,
+    /// The partial file the lines go to until the run ends well.
+    out: Output,
 }
 
 impl JsonlTarget {
-    /// Checks the options; the file is created with the first flush.
+    /// Checks the options and creates the output directory and partial file; the target path
+    /// is replaced at termination.
     pub fn new(cfg: JsonlTargetConfig) -> Result<Self, Error> {
         let flush = FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
         Ok(BufferedTarget::with(JsonlEncoder::new(cfg)?, flush))
@@ -87,6 +92,7 @@ impl JsonlEncoder {
             columns,
             buf: Vec::with_capacity(1 << 16),
             file: None,
+            out: Output::new(&cfg.path)?,
             cfg,
         })
     }
@@ -116,9 +122,7 @@ impl JsonlEncoder {
     fn flush_now(&mut self) -> Result<(), Error> {
         let ctx = || format!("writing '{}'", self.cfg.path);
         if self.file.is_none() {
-            self.file = Some(BufWriter::new(create_file(std::path::Path::new(
-                &self.cfg.path,
-            ))?));
+            self.file = Some(BufWriter::new(self.out.file()?));
         }
         if let Some(f) = self.file.as_mut() {
             f.write_all(&self.buf)
@@ -146,6 +150,6 @@ impl Encoder for JsonlEncoder {
     fn close(&mut self) -> Result<(), Error> {
         self.flush_now()?;
         self.file = None;
-        Ok(())
+        self.out.commit()
     }
 }

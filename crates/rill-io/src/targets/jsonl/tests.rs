@@ -103,8 +103,10 @@ fn bodies_of_any_shape_and_batched_flushes() {
     cfg.max_events = 2;
     let mut tgt = JsonlTarget::new(cfg).unwrap();
     let mut cx = Cx::new(Timestamp(0));
+    // until termination the lines go to the partial file; the target path does not exist
+    let partial = crate::targets::partial_path(&path);
     let lines = || {
-        std::fs::read_to_string(&path)
+        std::fs::read_to_string(&partial)
             .map(|t| t.lines().count())
             .unwrap_or(0)
     };
@@ -123,11 +125,13 @@ fn bodies_of_any_shape_and_batched_flushes() {
     tgt.process(Event::new(Value::List(vec![Value::Int(3)])), &mut cx)
         .unwrap();
     assert_eq!(cx.take_outputs().len(), 3, "events are passed on");
+    assert!(!path.exists());
     tgt.terminate(&mut cx).unwrap();
     assert_eq!(
         std::fs::read_to_string(&path).unwrap(),
         "{\"a\":1}\n{\"b\":2}\n[3]\n"
     );
+    assert!(!partial.exists());
 }
 
 #[test]
@@ -150,13 +154,15 @@ fn a_record_with_duplicate_field_names_is_an_error_naming_them() {
         tgt.process(nested, &mut cx).unwrap_err().error.to_string(),
         format!("{want} in field 'inner'")
     );
-    let mut cfg = JsonlTargetConfig::new(s(&path));
+    // (another file: two targets on one path would share one partial file)
+    let other = dir.path().join("d2.jsonl");
+    let mut cfg = JsonlTargetConfig::new(s(&other));
     cfg.columns = Some(vec!["click".into()]);
     let f = JsonlTarget::new(cfg)
         .unwrap()
         .process(dup, &mut cx)
         .unwrap_err();
-    assert_eq!(f.error.to_string(), want);
+    assert_eq!(f.error.to_string(), want.replace("d.jsonl", "d2.jsonl"));
     tgt.terminate(&mut cx).unwrap();
     assert_eq!(std::fs::read_to_string(&path).unwrap(), "");
 }

@@ -4,7 +4,8 @@
 #[cfg(test)]
 mod tests;
 
-use crate::common::{create_file, FieldType};
+use crate::common::FieldType;
+use crate::targets::output::{sibling, Output};
 use crate::targets::{
     record_error, write_json, AttributeKind, BufferedTarget, Columns, Encoder, FlushPolicy,
 };
@@ -30,7 +31,9 @@ use std::sync::Arc;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ParquetTargetConfig {
-    /// File to write (replaced if it exists; parent directories are created). One file:
+    /// File to write: written as `.<name>.rill-partial` beside it and renamed into place when
+    /// the run ends well (replacing a previous file); parent directories are created when the
+    /// target is built. One file:
     /// storey's partitioned directory layout is not supported.
     pub path: String,
     /// Columns to write, in the notation of the CSV target (`name`, `new=old`, `$key`, `$time`,
@@ -151,10 +154,13 @@ pub struct ParquetEncoder {
     widen: Vec<(usize, Kind)>,
     /// The open file and the schema its row groups were written with.
     writer: Option<(ArrowWriter<std::fs::File>, SchemaRef)>,
+    /// The partial file the row groups go to until the run ends well.
+    out: Output,
 }
 
 impl ParquetTarget {
-    /// Checks the options; the file is created with the first flush.
+    /// Checks the options and creates the output directory and partial file; the target path
+    /// is replaced at termination.
     pub fn new(cfg: ParquetTargetConfig) -> Result<Self, Error> {
         let flush = FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
         Ok(BufferedTarget::with(ParquetEncoder::new(cfg)?, flush))
@@ -185,6 +191,7 @@ impl ParquetEncoder {
             row: Vec::new(),
             widen: Vec::new(),
             writer: None,
+            out: Output::new(&cfg.path)?,
             cfg,
         })
     }
@@ -295,7 +302,7 @@ impl ParquetEncoder {
         let schema = self.schema();
         match &self.writer {
             None => {
-                let file = create_file(std::path::Path::new(&self.cfg.path))?;
+                let file = self.out.file()?;
                 let writer = ArrowWriter::try_new(file, schema.clone(), Some(self.properties()))
                     .map_err(|e| Error::io(&ctx, e))?;
                 self.writer = Some((writer, schema.clone()));
@@ -323,10 +330,10 @@ impl ParquetEncoder {
 
     /// Rewrites the row groups written so far with `schema` (their columns cast to it: nulls
     /// to any type, Int64 to Float64), row group by row group, and continues writing with it.
-    /// The finished old file is moved aside to `<path>.rill-widen` and removed afterwards.
+    /// The finished partial file is moved aside to `.<name>.rill-widen` and removed afterwards.
     fn rewrite(&mut self, schema: SchemaRef) -> Result<(), Error> {
-        let path = std::path::PathBuf::from(&self.cfg.path);
-        let aside = std::path::PathBuf::from(format!("{}.rill-widen", self.cfg.path));
+        let path = self.out.partial().to_path_buf();
+        let aside = sibling(std::path::Path::new(&self.cfg.path), "rill-widen");
         let ctx = || format!("rewriting '{}' with widened column types", self.cfg.path);
         if let Some((w, _)) = self.writer.take() {
             w.close().map_err(|e| Error::io(ctx(), e))?;
@@ -337,7 +344,7 @@ impl ParquetEncoder {
             .map_err(|e| Error::io(ctx(), e))?
             .metadata()
             .num_row_groups();
-        let file = create_file(&path)?;
+        let file = self.out.file()?;
         let mut writer = ArrowWriter::try_new(file, schema.clone(), Some(self.properties()))
             .map_err(|e| Error::io(ctx(), e))?;
         for g in 0..groups {
@@ -447,10 +454,18 @@ impl Encoder for ParquetEncoder {
 
     fn close(&mut self) -> Result<(), Error> {
         self.flush_now()?;
+        if self.writer.is_none() {
+            // no event and no listed columns: still a readable (column-less) Parquet file,
+            // not an empty one that no reader opens
+            let file = self.out.file()?;
+            let w = ArrowWriter::try_new(file, Arc::new(ArrowSchema::empty()), None)
+                .map_err(|e| Error::io(format!("writing '{}'", self.cfg.path), e))?;
+            self.writer = Some((w, Arc::new(ArrowSchema::empty())));
+        }
         if let Some((w, _)) = self.writer.take() {
             w.close()
                 .map_err(|e| Error::io(format!("closing '{}'", self.cfg.path), e))?;
         }
-        Ok(())
+        self.out.commit()
     }
 }
