@@ -42,10 +42,10 @@ pub struct RunOptions {
 /// A limit on dead-lettered records: a count, or a fraction of the records read.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum MaxRejects {
-    /// At most this many (checked after each batch).
+    /// At most this many.
     Count(u64),
-    /// At most this fraction (0–1) of the records read; checked after each batch once 1000
-    /// records were read (so the first bad rows do not trip it), and at the end of the input.
+    /// At most this fraction (0–1) of the records read; checked from the 1000th record on (so
+    /// the first bad rows do not trip it), and at the end of the input.
     Fraction(f64),
 }
 
@@ -157,6 +157,7 @@ fn drive(
     let mut batch = SourceBatch::default();
     let mut watermark = Timestamp(i64::MIN);
     let timers = graph.uses_timers();
+    let mut seen: u64 = 0;
     loop {
         batch.clear();
         let more = source.next_batch(&mut batch, opts.batch_size.max(1))?;
@@ -168,9 +169,17 @@ fn drive(
         // rejects take their place among the events by record number, so dead letters come
         // out in input order whatever the batch size
         let mut rejects = batch.rejects.drain(..).peekable();
+        // max_rejects is checked after every record (not every batch), so whether and where a
+        // run stops does not depend on the batch size
+        let limit = |graph: &Graph, seen: u64, end: bool| match opts.max_rejects {
+            Some(m) => m.check(graph.summary.dead_lettered, seen, end),
+            None => Ok(()),
+        };
         for ev in batch.events.drain(..) {
             while let Some(f) = rejects.next_if(|f| record_of(f) < ev.offset) {
                 graph.on_reject(f)?;
+                seen += 1;
+                limit(graph, seen, false)?;
             }
             watermark = watermark.max(ev.time);
             // a timer fires before the first event past its deadline
@@ -178,19 +187,19 @@ fn drive(
                 graph.fire_timers(now(watermark))?;
             }
             graph.process_event(ev, now(watermark))?;
+            seen += 1;
+            limit(graph, seen, false)?;
         }
         for f in rejects {
             graph.on_reject(f)?;
+            seen += 1;
+            limit(graph, seen, false)?;
         }
         if timers && graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
             graph.fire_timers(now(watermark))?;
         }
-        if let Some(m) = opts.max_rejects {
-            m.check(
-                graph.summary.dead_lettered,
-                graph.summary.records_read,
-                !more,
-            )?;
+        if !more {
+            limit(graph, seen, true)?;
         }
         if !more {
             break;
