@@ -71,6 +71,15 @@ pub struct CsvSourceConfig {
     /// else `true`/`false`, else string; an empty value is null.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub types: BTreeMap<String, FieldType>,
+    /// Longest quoted field accepted, in bytes (default 1 MiB). A quoted field may hold line
+    /// breaks, so one stray `"` would otherwise swallow the rest of the file as one field: past
+    /// this size the read stops with an error naming the line where the field starts.
+    #[serde(default = "default_max_field_bytes")]
+    pub max_field_bytes: usize,
+}
+
+fn default_max_field_bytes() -> usize {
+    1 << 20
 }
 
 fn default_true() -> bool {
@@ -94,6 +103,7 @@ impl CsvSourceConfig {
             timezone: None,
             id: None,
             types: BTreeMap::new(),
+            max_field_bytes: default_max_field_bytes(),
         }
     }
 }
@@ -174,7 +184,7 @@ impl CsvSource {
         };
         let file = open_file(&path)?;
         let name: Arc<str> = Arc::from(path.display().to_string());
-        let mut reader = RowReader::new(file, self.delimiter);
+        let mut reader = RowReader::new(file, self.delimiter, self.cfg.max_field_bytes);
         let mut layout = None;
         if self.cfg.header {
             let ctx = || format!("reading the header of '{name}'");

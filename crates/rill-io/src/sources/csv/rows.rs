@@ -7,7 +7,7 @@
 //! row's line number is the line it starts on (lines counted by `\n`); a UTF-8 byte-order mark
 //! at the start of the input is dropped.
 
-use memchr::{memchr, memchr2, memchr_iter};
+use memchr::{memchr, memchr2, memchr3, memchr_iter};
 use std::io::{self, Read};
 
 /// Initial read-buffer size; it grows only for a row longer than the buffer.
@@ -95,11 +95,94 @@ pub(super) struct RowReader<R> {
     /// The last row held quotes: try `csv_core` first (a file that quotes every row then skips
     /// the fast path's probe), until a row comes without.
     quoting: bool,
+    /// Longest field `csv_core` may unescape (bounds a runaway quote).
+    max_field: usize,
+}
+
+/// Whether a row's raw bytes, read so far, leave a quoted field open (the rules of `csv_core`'s
+/// default dialect: a `"` opens a quoted field only as a field's first byte, `""` inside one is
+/// an escaped quote). Scans with `memchr`, so it adds little to `csv_core`'s own pass.
+#[derive(Clone, Copy)]
+struct QuoteScan {
+    in_quotes: bool,
+    /// A `"` was the last byte seen inside a quoted field: it closes the field unless the next
+    /// byte is another `"`.
+    pending: bool,
+    field_start: bool,
+}
+
+impl QuoteScan {
+    const ROW_START: QuoteScan = QuoteScan {
+        in_quotes: false,
+        pending: false,
+        field_start: true,
+    };
+
+    fn scan(&mut self, bytes: &[u8], delimiter: u8) {
+        let mut i = 0;
+        loop {
+            if self.pending {
+                let Some(&b) = bytes.get(i) else { return };
+                self.pending = false;
+                if b == b'"' {
+                    i += 1;
+                    continue;
+                }
+                self.in_quotes = false;
+                self.field_start = false;
+            }
+            if self.in_quotes {
+                match memchr(b'"', &bytes[i..]) {
+                    Some(j) => {
+                        i += j + 1;
+                        self.pending = true;
+                    }
+                    None => return,
+                }
+                continue;
+            }
+            if self.field_start {
+                match bytes.get(i) {
+                    None => return,
+                    Some(b'"') => {
+                        self.in_quotes = true;
+                        self.field_start = false;
+                        i += 1;
+                        continue;
+                    }
+                    Some(_) => {}
+                }
+            }
+            match memchr3(delimiter, b'\n', b'\r', &bytes[i..]) {
+                Some(j) => {
+                    i += j + 1;
+                    self.field_start = true;
+                }
+                None => {
+                    if i < bytes.len() {
+                        self.field_start = false;
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    /// True when the input ended inside a quoted field.
+    fn open(&self) -> bool {
+        self.in_quotes && !self.pending
+    }
+}
+
+/// The error for a quoted field left open: it names the line where the row (and so, at the
+/// latest, the field) starts.
+fn open_quote(line: u64, why: &str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("line {line}: {why}"))
 }
 
 impl<R: Read> RowReader<R> {
-    /// A reader splitting on `delimiter` (an ASCII byte).
-    pub fn new(input: R, delimiter: u8) -> Self {
+    /// A reader splitting on `delimiter` (an ASCII byte), refusing fields over `max_field` bytes.
+    pub fn new(input: R, delimiter: u8, max_field: usize) -> Self {
         RowReader {
             input,
             buf: vec![0; BUF_SIZE],
@@ -116,6 +199,7 @@ impl<R: Read> RowReader<R> {
             slow: Vec::new(),
             slow_ends: Vec::new(),
             quoting: false,
+            max_field,
         }
     }
 
@@ -209,17 +293,42 @@ impl<R: Read> RowReader<R> {
             self.slow_ends.resize(64, 0);
         }
         let (mut out, mut nends, mut consumed) = (0, 0, 0);
+        // whether the input ends inside a quoted field (csv_core then ends the row quietly)
+        let mut quotes = QuoteScan::ROW_START;
         let row_line = self.line;
         loop {
             let input = &self.buf[self.pos..self.filled];
             let (res, nin, nout, nend) =
                 self.core
                     .read_record(input, &mut self.slow[out..], &mut self.slow_ends[nends..]);
+            quotes.scan(&input[..nin], self.delimiter);
             self.line += memchr_iter(b'\n', &input[..nin]).count() as u64;
             self.pos += nin;
             consumed += nin;
             out += nout;
             nends += nend;
+            // the field being read (while the row is incomplete: this stops a runaway quote
+            // without buffering the rest of the file), or the longest one of a finished row
+            let longest = if res == R::Record {
+                let ends = &self.slow_ends[..nends];
+                ends.iter()
+                    .zip(std::iter::once(&0).chain(ends))
+                    .map(|(e, s)| e - s)
+                    .max()
+                    .unwrap_or(0)
+            } else {
+                out - nends.checked_sub(1).map_or(0, |i| self.slow_ends[i])
+            };
+            if longest > self.max_field {
+                return Err(open_quote(
+                    row_line,
+                    &format!(
+                        "a field of the row starting here is longer than max_field_bytes \
+                         ({} bytes): is a closing quote missing?",
+                        self.max_field
+                    ),
+                ));
+            }
             match res {
                 R::InputEmpty => {
                     if self.pos == self.filled && !self.eof {
@@ -229,6 +338,13 @@ impl<R: Read> RowReader<R> {
                 }
                 R::OutputFull => self.slow.resize(2 * self.slow.len(), 0),
                 R::OutputEndsFull => self.slow_ends.resize(2 * self.slow_ends.len(), 0),
+                R::Record if quotes.open() && self.eof && self.pos == self.filled => {
+                    return Err(open_quote(
+                        row_line,
+                        "a quoted field of the row starting here is not closed before the end \
+                         of the file",
+                    ));
+                }
                 R::Record => {
                     // a row without quotes consumed its cells, one delimiter between cells and
                     // a terminator of at most 2 bytes; quotes add at least 2 bytes
@@ -326,7 +442,7 @@ mod tests {
     }
 
     fn with_rows_d(input: &[u8], chunk: usize, delimiter: u8) -> Vec<(Vec<Vec<u8>>, u64)> {
-        let mut r = RowReader::new(Trickle(input, chunk), delimiter);
+        let mut r = RowReader::new(Trickle(input, chunk), delimiter, usize::MAX);
         let mut out = Vec::new();
         while r.advance().unwrap() {
             let row = r.row();
@@ -350,6 +466,52 @@ mod tests {
             ]
         );
         assert_eq!(rows, with_csv_crate(input));
+    }
+
+    fn first_error(input: &[u8], max_field: usize) -> (usize, String) {
+        let mut r = RowReader::new(Trickle(input, 7), b',', max_field);
+        let mut rows = 0;
+        loop {
+            match r.advance() {
+                Ok(true) => rows += 1,
+                Ok(false) => return (rows, String::new()),
+                Err(e) => return (rows, e.to_string()),
+            }
+        }
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_at_the_line_of_its_row() {
+        let input = b"a,b\n1,2\n3,\"never closed\n4,5\n6,7\n";
+        assert_eq!(
+            first_error(input, usize::MAX),
+            (
+                2,
+                "line 3: a quoted field of the row starting here is not closed before the end \
+                 of the file"
+                    .to_string()
+            )
+        );
+        // an escaped quote inside a closed field is fine
+        assert_eq!(
+            first_error(b"a\n\"x\"\"y\"\n", usize::MAX),
+            (2, String::new())
+        );
+    }
+
+    #[test]
+    fn a_field_over_the_limit_stops_the_read_at_its_line() {
+        let mut input = b"a,b\n1,\"".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 5000));
+        input.extend(b"\"\n2,3\n");
+        let (rows, err) = first_error(&input, 4096);
+        assert_eq!(rows, 1);
+        assert_eq!(
+            err,
+            "line 2: a field of the row starting here is longer than max_field_bytes (4096 \
+             bytes): is a closing quote missing?"
+        );
+        assert_eq!(first_error(&input, 5000), (3, String::new()));
     }
 
     #[test]
@@ -377,7 +539,7 @@ mod tests {
     #[test]
     fn lone_cr_rows_stream_without_growing_the_buffer() {
         let input = "a,b\r".repeat(100_000); // 400 KB of old-Mac rows, not one `\n`
-        let mut r = RowReader::new(Trickle(input.as_bytes(), 4096), b',');
+        let mut r = RowReader::new(Trickle(input.as_bytes(), 4096), b',', usize::MAX);
         let mut n = 0;
         while r.advance().unwrap() {
             assert_eq!(r.row().cells().collect::<Vec<_>>(), [b"a", b"b"]);
@@ -417,7 +579,29 @@ mod tests {
             chunk in 1usize..9,
         ) {
             let input = parts.concat();
-            prop_assert_eq!(with_rows(input.as_bytes(), chunk), with_csv_crate(input.as_bytes()));
+            let want = with_csv_crate(input.as_bytes());
+            let mut r = RowReader::new(Trickle(input.as_bytes(), chunk), b',', usize::MAX);
+            let mut got = Vec::new();
+            loop {
+                match r.advance() {
+                    Ok(true) => {
+                        let row = r.row();
+                        got.push((row.cells().map(<[u8]>::to_vec).collect::<Vec<_>>(), row.line));
+                    }
+                    Ok(false) => {
+                        prop_assert_eq!(&got, &want);
+                        break;
+                    }
+                    Err(e) => {
+                        // where the csv crate reads an unclosed quote to the end of the input
+                        // as one field, rill stops with an error naming the row's line
+                        prop_assert!(e.to_string().contains("is not closed before the end of the file"), "{}", e);
+                        prop_assert_eq!(&got[..], &want[..got.len()]);
+                        prop_assert_eq!(got.len() + 1, want.len());
+                        break;
+                    }
+                }
+            }
         }
     }
 }
