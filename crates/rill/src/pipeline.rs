@@ -158,6 +158,20 @@ impl Pipeline {
     /// Reads a pipeline file and applies overrides.
     pub fn from_file(path: impl AsRef<Path>, overrides: &[Override]) -> Result<Pipeline> {
         let path = path.as_ref();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+        if let Some(kind) = ["csv", "jsonl", "parquet"]
+            .into_iter()
+            .find(|k| ext.eq_ignore_ascii_case(k) || (*k == "jsonl" && ext == "json"))
+        {
+            return Err(Error::config(format!(
+                "{} is a data file, not a pipeline: a pipeline is a YAML file naming a source, \
+                 steps and targets (e.g. examples/quickstart.yaml); read this file with \
+                 `source: {{{kind}: {{path: {}}}}}` or `--input {}`",
+                path.display(),
+                path.display(),
+                path.display()
+            )));
+        }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         Pipeline::from_yaml(&text, &path.display().to_string(), overrides)

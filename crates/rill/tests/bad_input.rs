@@ -184,3 +184,17 @@ fn a_typo_in_the_file_is_an_error_with_its_position() {
     assert!(err.contains("unknown field `kye`"), "{err}");
     assert!(err.contains("line 1"), "{err}");
 }
+
+#[test]
+fn a_data_file_given_as_the_pipeline_says_so() {
+    let err = Pipeline::from_file("data/clicks.csv", &[])
+        .err()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        err,
+        "configuration error: data/clicks.csv is a data file, not a pipeline: a pipeline is a \
+         YAML file naming a source, steps and targets (e.g. examples/quickstart.yaml); read this \
+         file with `source: {csv: {path: data/clicks.csv}}` or `--input data/clicks.csv`"
+    );
+}
