@@ -181,9 +181,10 @@ impl Pipeline {
     pub fn from_yaml(text: &str, origin: &str, overrides: &[Override]) -> Result<Pipeline> {
         let bad = |e: &dyn std::fmt::Display| Error::config(format!("{origin}: {e}"));
         let config: PipelineConfig = if overrides.is_empty() {
-            serde_saphyr::from_str(text).map_err(|e| bad(&e))?
+            serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| bad(&e))?
         } else {
-            let mut tree: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| bad(&e))?;
+            let mut tree: serde_json::Value =
+                serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| bad(&e))?;
             for o in overrides {
                 apply_override(&mut tree, o).map_err(|e| bad(&e))?;
             }
@@ -286,8 +287,17 @@ impl Pipeline {
     }
 }
 
+/// YAML 1.2's core schema: only `true`/`false` (any case) are booleans, so `y`, `no`, `on`…
+/// stay strings and a file reads the same whether it is read into the typed configuration
+/// directly or, with `--set` overrides, through an untyped tree first.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut options = serde_saphyr::Options::default();
+    options.strict_booleans = true;
+    options
+}
+
 fn apply_override(tree: &mut serde_json::Value, o: &Override) -> Result<()> {
-    let value: serde_json::Value = serde_saphyr::from_str(&o.value)
+    let value: serde_json::Value = serde_saphyr::from_str_with_options(&o.value, yaml_options())
         .unwrap_or_else(|_| serde_json::Value::String(o.value.clone()));
     let mut node = tree;
     let parts: Vec<&str> = o.path.split('.').collect();

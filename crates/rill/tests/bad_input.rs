@@ -198,3 +198,22 @@ fn a_data_file_given_as_the_pipeline_says_so() {
          file with `source: {csv: {path: data/clicks.csv}}` or `--input data/clicks.csv`"
     );
 }
+
+#[test]
+fn a_pipeline_reads_the_same_with_and_without_overrides() {
+    // `y`, `no`, `on` are strings (YAML 1.2), also when `--set` sends the file through a tree
+    let yaml = "name: y\nsource: {csv: {path: in.csv}}\nsteps: [{filter: {expr: \"true\", name: no}}]\ntargets: [{jsonl: {path: o.jsonl}}]\n";
+    let plain = Pipeline::from_yaml(yaml, "p.yaml", &[]).unwrap();
+    let set = rill::Override {
+        path: "batch_size".into(),
+        value: "3".into(),
+    };
+    let over = Pipeline::from_yaml(yaml, "p.yaml", &[set]).unwrap();
+    assert_eq!(plain.config.name.as_deref(), Some("y"));
+    assert_eq!(over.config.name.as_deref(), Some("y"));
+    assert_eq!(over.config.batch_size, 3);
+    assert_eq!(
+        format!("{:?}", plain.config.steps),
+        format!("{:?}", over.config.steps)
+    );
+}
