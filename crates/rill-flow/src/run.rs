@@ -160,7 +160,9 @@ fn drive(
     let mut seen: u64 = 0;
     loop {
         batch.clear();
-        let more = source.next_batch(&mut batch, opts.batch_size.max(1))?;
+        // a source that fails mid-batch (an unreadable file, a runaway quote) keeps what it
+        // decoded before: those records are processed and counted, then the run fails
+        let read = source.next_batch(&mut batch, opts.batch_size.max(1));
         graph.summary.records_read += (batch.events.len() + batch.rejects.len()) as u64;
         // the wall clock is read once per batch: it only stamps processing time
         let wall = (opts.clock == Clock::Wall).then(Timestamp::now);
@@ -198,10 +200,9 @@ fn drive(
         if timers && graph.next_deadline().is_some_and(|d| d <= now(watermark)) {
             graph.fire_timers(now(watermark))?;
         }
+        let more = read?;
         if !more {
             limit(graph, seen, true)?;
-        }
-        if !more {
             break;
         }
         if opts

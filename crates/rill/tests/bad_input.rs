@@ -217,3 +217,33 @@ fn a_pipeline_reads_the_same_with_and_without_overrides() {
         format!("{:?}", over.config.steps)
     );
 }
+
+#[test]
+fn an_unclosed_quote_stops_the_run_at_its_line_and_the_rows_before_are_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = write(
+        dir.path(),
+        "q.csv",
+        "time,user,click\n2020-01-01T00:00:00Z,u1,1\n2020-01-01T00:01:00Z,\"u2,1\n2020-01-01T00:02:00Z,u3,1\n",
+    );
+    let err = pipeline(
+        &format!("{{csv: {{path: {csv}, key: user, time: time}}}}"),
+        "[]",
+        dir.path(),
+        "fail",
+    )
+    .run()
+    .unwrap_err();
+    assert_eq!(
+        err.error.to_string(),
+        format!(
+            "reading '{csv}': line 3: a quoted field of the row starting here is not \
+             closed before the end of the file"
+        )
+    );
+    // the row decoded before the failure was processed and counted (not silently dropped)
+    assert_eq!(err.summary.records_read, 1);
+    assert_eq!(err.summary.steps[0].events_in, 1);
+    // and nothing was committed at the target path
+    assert!(!dir.path().join("out.jsonl").exists());
+}
