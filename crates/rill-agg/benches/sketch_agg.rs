@@ -1,6 +1,6 @@
 //! W1's aggregations plus the sketch ops (`p50, p99, count_distinct, approx_count_distinct` on
 //! `purchase_amount`, sliding 1h/24h, period 10m), at 200 k and 2 M events, against plain W1 on
-//! the same events. The stream is shaped like `shared/bench/gen_data.py` (exponential gaps of
+//! the same events. The stream is shaped like the W1 generator `gen_data.py` (exponential gaps of
 //! mean 100 ms, uniform keys, amounts in cents 1.00..500.00), so 2 M events cover ten times the
 //! time of 200 k at the same rate per key: the 24 h window fills up in the long run. The
 //! per-event cost must not grow with the event count, so both sizes should show about the same

@@ -84,13 +84,7 @@ fn long_streams_match_brute_force() {
                 .collect()
         })
         .collect();
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     let mut cursor = 1_595_367_600_000_000_000i64;
     let mut out = Vec::new();
     let mut nulls = 0;
@@ -103,7 +97,7 @@ fn long_streams_match_brute_force() {
             _ => (r >> 8) as i64 % 120,
         };
         cursor += gap_s * 1_000_000_000;
-        let late_s = if (r >> 20) % 5 == 0 {
+        let late_s = if (r >> 20).is_multiple_of(5) {
             (r >> 24) as i64 % 5400
         } else {
             0

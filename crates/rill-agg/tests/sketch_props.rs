@@ -214,13 +214,7 @@ fn large_windows_match_brute_force() {
     let geo = vec![(60 * MIN, false), (360 * MIN, false)];
     let mut st = aggs.new_state();
     let mut o = Oracle::new(10 * MIN, geo.clone(), LatePolicy::Accept, None);
-    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut next = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
+    let mut next = xorshift(0x2545_F491_4F6C_DD1D);
     let mut cursor = 1_595_367_600 * SEC;
     let mut out = Vec::new();
     let mut checked = 0;
@@ -228,7 +222,7 @@ fn large_windows_match_brute_force() {
         let r = next();
         cursor += (r % 4) as i64 * SEC;
         // 5 % late by up to 3 h (into front and back buckets of the 6 h window)
-        let t = if (r >> 8) % 20 == 0 {
+        let t = if (r >> 8).is_multiple_of(20) {
             cursor - ((r >> 16) % 10_800) as i64 * SEC
         } else {
             cursor

@@ -492,3 +492,13 @@ pub fn check_case(name: &str, storey_wrong: &[(usize, &str)]) -> Vec<Out> {
     );
     outs
 }
+
+/// A deterministic xorshift64 generator (the same stream on every run and machine).
+pub fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
