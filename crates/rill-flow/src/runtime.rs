@@ -162,16 +162,7 @@ impl Graph {
     /// step writes sees exactly the writes of the events before it, whatever the batch size.
     pub(crate) fn process_event(&mut self, event: Event, now: Timestamp) -> Result<()> {
         self.now = now;
-        match self.roots.len() {
-            0 => return Ok(()),
-            1 => self.stack.push((self.roots[0], event)),
-            k => {
-                for r in (1..k).rev() {
-                    self.stack.push((self.roots[r], event.clone()));
-                }
-                self.stack.push((self.roots[0], event));
-            }
-        }
+        push_to_all(&mut self.stack, &self.roots, event);
         self.drain_stack(0)
     }
 
@@ -220,12 +211,7 @@ impl Graph {
         let outlets = &node.outlets;
         for (sel, ev) in self.cx.out.drain(..).rev() {
             if sel == ALL_OUTLETS {
-                if let Some((&first, rest)) = outlets.split_first() {
-                    for &j in rest.iter().rev() {
-                        self.stack.push((j, ev.clone()));
-                    }
-                    self.stack.push((first, ev));
-                }
+                push_to_all(&mut self.stack, outlets, ev);
             } else if let Some(&j) = outlets.get(sel as usize) {
                 self.stack.push((j, ev));
             }
@@ -385,6 +371,17 @@ impl Graph {
     pub(crate) fn snapshot_summary(&mut self) -> RunSummary {
         self.summary.steps = self.step_stats();
         self.summary.clone()
+    }
+}
+
+/// Pushes `ev` for each of `steps` so that the first step pops it first (copies for all but
+/// the first).
+fn push_to_all(stack: &mut Vec<(usize, Event)>, steps: &[usize], ev: Event) {
+    if let Some((&first, rest)) = steps.split_first() {
+        for &j in rest.iter().rev() {
+            stack.push((j, ev.clone()));
+        }
+        stack.push((first, ev));
     }
 }
 
