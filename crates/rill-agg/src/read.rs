@@ -184,15 +184,15 @@ fn emit_general<const B: u8, F: FnMut(f64)>(
                 }
                 Op::CountDistinct => sketch(match merged {
                     Some(m) => m.count_distinct(),
-                    None => sk[agg].running(wi).distinct.len() as f64,
+                    None => sk[agg].running(wi).distinct as f64,
                 }),
                 Op::ApproxCountDistinct => sketch(match merged {
                     Some(m) => m.approx_count_distinct(),
-                    None => sk[agg].running(wi).hll.estimate(),
+                    None => sk[agg].running(wi).approx_count_distinct(),
                 }),
                 Op::Quantile(qu) => sketch(match merged {
                     Some(m) => m.quantile(qu.q),
-                    None => sk[agg].running(wi).q.quantile(qu.q),
+                    None => sk[agg].running(wi).quantile(qu.q),
                 }),
                 _ => record::value_of(op, acc),
             });

@@ -72,6 +72,23 @@ impl<K: CountKey> Counts<K> {
         }
     }
 
+    /// Adds one occurrence of `k`, which the caller knows is not present (no search).
+    #[inline]
+    pub fn insert_new(&mut self, k: &K, h: u64) {
+        match self {
+            Counts::Small(v) if v.len() < SMALL => {
+                v.reserve_exact(if v.is_empty() { 1 } else { v.len() });
+                v.push((k.clone(), 1));
+            }
+            Counts::Small(_) => {
+                self.add(k, h, 1);
+            }
+            Counts::Table(t) => {
+                t.insert_unique(h, (k.clone(), 1), |e| e.0.rehash());
+            }
+        }
+    }
+
     /// Removes `n` occurrences of `k`, which must be present that often.
     #[inline]
     pub fn sub(&mut self, k: &K, h: u64, n: u32) {

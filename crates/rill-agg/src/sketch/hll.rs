@@ -194,6 +194,8 @@ pub(super) fn hll_estimate(sum: u128, zeros: u32) -> f64 {
 pub(crate) enum WinHll {
     /// hash → number of the window's buckets holding it: exact while small.
     Sparse(Counts<u64>),
+    /// Exact: the window's count_distinct, kept beside (no hashes of its own).
+    Exact,
     Dense(Box<DenseWin>),
 }
 
@@ -207,12 +209,14 @@ impl WinHll {
     pub fn estimate(&self) -> f64 {
         match self {
             WinHll::Sparse(c) => c.len() as f64,
+            WinHll::Exact => unreachable!("an exact window's estimate is its count_distinct"),
             WinHll::Dense(d) => d.estimate().round(),
         }
     }
     pub(super) fn heap_bytes(&self) -> usize {
         match self {
             WinHll::Sparse(c) => c.heap_bytes(),
+            WinHll::Exact => 0,
             WinHll::Dense(d) => {
                 std::mem::size_of::<DenseWin>()
                     + d.front.capacity() * std::mem::size_of::<(i64, u32)>()

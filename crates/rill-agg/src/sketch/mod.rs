@@ -17,16 +17,19 @@
 
 use crate::geometry::{AggPlan, WinPlan};
 use crate::state::NONE;
+use crate::Op;
 use hashbrown::HashTable;
 use rill_core::{Str, Value};
 use std::collections::VecDeque;
 use twox_hash::XxHash64;
 
 mod counts;
+mod cursor;
 mod hll;
 mod quantile;
 
 pub(crate) use counts::*;
+pub(crate) use cursor::*;
 pub(crate) use hll::*;
 pub(crate) use quantile::*;
 
@@ -75,7 +78,11 @@ impl DistinctKey {
 pub(crate) struct BucketSk {
     /// Values aggregated into this bucket.
     vals: u64,
+    /// The distinct values of this bucket (count_distinct), with their occurrences.
     distinct: Counts<DistinctKey>,
+    /// How many of them occur in no newer bucket (the key's [`AggSketch::last`] names this
+    /// bucket): the values a window loses when this bucket leaves it.
+    latest: u64,
     hll: BucketHll,
     q: BucketQ,
 }
@@ -91,14 +98,73 @@ impl BucketSk {
 pub(crate) struct WinSk {
     /// Values inside the window.
     vals: u64,
-    pub distinct: Counts<DistinctKey>,
+    /// Distinct values inside the window (count_distinct): those whose newest bucket is in it.
+    pub distinct: u64,
     pub hll: WinHll,
     pub q: QHist,
+    /// Where each quantile op's rank was found last (the aggregator's quantile ops, in order;
+    /// made at the first value).
+    cur: Vec<Cursor>,
 }
 
 impl WinSk {
     fn heap_bytes(&self) -> usize {
-        self.distinct.heap_bytes() + self.hll.heap_bytes() + self.q.heap_bytes()
+        self.hll.heap_bytes()
+            + self.q.heap_bytes()
+            + self.cur.capacity() * std::mem::size_of::<Cursor>()
+    }
+
+    /// Empties the window (keeping its cursors' storage).
+    fn reset(&mut self) {
+        let mut cur = std::mem::take(&mut self.cur);
+        cur.iter_mut().for_each(Cursor::reset);
+        *self = WinSk {
+            cur,
+            ..WinSk::default()
+        };
+    }
+
+    /// Adds or removes `c` values of quantile bin code `code`.
+    #[inline]
+    fn apply_q(&mut self, code: i32, c: u32, add: bool) {
+        self.q.apply(code, c, add);
+        for k in &mut self.cur {
+            k.note(code, c, add);
+        }
+    }
+
+    /// Moves the quantile cursors to the ranks of the current values (after changes).
+    #[inline]
+    fn settle(&mut self, p: &AggPlan) {
+        if self.cur.is_empty() {
+            self.cur = p
+                .ops
+                .iter()
+                .filter_map(|op| match op {
+                    Op::Quantile(q) => Some(Cursor::new(q.q)),
+                    _ => None,
+                })
+                .collect();
+        }
+        for c in &mut self.cur {
+            self.q.seek(c);
+        }
+    }
+
+    /// The window's approx_count_distinct.
+    pub fn approx_count_distinct(&self) -> f64 {
+        match &self.hll {
+            WinHll::Exact => self.distinct as f64,
+            hll => hll.estimate(),
+        }
+    }
+
+    /// Quantile `q` of the window's values (NaN when empty): read at its cursor.
+    pub fn quantile(&self, q: f64) -> f64 {
+        match self.cur.iter().find(|c| c.q == q) {
+            Some(c) => self.q.at(c),
+            None => self.q.quantile(q),
+        }
     }
 }
 
@@ -116,6 +182,11 @@ struct Buckets {
 #[derive(Default)]
 pub(crate) struct AggSketch {
     buckets: Buckets,
+    /// count_distinct: every distinct value of the retained buckets → the newest bucket it
+    /// occurs in. One map serves every window: a window at the newest bucket holds a value iff
+    /// it holds the value's newest bucket, so a window's count moves by one when a value enters
+    /// it and by a bucket's [`BucketSk::latest`] when a bucket leaves it, whatever the values.
+    last: HashTable<(DistinctKey, i64)>,
     wins: Box<[WinSk]>,
     /// The storage of a dropped bucket, reused for the next new bucket (in the steady state a
     /// key opens buckets as fast as it drops them, so this avoids allocating per bucket).
@@ -132,6 +203,7 @@ impl AggSketch {
     pub fn new(windows: usize) -> AggSketch {
         AggSketch {
             buckets: Buckets::default(),
+            last: HashTable::new(),
             wins: (0..windows).map(|_| WinSk::default()).collect(),
             spare: None,
         }
@@ -145,6 +217,7 @@ impl AggSketch {
     /// Heap bytes held by this aggregator's sketches.
     pub fn heap_bytes(&self) -> usize {
         self.buckets.ids.capacity() * 8
+            + self.last.allocation_size()
             + self.buckets.data.capacity() * std::mem::size_of::<BucketSk>()
             + self
                 .buckets
@@ -169,12 +242,12 @@ impl AggSketch {
                 }
                 if win.fixed {
                     if m.div_euclid(win.nb) != n.div_euclid(win.nb) {
-                        *w = WinSk::default();
+                        w.reset();
                     }
                     continue;
                 }
                 if m - n >= win.nb {
-                    *w = WinSk::default();
+                    w.reset();
                     continue;
                 }
                 // Buckets in (n − nb, m − nb] leave.
@@ -183,10 +256,10 @@ impl AggSketch {
                 let i1 = self.buckets.ids.partition_point(|&b| b <= cutoff);
                 for bk in self.buckets.data.range(i0..i1) {
                     w.vals -= bk.vals;
-                    for (k, c) in bk.distinct.iter() {
-                        w.distinct.sub(k, k.hash64(), *c);
+                    w.distinct -= bk.latest;
+                    for &(code, c) in &bk.q.0 {
+                        w.apply_q(code, c, false);
                     }
-                    w.q.apply_bucket(&bk.q, false);
                     if let (WinHll::Sparse(c), BucketHll::Sparse(s)) = (&mut w.hll, &bk.hll) {
                         for &h in s.iter() {
                             c.sub(&h, h, 1);
@@ -194,22 +267,33 @@ impl AggSketch {
                     }
                 }
                 if w.vals == 0 {
-                    *w = WinSk::default();
+                    w.reset();
                     continue;
+                }
+                if p.needs.quantile {
+                    w.settle(p);
                 }
                 if let WinHll::Dense(d) = &mut w.hll {
                     d.pop_front(cutoff);
                     if d.flip <= cutoff {
                         // a back bucket left: the remaining buckets become the front
-                        rebuild_hll(&self.buckets, win, m, w);
+                        rebuild_hll(&self.buckets, win, m, w, p.needs.distinct);
                     }
                 }
             }
         }
         let cut = m - p.ring;
-        while self.buckets.ids.front().is_some_and(|&b| b <= cut) {
+        while let Some(id) = self.buckets.ids.front().copied().filter(|&b| b <= cut) {
             self.buckets.ids.pop_front();
             let b = self.buckets.data.pop_front().expect("ids and data match");
+            if b.latest > 0 {
+                // values seen last in this bucket leave the key's map
+                for (k, _) in b.distinct.iter() {
+                    if let Ok(e) = self.last.find_entry(k.hash64(), |e| e.1 == id && e.0 == *k) {
+                        e.remove();
+                    }
+                }
+            }
             if self.spare.is_none() {
                 self.spare = Some(recycle(b));
             }
@@ -221,15 +305,22 @@ impl AggSketch {
     pub fn add(&mut self, p: &AggPlan, b: i64, newest: i64, v: &SketchIn<'_>) {
         let i = self.bucket_index(b);
         let h = v.key.map_or(0, DistinctKey::hash64);
+        // count_distinct: the newest bucket the value occurred in before (NONE: never), when
+        // this value moves it to `b` (then it enters the windows that hold `b` but not that).
+        let mut entered: Option<i64> = None;
+        if let (true, Some(k)) = (p.needs.distinct, v.key) {
+            entered = self.note_distinct(i, b, k, h);
+        }
         let bk = &mut self.buckets.data[i];
         bk.vals += 1;
-        if let (true, Some(k)) = (p.needs.distinct, v.key) {
-            bk.distinct.add(k, h, 1);
-        }
         let hll_changed = p.needs.hll && v.key.is_some() && bk.hll.insert(h);
         let bucket_dense = matches!(bk.hll, BucketHll::Dense(_));
-        if let (true, Some(x)) = (p.needs.quantile, v.x) {
-            bk.q.add(x);
+        let code = match (p.needs.quantile, v.x) {
+            (true, Some(x)) => Some(code_of(x)),
+            _ => None,
+        };
+        if let Some(code) = code {
+            bk.q.add(code);
         }
         for (wi, win) in p.wins.iter().enumerate() {
             if b < newest && !win.contains_at(b, newest) {
@@ -237,23 +328,37 @@ impl AggSketch {
             }
             let w = &mut self.wins[wi];
             w.vals += 1;
-            if let (true, Some(k)) = (p.needs.distinct, v.key) {
-                w.distinct.add(k, h, 1);
+            if let Some(before) = entered {
+                if before == NONE || !win.contains_at(before, newest) {
+                    w.distinct += 1;
+                }
             }
-            if let (true, Some(x)) = (p.needs.quantile, v.x) {
-                w.q.add(x);
+            if let Some(code) = code {
+                w.apply_q(code, 1, true);
+                w.settle(p);
+            }
+            if p.needs.hll && p.needs.distinct {
+                // the exact count is at hand: a small window's estimate is that count
+                if matches!(w.hll, WinHll::Sparse(_)) {
+                    w.hll = WinHll::Exact;
+                }
+                if matches!(w.hll, WinHll::Exact) && w.distinct > HLL_SPARSE_MAX as u64 {
+                    rebuild_hll(&self.buckets, win, newest, w, true);
+                    continue;
+                }
             }
             if !hll_changed {
                 continue;
             }
             match &mut w.hll {
+                WinHll::Exact => {}
                 WinHll::Sparse(c) => {
                     // A bucket turns dense only past HLL_SPARSE_MAX hashes, so this window
                     // (which holds them all) turns dense at this very value.
                     c.add(&h, h, 1);
                     debug_assert!(!bucket_dense || c.len() > HLL_SPARSE_MAX);
                     if c.len() > HLL_SPARSE_MAX {
-                        rebuild_hll(&self.buckets, win, newest, w);
+                        rebuild_hll(&self.buckets, win, newest, w, p.needs.distinct);
                     }
                 }
                 WinHll::Dense(d) if b >= d.flip => {
@@ -261,7 +366,41 @@ impl AggSketch {
                     d.insert_back(r, rho);
                 }
                 // a late value in a front bucket: the suffix maxima change, build them again
-                WinHll::Dense(_) => rebuild_hll(&self.buckets, win, newest, w),
+                WinHll::Dense(_) => rebuild_hll(&self.buckets, win, newest, w, p.needs.distinct),
+            }
+        }
+    }
+
+    /// Records value `k` (hash `h`) at bucket `b` (entry `i`) for count_distinct: in the bucket's
+    /// values, and as the value's newest bucket in the key's map. Returns the value's previous
+    /// newest bucket (`NONE`: a new value) when `b` is newer, i.e. when the value enters the
+    /// windows holding `b` but not that bucket; `None` when `b` is not newer (nothing enters).
+    #[inline]
+    fn note_distinct(&mut self, i: usize, b: i64, k: &DistinctKey, h: u64) -> Option<i64> {
+        match self.last.find_mut(h, |e| e.0 == *k) {
+            None => {
+                self.last.insert_unique(h, (k.clone(), b), |e| e.0.hash64());
+                let bk = &mut self.buckets.data[i];
+                bk.distinct.insert_new(k, h);
+                bk.latest += 1;
+                Some(NONE)
+            }
+            Some(e) if e.1 == b => None,
+            Some(e) if e.1 < b => {
+                let before = std::mem::replace(&mut e.1, b);
+                // `before` is retained (its values leave the map when it is dropped)
+                let j = self.buckets.ids.partition_point(|&x| x < before);
+                debug_assert_eq!(self.buckets.ids.get(j), Some(&before));
+                self.buckets.data[j].latest -= 1;
+                let bk = &mut self.buckets.data[i];
+                bk.distinct.insert_new(k, h);
+                bk.latest += 1;
+                Some(before)
+            }
+            // a late value seen again later: it may already be among this bucket's values
+            Some(_) => {
+                self.buckets.data[i].distinct.add(k, h, 1);
+                None
             }
         }
     }
@@ -354,6 +493,7 @@ impl AggSketch {
 /// dropped rather than kept for a bucket that may stay small.
 fn recycle(mut b: BucketSk) -> BucketSk {
     b.vals = 0;
+    b.latest = 0;
     b.distinct.clear();
     b.q.0.clear();
     b.hll = match b.hll {
@@ -368,8 +508,9 @@ fn recycle(mut b: BucketSk) -> BucketSk {
 
 /// Rebuilds window `w`'s HyperLogLog state from its buckets at newest bucket `newest`: exact
 /// hashes if they are few (at most half the sparse limit, so a window near the limit does not
-/// switch back and forth), else registers with all its buckets as the front.
-fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk) {
+/// switch back and forth), else registers with all its buckets as the front. `exact`: the
+/// window's count_distinct is kept, and is a small window's estimate.
+fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exact: bool) {
     let (lo, hi) = win.range(newest);
     let start = buckets.ids.partition_point(|&b| b < lo);
     let end = buckets.ids.partition_point(|&b| b <= hi);
@@ -385,6 +526,10 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk) {
         BucketHll::Dense(_) => None,
     });
     if sparse_total.is_some_and(|t| t <= HLL_SPARSE_MAX / 2) {
+        if exact {
+            w.hll = WinHll::Exact;
+            return;
+        }
         let mut c = Counts::default();
         for (_, bk) in inside() {
             if let BucketHll::Sparse(s) = &bk.hll {
@@ -406,7 +551,7 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk) {
             d.diffs.clear();
             d
         }
-        WinHll::Sparse(_) => DenseWin::new(),
+        WinHll::Sparse(_) | WinHll::Exact => DenseWin::new(),
     };
     // Suffix maxima, newest bucket first; each bucket records the registers it raised.
     let mut flip = lo;
@@ -493,7 +638,7 @@ mod tests {
         // Removing the values again (as a leaving bucket does) leaves exactly the rest.
         let mut part = BucketQ::default();
         for &x in &xs[..1500] {
-            part.add(x);
+            part.add(code_of(x));
         }
         h.apply_bucket(&part, false);
         assert_eq!(h.count(), 500);
@@ -503,7 +648,7 @@ mod tests {
         let want = tail[(0.5 * 499.0) as usize];
         assert!((got - want).abs() <= ALPHA * want.abs(), "{got} vs {want}");
         let mut rest = BucketQ::default();
-        xs[1500..].iter().for_each(|&x| rest.add(x));
+        xs[1500..].iter().for_each(|&x| rest.add(code_of(x)));
         h.apply_bucket(&rest, false);
         assert_eq!(h.count(), 0);
         assert!(h.quantile(0.5).is_nan());

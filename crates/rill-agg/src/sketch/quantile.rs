@@ -49,9 +49,9 @@ pub(super) fn code_of(x: f64) -> i32 {
 pub(crate) struct BucketQ(pub(super) Vec<(i32, u32)>);
 
 impl BucketQ {
+    /// Adds a value of bin code `code` (see [`code_of`]).
     #[inline]
-    pub(super) fn add(&mut self, x: f64) {
-        let code = code_of(x);
+    pub(super) fn add(&mut self, code: i32) {
         match self.0.binary_search_by_key(&code, |e| e.0) {
             Ok(i) => self.0[i].1 += 1,
             Err(i) => self.0.insert(i, (code, 1)),
@@ -219,6 +219,68 @@ impl Bins {
         }
     }
 
+    /// Values in bin `k`.
+    #[inline]
+    pub(super) fn get(&self, k: i32) -> u32 {
+        match &self.repr {
+            BinsRepr::Sparse(v) => v.binary_search_by_key(&k, |e| e.0).map_or(0, |i| v[i].1),
+            BinsRepr::Dense { lo, counts, .. } => {
+                let i = k.wrapping_sub(*lo) as u32 as usize;
+                counts.get(i).copied().unwrap_or(0)
+            }
+        }
+    }
+
+    /// The smallest non-empty bin above `k` (any bin for `None`).
+    pub(super) fn above(&self, k: Option<i32>) -> Option<i32> {
+        if self.total == 0 {
+            return None;
+        }
+        match &self.repr {
+            BinsRepr::Sparse(v) => {
+                let i = k.map_or(0, |k| v.partition_point(|e| e.0 <= k));
+                v.get(i).map(|e| e.0)
+            }
+            BinsRepr::Dense { lo, counts, blocks } => {
+                let start = k.map_or(0, |k| (k - *lo + 1).max(0) as usize);
+                // the rest of the start's block bin by bin, then whole blocks by their sums
+                let end = (start / BLOCK + 1) * BLOCK;
+                let in_block = (start..end.min(counts.len())).find(|&i| counts[i] > 0);
+                let i = in_block.or_else(|| {
+                    let b = (end / BLOCK..blocks.len()).find(|&b| blocks[b] > 0)?;
+                    (b * BLOCK..).find(|&i| counts[i] > 0)
+                })?;
+                Some(*lo + i as i32)
+            }
+        }
+    }
+
+    /// The largest non-empty bin below `k` (any bin for `None`).
+    pub(super) fn below(&self, k: Option<i32>) -> Option<i32> {
+        if self.total == 0 {
+            return None;
+        }
+        match &self.repr {
+            BinsRepr::Sparse(v) => {
+                let i = k.map_or(v.len(), |k| v.partition_point(|e| e.0 < k));
+                i.checked_sub(1).map(|i| v[i].0)
+            }
+            BinsRepr::Dense { lo, counts, blocks } => {
+                // bins [0, end) are candidates
+                let end = k.map_or(counts.len(), |k| {
+                    (k - *lo).clamp(0, counts.len() as i32) as usize
+                });
+                let block_start = end.saturating_sub(1) / BLOCK * BLOCK;
+                let in_block = (block_start..end).rev().find(|&i| counts[i] > 0);
+                let i = in_block.or_else(|| {
+                    let b = (0..block_start / BLOCK).rev().find(|&b| blocks[b] > 0)?;
+                    (b * BLOCK..(b + 1) * BLOCK).rev().find(|&i| counts[i] > 0)
+                })?;
+                Some(*lo + i as i32)
+            }
+        }
+    }
+
     pub(super) fn heap_bytes(&self) -> usize {
         match &self.repr {
             BinsRepr::Sparse(v) => v.capacity() * std::mem::size_of::<(i32, u32)>(),
@@ -271,8 +333,8 @@ pub(crate) struct QHist {
 }
 
 impl QHist {
-    /// Adds one value (not NaN).
-    #[inline]
+    /// Adds one value (not NaN). (The engine adds by bin code, computed once per event.)
+    #[cfg(test)]
     pub fn add(&mut self, x: f64) {
         if x > 0.0 {
             if x == f64::INFINITY {
