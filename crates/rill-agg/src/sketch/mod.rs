@@ -307,13 +307,18 @@ impl AggSketch {
         let h = v.key.map_or(0, DistinctKey::hash64);
         // count_distinct: the newest bucket the value occurred in before (NONE: never), when
         // this value moves it to `b` (then it enters the windows that hold `b` but not that).
-        let mut entered: Option<i64> = None;
+        let (mut entered, mut new_in_bucket) = (None, false);
         if let (true, Some(k)) = (p.needs.distinct, v.key) {
-            entered = self.note_distinct(i, b, k, h);
+            (entered, new_in_bucket) = self.note_distinct(i, b, k, h);
         }
         let bk = &mut self.buckets.data[i];
         bk.vals += 1;
-        let hll_changed = p.needs.hll && v.key.is_some() && bk.hll.insert(h);
+        // Beside count_distinct a bucket's hashes are those of its distinct values: no copy.
+        let hll_changed = match (p.needs.hll && v.key.is_some(), p.needs.distinct) {
+            (false, _) => false,
+            (true, true) => new_in_bucket,
+            (true, false) => bk.hll.insert(h),
+        };
         let bucket_dense = matches!(bk.hll, BucketHll::Dense(_));
         let code = match (p.needs.quantile, v.x) {
             (true, Some(x)) => Some(code_of(x)),
@@ -375,17 +380,18 @@ impl AggSketch {
     /// values, and as the value's newest bucket in the key's map. Returns the value's previous
     /// newest bucket (`NONE`: a new value) when `b` is newer, i.e. when the value enters the
     /// windows holding `b` but not that bucket; `None` when `b` is not newer (nothing enters).
+    /// The flag: the value is new among the bucket's values.
     #[inline]
-    fn note_distinct(&mut self, i: usize, b: i64, k: &DistinctKey, h: u64) -> Option<i64> {
+    fn note_distinct(&mut self, i: usize, b: i64, k: &DistinctKey, h: u64) -> (Option<i64>, bool) {
         match self.last.find_mut(h, |e| e.0 == *k) {
             None => {
                 self.last.insert_unique(h, (k.clone(), b), |e| e.0.hash64());
                 let bk = &mut self.buckets.data[i];
                 bk.distinct.insert_new(k, h);
                 bk.latest += 1;
-                Some(NONE)
+                (Some(NONE), true)
             }
-            Some(e) if e.1 == b => None,
+            Some(e) if e.1 == b => (None, false),
             Some(e) if e.1 < b => {
                 let before = std::mem::replace(&mut e.1, b);
                 // `before` is retained (its values leave the map when it is dropped)
@@ -395,13 +401,10 @@ impl AggSketch {
                 let bk = &mut self.buckets.data[i];
                 bk.distinct.insert_new(k, h);
                 bk.latest += 1;
-                Some(before)
+                (Some(before), true)
             }
             // a late value seen again later: it may already be among this bucket's values
-            Some(_) => {
-                self.buckets.data[i].distinct.add(k, h, 1);
-                None
-            }
+            Some(_) => (None, self.buckets.data[i].distinct.add(k, h, 1)),
         }
     }
 
@@ -443,7 +446,7 @@ impl AggSketch {
             if p.needs.quantile {
                 m.q.apply_bucket(&bk.q, true);
             }
-            if p.needs.hll {
+            if p.needs.hll && !p.needs.distinct {
                 match (&bk.hll, &mut regs) {
                     (BucketHll::Sparse(s), None) => {
                         for &h in s {
@@ -466,26 +469,44 @@ impl AggSketch {
                 }
             }
         }
-        m.hll = match regs {
-            None if hashes.len() <= HLL_SPARSE_MAX => hashes.len() as f64,
-            regs => {
-                let r = regs.unwrap_or_else(|| {
-                    let mut r = Box::new([0u8; HLL_M]);
-                    for &h in hashes.iter() {
-                        let (i, rho) = hll_split(h);
-                        r[i] = r[i].max(rho);
-                    }
-                    r
-                });
-                let (mut sum, mut zeros) = (0u128, 0u32);
-                for &rho in r.iter() {
-                    sum += hll_term(rho);
-                    zeros += (rho == 0) as u32;
-                }
-                hll_estimate(sum, zeros).round()
+        if p.needs.hll && p.needs.distinct {
+            // the buckets' hashes are those of the distinct values merged above
+            let mut hashes = HashTable::new();
+            for k in m.distinct.iter() {
+                let h = k.hash64();
+                hashes.insert_unique(h, h, |&x| x);
             }
-        };
+            return Merged {
+                hll: hll_of(hashes, None),
+                ..m
+            };
+        }
+        m.hll = hll_of(hashes, regs);
         m
+    }
+}
+
+/// The estimate of a merged set: its exact size while it is small and has no registers, else
+/// HyperLogLog over its hashes and registers.
+fn hll_of(hashes: HashTable<u64>, regs: Option<Box<[u8; HLL_M]>>) -> f64 {
+    match regs {
+        None if hashes.len() <= HLL_SPARSE_MAX => hashes.len() as f64,
+        regs => {
+            let r = regs.unwrap_or_else(|| {
+                let mut r = Box::new([0u8; HLL_M]);
+                for &h in hashes.iter() {
+                    let (i, rho) = hll_split(h);
+                    r[i] = r[i].max(rho);
+                }
+                r
+            });
+            let (mut sum, mut zeros) = (0u128, 0u32);
+            for &rho in r.iter() {
+                sum += hll_term(rho);
+                zeros += (rho == 0) as u32;
+            }
+            hll_estimate(sum, zeros).round()
+        }
     }
 }
 
@@ -521,15 +542,15 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exa
             .copied()
             .zip(buckets.data.range(start..end))
     };
+    if exact && w.distinct <= HLL_SPARSE_MAX as u64 / 2 {
+        w.hll = WinHll::Exact;
+        return;
+    }
     let sparse_total: Option<usize> = inside().try_fold(0, |acc, (_, bk)| match &bk.hll {
         BucketHll::Sparse(s) => Some(acc + s.len()),
         BucketHll::Dense(_) => None,
     });
-    if sparse_total.is_some_and(|t| t <= HLL_SPARSE_MAX / 2) {
-        if exact {
-            w.hll = WinHll::Exact;
-            return;
-        }
+    if !exact && sparse_total.is_some_and(|t| t <= HLL_SPARSE_MAX / 2) {
         let mut c = Counts::default();
         for (_, bk) in inside() {
             if let BucketHll::Sparse(s) = &bk.hll {
@@ -565,7 +586,7 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exa
             zeros,
             ..
         } = &mut *d;
-        bk.hll.for_each_reg(|i, rho| {
+        let mut raise = |i: usize, rho: u8| {
             let old = f[i];
             if rho > old {
                 diffs.push((i as u32) << 8 | old as u32);
@@ -573,7 +594,16 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exa
                 *sum = *sum - hll_term(old) + hll_term(rho);
                 *zeros -= (old == 0) as u32;
             }
-        });
+        };
+        if exact {
+            // the bucket's hashes are those of its distinct values
+            for (k, _) in bk.distinct.iter() {
+                let (i, rho) = hll_split(k.hash64());
+                raise(i, rho);
+            }
+        } else {
+            bk.hll.for_each_reg(raise);
+        }
         d.front.push((bk_id, start));
     }
     d.flip = flip;
