@@ -4,14 +4,16 @@
 //! window slides. No read merges buckets, except reads at another time than the newest bucket
 //! (late events, `query_by_key` at an older time), which are rare.
 //!
-//! * `count_distinct` (exact): per bucket a value → occurrences map, per window a value →
-//!   occurrences multiset; the answer is the multiset's size. Eviction subtracts.
+//! * `count_distinct` (exact): per key one map value → newest bucket holding it, per bucket its
+//!   distinct values and how many of them it holds last, per window a count. A value entering a
+//!   window adds one; a leaving bucket subtracts its "held last" count.
 //! * quantiles: [`QHist`], a log-bucketed histogram (DDSketch's mapping, relative accuracy
-//!   [`ALPHA`] = 1 %) per bucket and per window; eviction subtracts counts exactly.
+//!   [`ALPHA`] = 1 %) per bucket and per window; eviction subtracts counts exactly; a
+//!   [`Cursor`] per quantile op and window makes reads amortised O(1).
 //! * `approx_count_distinct`: HyperLogLog, precision 12 ([`HLL_M`] registers), 64-bit xxHash
 //!   with a fixed seed (the same estimate on every run and machine). While a window holds at
 //!   most [`HLL_SPARSE_MAX`] distinct hashes it keeps them exactly (the count is exact unless
-//!   two values share a 64-bit hash); beyond, registers = max over its buckets, kept by a
+//!   two values share a 64-bit hash; beside `count_distinct` it is that exact count); beyond, registers = max over its buckets, kept by a
 //!   two-stack sliding maximum ([`DenseWin`]) so that both inserts and evictions are amortised
 //!   O(1) per register change, with a running Σ2^-M and zero count for O(1) estimates.
 
@@ -20,6 +22,7 @@ use crate::state::NONE;
 use crate::Op;
 use hashbrown::HashTable;
 use rill_core::{Str, Value};
+use smallvec::SmallVec;
 use std::collections::VecDeque;
 use twox_hash::XxHash64;
 
@@ -104,14 +107,18 @@ pub(crate) struct WinSk {
     pub q: QHist,
     /// Where each quantile op's rank was found last (the aggregator's quantile ops, in order;
     /// made at the first value).
-    cur: Vec<Cursor>,
+    cur: SmallVec<[Cursor; 2]>,
 }
 
 impl WinSk {
     fn heap_bytes(&self) -> usize {
         self.hll.heap_bytes()
             + self.q.heap_bytes()
-            + self.cur.capacity() * std::mem::size_of::<Cursor>()
+            + if self.cur.spilled() {
+                self.cur.capacity() * std::mem::size_of::<Cursor>()
+            } else {
+                0
+            }
     }
 
     /// Empties the window (keeping its cursors' storage).
