@@ -2,6 +2,7 @@
 //! per-key state layout). Updates live in `update.rs`, reads in `read.rs`.
 
 use crate::geometry::{self, *};
+use crate::prefetch::prefetch_slice;
 use crate::record;
 use crate::sketch::{AggSketch, DistinctKey};
 use crate::state::{Acc, KeyState, Region, NONE};
@@ -196,9 +197,33 @@ impl Aggregations {
     /// (prefetching only the fixed part left each slide waiting on its entries, whose place is
     /// only known once the header has arrived). With many keys a state is rarely in cache; a
     /// caller processing a batch may call this a few events ahead to overlap those waits.
+    /// The structs of the key's sketch state are loaded too (see
+    /// [`prefetch_sketches`](Self::prefetch_sketches) for what they point to).
     #[inline]
     pub fn prefetch(&self, st: &KeyState) {
         prefetch_slice(&st.words[..PREFETCH_MAX_WORDS.min(st.words.len())]);
+        prefetch_slice(&st.sketches[..]);
+    }
+
+    /// Whether [`prefetch_sketches`](Self::prefetch_sketches) has anything to load.
+    pub fn has_sketches(&self) -> bool {
+        self.any_sketch
+    }
+
+    /// Sketch state is a tree (per aggregator its windows and buckets, which point to their
+    /// histograms and value lists), so it is loaded in stages, each reading only what the stage
+    /// before loaded: stage 0 the windows' and newest bucket's structs (after
+    /// [`prefetch`](Self::prefetch) loaded the per-aggregator structs), stage 1 the histogram
+    /// lines at each quantile's cursor and the newest bucket's lists. A caller calls the stages
+    /// a few events apart, in order, to overlap the waits of the next events' keys.
+    #[inline]
+    pub fn prefetch_sketches(&self, st: &KeyState, stage: u8) {
+        for sk in st.sketches.iter() {
+            match stage {
+                0 => sk.prefetch_structs(),
+                _ => sk.prefetch_data(),
+            }
+        }
     }
 
     /// Hints the CPU to start loading the handle of a key's state (the `KeyState` itself, which
@@ -283,27 +308,6 @@ impl Aggregations {
 /// Most words of a key's state [`Aggregations::prefetch`] asks for (64 cache lines): bounds
 /// the hint for keys with very many non-empty buckets.
 pub const PREFETCH_MAX_WORDS: usize = 512;
-
-/// Prefetches every cache line of a slice (a no-op on targets without a prefetch hint).
-#[inline]
-fn prefetch_slice<T>(s: &[T]) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        let bytes = std::mem::size_of_val(s);
-        let base = s.as_ptr() as *const i8;
-        let mut off = 0;
-        while off < bytes {
-            // SAFETY: `_mm_prefetch` needs SSE, which every x86_64 CPU has; a prefetch is a hint
-            // that never faults or reads memory in the language's sense, and the pointer stays
-            // inside the slice anyway.
-            unsafe { _mm_prefetch::<_MM_HINT_T0>(base.wrapping_add(off)) };
-            off += 64;
-        }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = s;
-}
 
 #[cfg(test)]
 mod tests {

@@ -37,6 +37,7 @@ mod emit;
 mod engine;
 mod geometry;
 mod op;
+mod prefetch;
 mod read;
 mod record;
 mod sketch;

@@ -117,6 +117,14 @@ impl<K: CountKey> Counts<K> {
         }
     }
 
+    /// Hints the CPU to load a small multiset's entries (a table's place depends on the key).
+    #[inline]
+    pub fn prefetch(&self) {
+        if let Counts::Small(v) = self {
+            crate::prefetch::prefetch_slice(&v[..]);
+        }
+    }
+
     /// Number of distinct keys.
     #[inline]
     pub fn len(&self) -> usize {

@@ -130,6 +130,16 @@ impl QHist {
         }
     }
 
+    /// Hints the CPU to load the bins around cursor `c`.
+    #[inline]
+    pub fn prefetch_at(&self, c: &Cursor) {
+        match c.code {
+            i32::MIN | 0 | i32::MAX => {}
+            k if k > 0 => self.pos.prefetch_bin(k - CODE_OFF),
+            k => self.neg.prefetch_bin(-k - CODE_OFF),
+        }
+    }
+
     /// The quantile at a cursor that was [`seek`](Self::seek)ed after the last change: the
     /// same value as [`quantile`](Self::quantile) of its `q`. NaN when empty.
     pub fn at(&self, c: &Cursor) -> f64 {

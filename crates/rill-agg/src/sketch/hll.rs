@@ -88,6 +88,14 @@ impl BucketHll {
         }
     }
 
+    /// Hints the CPU to load the start of a sparse bucket's hashes.
+    #[inline]
+    pub(super) fn prefetch(&self) {
+        if let BucketHll::Sparse(s) = self {
+            crate::prefetch::prefetch_slice(&s[..s.len().min(8)]);
+        }
+    }
+
     pub(super) fn heap_bytes(&self) -> usize {
         match self {
             BucketHll::Sparse(s) => s.capacity() * 8,

@@ -18,6 +18,7 @@
 //!   O(1) per register change, with a running Σ2^-M and zero count for O(1) estimates.
 
 use crate::geometry::{AggPlan, WinPlan};
+use crate::prefetch::{prefetch_one, prefetch_slice};
 use crate::state::NONE;
 use crate::Op;
 use hashbrown::HashTable;
@@ -235,6 +236,34 @@ impl AggSketch {
             + self.wins.len() * std::mem::size_of::<WinSk>()
             + self.wins.iter().map(WinSk::heap_bytes).sum::<usize>()
             + self.spare.as_ref().map_or(0, BucketSk::heap_bytes)
+    }
+
+    /// Prefetch stage 0: the windows' structs and the newest bucket's entry.
+    #[inline]
+    pub fn prefetch_structs(&self) {
+        prefetch_slice(&self.wins[..]);
+        if let Some(b) = self.buckets.ids.back() {
+            prefetch_one(b);
+        }
+        if let Some(b) = self.buckets.data.back() {
+            prefetch_one(b);
+        }
+    }
+
+    /// Prefetch stage 1 (after stage 0's lines arrived): the histogram lines at each
+    /// quantile's cursor, and the newest bucket's lists.
+    #[inline]
+    pub fn prefetch_data(&self) {
+        for w in self.wins.iter() {
+            for c in &w.cur {
+                w.q.prefetch_at(c);
+            }
+        }
+        if let Some(b) = self.buckets.data.back() {
+            b.distinct.prefetch();
+            b.hll.prefetch();
+            prefetch_slice(&b.q.0[..b.q.0.len().min(8)]);
+        }
     }
 
     /// Slides the running windows from newest bucket `n` (`NONE`: no data yet) to `m > n`:

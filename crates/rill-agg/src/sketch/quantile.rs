@@ -1,5 +1,7 @@
 //! Quantiles: a log-bucketed histogram (DDSketch's mapping) whose counts subtract exactly.
 
+use crate::prefetch::{prefetch_one, prefetch_slice};
+
 /// Relative accuracy of quantiles: every estimate `e` of a value `x` has `|e − x| ≤ ALPHA·|x|`.
 pub(crate) const ALPHA: f64 = 0.01;
 /// `γ = (1 + α) / (1 − α)`: bin `k` holds the magnitudes in `(γ^(k−1), γ^k]`.
@@ -227,6 +229,21 @@ impl Bins {
             BinsRepr::Dense { lo, counts, .. } => {
                 let i = k.wrapping_sub(*lo) as u32 as usize;
                 counts.get(i).copied().unwrap_or(0)
+            }
+        }
+    }
+
+    /// Hints the CPU to load bin `k`'s count (and its block's sum).
+    #[inline]
+    pub(super) fn prefetch_bin(&self, k: i32) {
+        match &self.repr {
+            BinsRepr::Sparse(v) => prefetch_slice(&v[..v.len().min(8)]),
+            BinsRepr::Dense { lo, counts, blocks } => {
+                let i = k.wrapping_sub(*lo) as u32 as usize;
+                if let Some(c) = counts.get(i) {
+                    prefetch_one(c);
+                    prefetch_one(&blocks[i / BLOCK]);
+                }
             }
         }
     }

@@ -261,6 +261,10 @@ const PREFETCH_DISTANCE: usize = 6;
 /// handles is not in cache either; reading it at `PREFETCH_DISTANCE` stalled there).
 const HANDLE_DISTANCE: usize = 2 * PREFETCH_DISTANCE;
 
+/// How many events ahead `process` prefetches the two further stages of a key's sketch state
+/// (each reads what the stage before loaded: see `Aggregations::prefetch_sketches`).
+const SKETCH_DISTANCES: [usize; 2] = [PREFETCH_DISTANCE / 2, 1];
+
 /// What aggregating one event did.
 #[derive(Default)]
 struct Aggregated {
@@ -322,6 +326,17 @@ impl Step for AggregateByKey {
                 self.store.aggs.prefetch(&data.states[s as usize]);
             }
         }
+        if self.store.aggs.has_sketches() {
+            for (stage, &d) in SKETCH_DISTANCES.iter().enumerate() {
+                for &s in self.ahead.iter().take(d) {
+                    if s != u32::MAX {
+                        self.store
+                            .aggs
+                            .prefetch_sketches(&data.states[s as usize], stage as u8);
+                    }
+                }
+            }
+        }
     }
 
     fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
@@ -332,9 +347,21 @@ impl Step for AggregateByKey {
             known_at(HANDLE_DISTANCE),
             known_at(PREFETCH_DISTANCE),
         );
+        let sketch_stages = if self.store.aggs.has_sketches() {
+            SKETCH_DISTANCES.map(known_at)
+        } else {
+            [None; 2]
+        };
         self.ahead.pop_front();
-        if handle.is_some() || state.is_some() {
+        if handle.is_some() || state.is_some() || sketch_stages.iter().any(Option::is_some) {
             let data = self.store.data.lock();
+            for (stage, s) in sketch_stages.iter().enumerate() {
+                if let Some(s) = *s {
+                    self.store
+                        .aggs
+                        .prefetch_sketches(&data.states[s as usize], stage as u8);
+                }
+            }
             // two stages: the handle (where the state is) first, the state once the handle has
             // arrived, so neither prefetch waits on a load
             if let Some(s) = handle {
