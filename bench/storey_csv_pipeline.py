@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """storey's side of the CSV -> filter -> map -> Parquet comparison (same file, same logic as
-bench/csv_pipeline.yaml). Prints one JSON line: seconds, events/s, peak RSS, rows written.
+bench/csv_pipeline.yaml). Prints one JSON line: events in the file, seconds, events/s, peak RSS, rows written.
 
 Usage: .venv/bin/python storey_csv_pipeline.py INPUT.csv OUTPUT.parquet
 """
@@ -29,7 +29,7 @@ def main():
     elapsed = time.perf_counter() - t0
     rows = len(pd.read_parquet(out_path))
     n = sum(1 for _ in open(src_path)) - 1
-    print(json.dumps({"seconds": elapsed, "events_per_s": n / elapsed, "rows_written": rows,
+    print(json.dumps({"n": n, "seconds": elapsed, "events_per_s": n / elapsed, "rows_written": rows,
                       "peak_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 
 
