@@ -202,7 +202,7 @@ pub(super) fn hll_estimate(sum: u128, zeros: u32) -> f64 {
 pub(crate) enum WinHll {
     /// hash → number of the window's buckets holding it: exact while small.
     Sparse(Counts<u64>),
-    /// Exact: the window's count_distinct, kept beside (no hashes of its own).
+    /// Beside count_distinct: the window's exact count is the estimate (no state of its own).
     Exact,
     Dense(Box<DenseWin>),
 }

@@ -13,9 +13,11 @@
 //! * `approx_count_distinct`: HyperLogLog, precision 12 ([`HLL_M`] registers), 64-bit xxHash
 //!   with a fixed seed (the same estimate on every run and machine). While a window holds at
 //!   most [`HLL_SPARSE_MAX`] distinct hashes it keeps them exactly (the count is exact unless
-//!   two values share a 64-bit hash; beside `count_distinct` it is that exact count); beyond, registers = max over its buckets, kept by a
+//!   two values share a 64-bit hash); beyond, registers = max over its buckets, kept by a
 //!   two-stack sliding maximum ([`DenseWin`]) so that both inserts and evictions are amortised
-//!   O(1) per register change, with a running Σ2^-M and zero count for O(1) estimates.
+//!   O(1) per register change, with a running Σ2^-M and zero count for O(1) estimates. Beside
+//!   `count_distinct` on the same aggregator it is that exact count (zero error) and keeps no
+//!   state of its own.
 
 use crate::geometry::{AggPlan, WinPlan};
 use crate::prefetch::{prefetch_one, prefetch_slice};
@@ -313,7 +315,7 @@ impl AggSketch {
                     d.pop_front(cutoff);
                     if d.flip <= cutoff {
                         // a back bucket left: the remaining buckets become the front
-                        rebuild_hll(&self.buckets, win, m, w, p.needs.distinct);
+                        rebuild_hll(&self.buckets, win, m, w);
                     }
                 }
             }
@@ -343,18 +345,14 @@ impl AggSketch {
         let h = v.key.map_or(0, DistinctKey::hash64);
         // count_distinct: the newest bucket the value occurred in before (NONE: never), when
         // this value moves it to `b` (then it enters the windows that hold `b` but not that).
-        let (mut entered, mut new_in_bucket) = (None, false);
+        let mut entered = None;
         if let (true, Some(k)) = (p.needs.distinct, v.key) {
-            (entered, new_in_bucket) = self.note_distinct(i, b, k, h);
+            entered = self.note_distinct(i, b, k, h);
         }
         let bk = &mut self.buckets.data[i];
         bk.vals += 1;
-        // Beside count_distinct a bucket's hashes are those of its distinct values: no copy.
-        let hll_changed = match (p.needs.hll && v.key.is_some(), p.needs.distinct) {
-            (false, _) => false,
-            (true, true) => new_in_bucket,
-            (true, false) => bk.hll.insert(h),
-        };
+        // Beside count_distinct the estimate is the exact count: no hashes, no registers.
+        let hll_changed = p.needs.hll && !p.needs.distinct && v.key.is_some() && bk.hll.insert(h);
         let bucket_dense = matches!(bk.hll, BucketHll::Dense(_));
         let code = match (p.needs.quantile, v.x) {
             (true, Some(x)) => Some(code_of(x)),
@@ -379,14 +377,10 @@ impl AggSketch {
                 w.settle(p);
             }
             if p.needs.hll && p.needs.distinct {
-                // the exact count is at hand: a small window's estimate is that count
-                if matches!(w.hll, WinHll::Sparse(_)) {
-                    w.hll = WinHll::Exact;
-                }
-                if matches!(w.hll, WinHll::Exact) && w.distinct > HLL_SPARSE_MAX as u64 {
-                    rebuild_hll(&self.buckets, win, newest, w, true);
-                    continue;
-                }
+                // The exact count is at hand: the estimate is that count (zero error, inside
+                // any bound), and no registers are kept.
+                w.hll = WinHll::Exact;
+                continue;
             }
             if !hll_changed {
                 continue;
@@ -399,7 +393,7 @@ impl AggSketch {
                     c.add(&h, h, 1);
                     debug_assert!(!bucket_dense || c.len() > HLL_SPARSE_MAX);
                     if c.len() > HLL_SPARSE_MAX {
-                        rebuild_hll(&self.buckets, win, newest, w, p.needs.distinct);
+                        rebuild_hll(&self.buckets, win, newest, w);
                     }
                 }
                 WinHll::Dense(d) if b >= d.flip => {
@@ -407,7 +401,7 @@ impl AggSketch {
                     d.insert_back(r, rho);
                 }
                 // a late value in a front bucket: the suffix maxima change, build them again
-                WinHll::Dense(_) => rebuild_hll(&self.buckets, win, newest, w, p.needs.distinct),
+                WinHll::Dense(_) => rebuild_hll(&self.buckets, win, newest, w),
             }
         }
     }
@@ -416,18 +410,17 @@ impl AggSketch {
     /// values, and as the value's newest bucket in the key's map. Returns the value's previous
     /// newest bucket (`NONE`: a new value) when `b` is newer, i.e. when the value enters the
     /// windows holding `b` but not that bucket; `None` when `b` is not newer (nothing enters).
-    /// The flag: the value is new among the bucket's values.
     #[inline]
-    fn note_distinct(&mut self, i: usize, b: i64, k: &DistinctKey, h: u64) -> (Option<i64>, bool) {
+    fn note_distinct(&mut self, i: usize, b: i64, k: &DistinctKey, h: u64) -> Option<i64> {
         match self.last.find_mut(h, |e| e.0 == *k) {
             None => {
                 self.last.insert_unique(h, (k.clone(), b), |e| e.0.hash64());
                 let bk = &mut self.buckets.data[i];
                 bk.distinct.insert_new(k, h);
                 bk.latest += 1;
-                (Some(NONE), true)
+                Some(NONE)
             }
-            Some(e) if e.1 == b => (None, false),
+            Some(e) if e.1 == b => None,
             Some(e) if e.1 < b => {
                 let before = std::mem::replace(&mut e.1, b);
                 // `before` is retained (its values leave the map when it is dropped)
@@ -437,10 +430,13 @@ impl AggSketch {
                 let bk = &mut self.buckets.data[i];
                 bk.distinct.insert_new(k, h);
                 bk.latest += 1;
-                (Some(before), true)
+                Some(before)
             }
             // a late value seen again later: it may already be among this bucket's values
-            Some(_) => (None, self.buckets.data[i].distinct.add(k, h, 1)),
+            Some(_) => {
+                self.buckets.data[i].distinct.add(k, h, 1);
+                None
+            }
         }
     }
 
@@ -506,16 +502,9 @@ impl AggSketch {
             }
         }
         if p.needs.hll && p.needs.distinct {
-            // the buckets' hashes are those of the distinct values merged above
-            let mut hashes = HashTable::new();
-            for k in m.distinct.iter() {
-                let h = k.hash64();
-                hashes.insert_unique(h, h, |&x| x);
-            }
-            return Merged {
-                hll: hll_of(hashes, None),
-                ..m
-            };
+            // beside count_distinct the estimate is the exact count, as at the newest bucket
+            let hll = m.distinct.len() as f64;
+            return Merged { hll, ..m };
         }
         m.hll = hll_of(hashes, regs);
         m
@@ -565,9 +554,8 @@ fn recycle(mut b: BucketSk) -> BucketSk {
 
 /// Rebuilds window `w`'s HyperLogLog state from its buckets at newest bucket `newest`: exact
 /// hashes if they are few (at most half the sparse limit, so a window near the limit does not
-/// switch back and forth), else registers with all its buckets as the front. `exact`: the
-/// window's count_distinct is kept, and is a small window's estimate.
-fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exact: bool) {
+/// switch back and forth), else registers with all its buckets as the front.
+fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk) {
     let (lo, hi) = win.range(newest);
     let start = buckets.ids.partition_point(|&b| b < lo);
     let end = buckets.ids.partition_point(|&b| b <= hi);
@@ -578,15 +566,11 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exa
             .copied()
             .zip(buckets.data.range(start..end))
     };
-    if exact && w.distinct <= HLL_SPARSE_MAX as u64 / 2 {
-        w.hll = WinHll::Exact;
-        return;
-    }
     let sparse_total: Option<usize> = inside().try_fold(0, |acc, (_, bk)| match &bk.hll {
         BucketHll::Sparse(s) => Some(acc + s.len()),
         BucketHll::Dense(_) => None,
     });
-    if !exact && sparse_total.is_some_and(|t| t <= HLL_SPARSE_MAX / 2) {
+    if sparse_total.is_some_and(|t| t <= HLL_SPARSE_MAX / 2) {
         let mut c = Counts::default();
         for (_, bk) in inside() {
             if let BucketHll::Sparse(s) = &bk.hll {
@@ -622,7 +606,7 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exa
             zeros,
             ..
         } = &mut *d;
-        let mut raise = |i: usize, rho: u8| {
+        let raise = |i: usize, rho: u8| {
             let old = f[i];
             if rho > old {
                 diffs.push((i as u32) << 8 | old as u32);
@@ -631,15 +615,7 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk, exa
                 *zeros -= (old == 0) as u32;
             }
         };
-        if exact {
-            // the bucket's hashes are those of its distinct values
-            for (k, _) in bk.distinct.iter() {
-                let (i, rho) = hll_split(k.hash64());
-                raise(i, rho);
-            }
-        } else {
-            bk.hll.for_each_reg(raise);
-        }
+        bk.hll.for_each_reg(raise);
         d.front.push((bk_id, start));
     }
     d.flip = flip;
