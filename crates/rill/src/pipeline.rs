@@ -179,7 +179,9 @@ impl Pipeline {
 
     /// Parses pipeline YAML; `origin` names it in messages.
     pub fn from_yaml(text: &str, origin: &str, overrides: &[Override]) -> Result<Pipeline> {
-        let bad = |e: &dyn std::fmt::Display| Error::config(format!("{origin}: {e}"));
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::config(format!("{origin}: {}", shorten_quoted(&e.to_string())))
+        };
         let config: PipelineConfig = if overrides.is_empty() {
             serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| bad(&e))?
         } else {
@@ -285,6 +287,28 @@ impl Pipeline {
         };
         rill_flow::run(graph, source.as_mut(), &opts)
     }
+}
+
+/// A parser message with every quoted name or value (between backticks or double quotes) of
+/// more than 80 characters shortened, and every line to at most 1 000: serde quotes an unknown
+/// key or a mistyped value whole, and a file may hold a megabyte-long one.
+fn shorten_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(4096));
+    let mut rest = msg;
+    while let Some(i) = rest.find(['`', '"']) {
+        let q = rest.as_bytes()[i] as char;
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let Some(j) = rest.find(q) else { break };
+        out.push_str(&rill_core::shorten(&rest[..j], 80));
+        out.push(q);
+        rest = &rest[j + 1..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| rill_core::shorten(l, 1000))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// YAML 1.2's core schema: only `true`/`false` (any case) are booleans, so `y`, `no`, `on`…
