@@ -29,8 +29,9 @@ pub enum Error {
         reason: String,
     },
     /// An expression failed to compile or to evaluate. The message shows at most 200
-    /// characters of the expression (its middle left out, see [`shorten`]).
-    #[error("expression `{}`: {reason}", shorten(.expr, 200))]
+    /// characters of the expression and 300 of the reason (their middles left out, see
+    /// [`shorten`]): both may quote input of any length.
+    #[error("expression `{}`: {}", shorten(.expr, 200), shorten(.reason, 300))]
     Expr {
         /// The expression text.
         expr: String,

@@ -274,7 +274,7 @@ impl Pipeline {
             summary: Default::default(),
         };
         let flow = self.build_flow(cx).map_err(fail)?;
-        let graph = flow.build().map_err(fail)?;
+        let graph = flow.build().map_err(|e| fail(e.context(&self.origin)))?;
         let mut source = self.config.source.build().map_err(fail)?;
         let opts = RunOptions {
             batch_size: self.config.batch_size.max(1),
@@ -290,7 +290,7 @@ impl Pipeline {
 }
 
 /// A parser message with every quoted name or value (between backticks or double quotes) of
-/// more than 80 characters shortened, and every line to at most 1 000: serde quotes an unknown
+/// more than 80 characters shortened, and every line to at most 300: serde quotes an unknown
 /// key or a mistyped value whole, and a file may hold a megabyte-long one.
 fn shorten_quoted(msg: &str) -> String {
     let mut out = String::with_capacity(msg.len().min(4096));
@@ -306,7 +306,7 @@ fn shorten_quoted(msg: &str) -> String {
     }
     out.push_str(rest);
     out.lines()
-        .map(|l| rill_core::shorten(l, 1000))
+        .map(|l| rill_core::shorten(l, 300))
         .collect::<Vec<_>>()
         .join("\n")
 }

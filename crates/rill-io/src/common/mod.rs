@@ -82,15 +82,16 @@ pub(crate) fn expand_paths(paths: &OneOrMany) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for p in paths.as_slice() {
         if p.contains(['*', '?', '[']) {
-            let matches =
-                glob::glob(p).map_err(|e| Error::config(format!("bad path pattern '{p}': {e}")))?;
+            let shown = rill_core::shorten(p, 300);
+            let matches = glob::glob(p)
+                .map_err(|e| Error::config(format!("bad path pattern '{shown}': {e}")))?;
             let mut found: Vec<PathBuf> = Vec::new();
             for m in matches {
-                found.push(m.map_err(|e| Error::io(format!("expanding '{p}'"), e))?);
+                found.push(m.map_err(|e| Error::io(format!("expanding '{shown}'"), e))?);
             }
             if found.is_empty() {
                 return Err(Error::io(
-                    format!("reading '{p}'"),
+                    format!("reading '{shown}'"),
                     "no file matches the pattern",
                 ));
             }
