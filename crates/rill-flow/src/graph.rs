@@ -146,7 +146,8 @@ impl Flow {
         // `<=`: a builder that failed may hand back another (empty) flow, whose error the caller
         // reports; indexing below would panic on it
         if self.nodes.len() <= first {
-            self.errors.push(format!("route '{name}' has no steps"));
+            self.errors
+                .push(format!("route '{name}' has no steps or targets"));
         } else {
             let taken = self.nodes[..first].iter().any(|n| n.name == name);
             if taken {
@@ -173,7 +174,7 @@ impl Flow {
         if self.nodes.len() <= first {
             // (`<=` and `get`: as in `route`, the builder may hand back another flow)
             let owner = self.nodes.get(owner).map_or("?", |n| n.name.as_str());
-            let e = format!("recovery chain of step '{owner}' has no steps");
+            let e = format!("recovery chain of step '{owner}' has no steps or targets");
             self.errors.push(e);
         } else {
             // the chain's first step reads only recovered events, not the source

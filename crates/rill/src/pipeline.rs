@@ -234,7 +234,7 @@ impl Pipeline {
             }
             dl.check_not_input(&inputs)
                 .map_err(|e| e.context(&self.origin))?;
-            flow.set_dead_letter(dl.build()?);
+            flow.set_dead_letter(dl.build().map_err(|e| e.context(&self.origin))?);
         }
         Ok(flow)
     }
@@ -248,6 +248,7 @@ impl Pipeline {
             .map_err(|e| e.context(&self.origin))?;
         self.build_flow(&BuildContext::default())?
             .build()
+            .map_err(|e| e.context(&self.origin))
             .map(|_| ())
     }
 
