@@ -592,7 +592,7 @@ fn check_output(aggs: &[Agg], events: &[Ev], r: &Run, strict_hll: bool) -> Resul
     let mut counters: BTreeMap<String, u64> = BTreeMap::new();
     let mut errors = Vec::new();
     for (i, (e, row)) in events.iter().zip(&rows).enumerate() {
-        if row["id"] != J::from(i) {
+        if row["id"] != i {
             return Err(format!("row {i} is {row}"));
         }
         let state = keys
@@ -870,7 +870,7 @@ fn many_distinct_values_fill_and_empty_the_windows() {
     let mut t = 1_595_367_613i64;
     let mut push = |t: i64, key: &str, v: Val, tag: Val, next: &mut dyn FnMut() -> u64| {
         let r = next();
-        let late = if r % 20 == 0 {
+        let late = if r.is_multiple_of(20) {
             (r >> 8) as i64 % 10_800
         } else {
             0
@@ -906,7 +906,7 @@ fn many_distinct_values_fill_and_empty_the_windows() {
                     t,
                     "l",
                     Val::Int((r >> 4) as i64 % 5),
-                    Val::Bool(r % 2 == 0),
+                    Val::Bool(r.is_multiple_of(2)),
                     &mut next,
                 );
             }
@@ -916,7 +916,7 @@ fn many_distinct_values_fill_and_empty_the_windows() {
         for i in 400..760 {
             t += 60;
             let r = next();
-            let v = if r % 8 == 0 {
+            let v = if r.is_multiple_of(8) {
                 Val::Float((r >> 8) as f64 / 1e12)
             } else {
                 unique(i)
