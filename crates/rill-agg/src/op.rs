@@ -170,12 +170,16 @@ impl FromStr for Op {
             "count_distinct" => Op::CountDistinct,
             "approx_count_distinct" => Op::ApproxCountDistinct,
             other => match parse_quantile(other) {
-                Some(q) => Op::Quantile(Quantile { q, label: Str::from(other) }),
+                Some(q) => Op::Quantile(Quantile {
+                    q,
+                    label: Str::from(other),
+                }),
                 None => {
+                    let other = rill_core::shorten(other, 60);
                     return Err(Error::config(format!(
                         "unknown aggregation '{other}': use count, sum, sqr, min, max, first, last, avg, stdvar, stddev, \
                          count_distinct, approx_count_distinct, or a quantile such as p50, p99.9 or quantile_0.95"
-                    )))
+                    )));
                 }
             },
         })

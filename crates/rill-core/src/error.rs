@@ -28,8 +28,10 @@ pub enum Error {
         /// Why it could not be used.
         reason: String,
     },
-    /// An expression failed to compile or to evaluate.
-    #[error("expression `{expr}`: {reason}")]
+    /// An expression failed to compile or to evaluate. The message shows at most 200
+    /// characters of the expression and 300 of the reason (their middles left out, see
+    /// [`shorten`]): both may quote input of any length.
+    #[error("expression `{}`: {}", shorten(.expr, 200), shorten(.reason, 300))]
     Expr {
         /// The expression text.
         expr: String,
@@ -120,4 +122,34 @@ impl Error {
             Error::Context { .. } => unreachable!("root() strips context"),
         }
     }
+}
+
+/// `text` with its middle left out when it is longer than `max` characters: the first two
+/// thirds and the last third of `max` are kept around `… (N characters left out) …`. For
+/// messages that quote input (a cell, a name): a megabyte-long value must not make a
+/// megabyte-long message, and both ends of the message (what is wrong, and why) stay.
+///
+/// ```
+/// let long = format!("field 'x': '{}' is not an int", "9".repeat(1000));
+/// let short = rill_core::shorten(&long, 60);
+/// assert_eq!(
+///     short,
+///     "field 'x': '9999999999999999999999999999 … (967 characters left out) … 99999' is not an int"
+/// );
+/// assert_eq!(rill_core::shorten("short", 60), "short");
+/// ```
+pub fn shorten(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    let n = text.chars().count();
+    if n <= max {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let (head, tail) = (max * 2 / 3, max / 3);
+    let cut = |k: usize| text.char_indices().nth(k).map_or(text.len(), |(i, _)| i);
+    let (a, b) = (cut(head), cut(n - tail));
+    std::borrow::Cow::Owned(format!(
+        "{} … ({} characters left out) … {}",
+        &text[..a],
+        n - head - tail,
+        &text[b..]
+    ))
 }

@@ -21,7 +21,7 @@ mod time;
 mod value;
 mod zone;
 
-pub use error::{Error, Result};
+pub use error::{shorten, Error, Result};
 pub use event::{Completion, CompletionFuture, Event, EventMeta, ResultHandle};
 pub use record::{FieldSlot, Record, Schema, SchemaExtender};
 pub use time::{parse_duration, Duration, TimeFormat, TimeParser, Timestamp};

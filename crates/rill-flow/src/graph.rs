@@ -143,8 +143,11 @@ impl Flow {
         let tail = self.tail;
         let first = self.nodes.len();
         self = build(self);
-        if self.nodes.len() == first {
-            self.errors.push(format!("route '{name}' has no steps"));
+        // `<=`: a builder that failed may hand back another (empty) flow, whose error the caller
+        // reports; indexing below would panic on it
+        if self.nodes.len() <= first {
+            self.errors
+                .push(format!("route '{name}' has no steps or targets"));
         } else {
             let taken = self.nodes[..first].iter().any(|n| n.name == name);
             if taken {
@@ -168,11 +171,11 @@ impl Flow {
         let first = self.nodes.len();
         self.tail = None;
         self = build(self);
-        if self.nodes.len() == first {
-            self.errors.push(format!(
-                "recovery chain of step '{}' has no steps",
-                self.nodes[owner].name
-            ));
+        if self.nodes.len() <= first {
+            // (`<=` and `get`: as in `route`, the builder may hand back another flow)
+            let owner = self.nodes.get(owner).map_or("?", |n| n.name.as_str());
+            let e = format!("recovery chain of step '{owner}' has no steps or targets");
+            self.errors.push(e);
         } else {
             // the chain's first step reads only recovered events, not the source
             self.nodes[first].inputs.clear();

@@ -179,7 +179,9 @@ impl Pipeline {
 
     /// Parses pipeline YAML; `origin` names it in messages.
     pub fn from_yaml(text: &str, origin: &str, overrides: &[Override]) -> Result<Pipeline> {
-        let bad = |e: &dyn std::fmt::Display| Error::config(format!("{origin}: {e}"));
+        let bad = |e: &dyn std::fmt::Display| {
+            Error::config(format!("{origin}: {}", shorten_quoted(&e.to_string())))
+        };
         let config: PipelineConfig = if overrides.is_empty() {
             serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| bad(&e))?
         } else {
@@ -232,7 +234,7 @@ impl Pipeline {
             }
             dl.check_not_input(&inputs)
                 .map_err(|e| e.context(&self.origin))?;
-            flow.set_dead_letter(dl.build()?);
+            flow.set_dead_letter(dl.build().map_err(|e| e.context(&self.origin))?);
         }
         Ok(flow)
     }
@@ -246,6 +248,7 @@ impl Pipeline {
             .map_err(|e| e.context(&self.origin))?;
         self.build_flow(&BuildContext::default())?
             .build()
+            .map_err(|e| e.context(&self.origin))
             .map(|_| ())
     }
 
@@ -272,7 +275,7 @@ impl Pipeline {
             summary: Default::default(),
         };
         let flow = self.build_flow(cx).map_err(fail)?;
-        let graph = flow.build().map_err(fail)?;
+        let graph = flow.build().map_err(|e| fail(e.context(&self.origin)))?;
         let mut source = self.config.source.build().map_err(fail)?;
         let opts = RunOptions {
             batch_size: self.config.batch_size.max(1),
@@ -285,6 +288,28 @@ impl Pipeline {
         };
         rill_flow::run(graph, source.as_mut(), &opts)
     }
+}
+
+/// A parser message with every quoted name or value (between backticks or double quotes) of
+/// more than 80 characters shortened, and every line to at most 300: serde quotes an unknown
+/// key or a mistyped value whole, and a file may hold a megabyte-long one.
+fn shorten_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(4096));
+    let mut rest = msg;
+    while let Some(i) = rest.find(['`', '"']) {
+        let q = rest.as_bytes()[i] as char;
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let Some(j) = rest.find(q) else { break };
+        out.push_str(&rill_core::shorten(&rest[..j], 80));
+        out.push(q);
+        rest = &rest[j + 1..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| rill_core::shorten(l, 300))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// YAML 1.2's core schema: only `true`/`false` (any case) are booleans, so `y`, `no`, `on`…

@@ -82,15 +82,16 @@ pub(crate) fn expand_paths(paths: &OneOrMany) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for p in paths.as_slice() {
         if p.contains(['*', '?', '[']) {
-            let matches =
-                glob::glob(p).map_err(|e| Error::config(format!("bad path pattern '{p}': {e}")))?;
+            let shown = rill_core::shorten(p, 300);
+            let matches = glob::glob(p)
+                .map_err(|e| Error::config(format!("bad path pattern '{shown}': {e}")))?;
             let mut found: Vec<PathBuf> = Vec::new();
             for m in matches {
-                found.push(m.map_err(|e| Error::io(format!("expanding '{p}'"), e))?);
+                found.push(m.map_err(|e| Error::io(format!("expanding '{shown}'"), e))?);
             }
             if found.is_empty() {
                 return Err(Error::io(
-                    format!("reading '{p}'"),
+                    format!("reading '{shown}'"),
                     "no file matches the pattern",
                 ));
             }
@@ -106,6 +107,10 @@ pub(crate) fn expand_paths(paths: &OneOrMany) -> Result<Vec<PathBuf>, Error> {
     Ok(out)
 }
 
+/// Longest reject reason, in characters: a reason quoting a huge cell or time keeps its ends
+/// (field, what is wrong) and leaves the middle out (the dead letter keeps the whole record).
+pub(crate) const MAX_REASON: usize = 300;
+
 /// A rejected record: the error names source, record and reason; the event carries the raw
 /// record as a string body so a dead-letter target can keep it.
 pub(crate) fn reject(
@@ -115,6 +120,10 @@ pub(crate) fn reject(
     raw: String,
     now: Timestamp,
 ) -> Failure {
+    let reason = match rill_core::shorten(&reason, MAX_REASON) {
+        std::borrow::Cow::Borrowed(_) => reason,
+        std::borrow::Cow::Owned(short) => short,
+    };
     let error = Error::BadRecord {
         source_name: source.clone(),
         record,
@@ -257,19 +266,40 @@ pub(crate) fn duplicate_names<'a>(
             }
         }
     }
-    let dups: Vec<String> = seen
+    // bounded whatever the header: a few names, a few positions each, long names shortened
+    const NAMES: usize = 5;
+    const POSITIONS: usize = 6;
+    let all: Vec<(&str, Vec<usize>)> = seen
         .into_iter()
         .filter(|(n, at)| at.len() > 1 && keep(n))
+        .collect();
+    let dups: Vec<String> = all
+        .iter()
+        .take(NAMES)
         .map(|(n, at)| {
+            let n = rill_core::shorten(n, 60);
+            if at.len() > POSITIONS {
+                let shown: Vec<String> = at[..POSITIONS - 1].iter().map(usize::to_string).collect();
+                return format!(
+                    "'{n}' ({noun}s {}, … {}: {} times)",
+                    shown.join(", "),
+                    at[at.len() - 1],
+                    at.len()
+                );
+            }
             let (last, rest) = at.split_last().expect("two or more positions");
             let rest: Vec<String> = rest.iter().map(usize::to_string).collect();
             format!("'{n}' ({noun}s {} and {last})", rest.join(", "))
         })
         .collect();
+    let more = match all.len().saturating_sub(NAMES) {
+        0 => String::new(),
+        k => format!(" and {k} more"),
+    };
     match dups.len() {
         0 => None,
         1 => Some(format!("duplicate {noun} name {}", dups[0])),
-        _ => Some(format!("duplicate {noun} names {}", dups.join(", "))),
+        _ => Some(format!("duplicate {noun} names {}{more}", dups.join(", "))),
     }
 }
 

@@ -2,7 +2,7 @@
 //! when the run ends well, so the target path always holds either the previous output or a
 //! complete new one — never a half-written file.
 
-use rill_core::Error;
+use rill_core::{shorten, Error};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
@@ -47,7 +47,12 @@ impl Output {
         }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
-                Error::io(format!("creating output directory '{}'", dir.display()), e)
+                // (a path the system refuses as too long is shown shortened)
+                let dir = dir.display().to_string();
+                Error::io(
+                    format!("creating output directory '{}'", shorten(&dir, 300)),
+                    e,
+                )
             })?;
         }
         if path.is_dir() {
@@ -57,8 +62,10 @@ impl Output {
             )));
         }
         let partial = partial_path(&path);
-        let file = File::create(&partial)
-            .map_err(|e| Error::io(format!("creating '{}'", partial.display()), e))?;
+        let file = File::create(&partial).map_err(|e| {
+            let p = partial.display().to_string();
+            Error::io(format!("creating '{}'", shorten(&p, 300)), e)
+        })?;
         Ok(Output {
             path,
             partial,

@@ -75,7 +75,10 @@ pub struct QueryByKey {
     key: KeySpec,
     time: TimeSpec,
     extender: SchemaExtender,
-    scratch: Vec<Value>,
+    /// Features computed during one read, per (store, time): a query of many features of one
+    /// aggregation step at one time computes them once, not once per feature (`memo[..n]` are
+    /// this read's; the vectors are kept for reuse).
+    memo: Vec<((usize, i64), Vec<Value>)>,
     out: Vec<Value>,
 }
 
@@ -99,7 +102,7 @@ impl QueryByKeyConfig {
             key: KeySpec::new(self.key.as_ref())?,
             time: TimeSpec::new(self.time.as_deref(), &self.time_format),
             extender: SchemaExtender::new(names, true),
-            scratch: Vec::new(),
+            memo: Vec::new(),
             out: Vec::new(),
         };
         step.resolve();
@@ -155,6 +158,7 @@ impl QueryByKey {
         let attrs = self.table.attrs(key);
         let mut known = attrs.is_some();
         self.out.clear();
+        let mut computed = 0;
         for src in sources {
             match src {
                 Source::Static(name) => self.out.push(
@@ -178,11 +182,24 @@ impl QueryByKey {
                         }
                         _ => t,
                     };
-                    self.scratch.clear();
-                    store
-                        .aggs
-                        .features_at(&data.states[slot as usize], at, &mut self.scratch);
-                    self.out.push(std::mem::take(&mut self.scratch[*fi]));
+                    let memo = &mut self.memo;
+                    let i = match memo[..computed].iter().position(|(k, _)| *k == (*si, at.0)) {
+                        Some(i) => i,
+                        None => {
+                            if memo.len() == computed {
+                                memo.push(((0, 0), Vec::new()));
+                            }
+                            let (k, values) = &mut memo[computed];
+                            *k = (*si, at.0);
+                            values.clear();
+                            store
+                                .aggs
+                                .features_at(&data.states[slot as usize], at, values);
+                            computed += 1;
+                            computed - 1
+                        }
+                    };
+                    self.out.push(memo[i].1[*fi].clone());
                 }
             }
         }

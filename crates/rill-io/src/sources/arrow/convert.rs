@@ -160,7 +160,7 @@ impl BatchCursor {
                     return Err(Error::config(format!(
                         "field '{n}' is not a column of '{}' (columns: {})",
                         self.name,
-                        names.join(", ")
+                        rill_core::shorten(&names.join(", "), 200)
                     )));
                 }
             }

@@ -246,7 +246,7 @@ impl CsvSource {
             if schema.index_of(n).is_none() {
                 return Err(Error::config(format!(
                     "field '{n}' is not a column of '{file}' (columns: {})",
-                    names.join(", ")
+                    rill_core::shorten(&names.join(", "), 200)
                 )));
             }
         }

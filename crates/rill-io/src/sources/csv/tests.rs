@@ -387,6 +387,83 @@ fn duplicate_header_names_are_an_error_before_any_record() {
     );
 }
 
+/// Found by fuzzing (crates/rill/tests/fuzz_inputs.rs): messages quoting the input stay short
+/// however large the input is.
+#[test]
+fn messages_about_huge_headers_and_cells_stay_short() {
+    let dir = tempfile::tempdir().unwrap();
+    // 120 empty column names, and many distinct duplicated names
+    let p = write(dir.path(), "empty.csv", &format!("{}\n", ",".repeat(119)));
+    let err = source(CsvSourceConfig::new(s(&p)))
+        .next_batch(&mut SourceBatch::default(), 10)
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "{}, record 1: duplicate column name '' (columns 1, 2, 3, 4, 5, … 120: 120 times)",
+            s(&p)
+        )
+    );
+    let names: Vec<String> = (0..40).map(|i| format!("n{i}")).collect();
+    let long = "L".repeat(5000);
+    let header = format!("{long},{long},{},{}", names.join(","), names.join(","));
+    let p = write(dir.path(), "names.csv", &format!("{header}\n"));
+    let err = source(CsvSourceConfig::new(s(&p)))
+        .next_batch(&mut SourceBatch::default(), 10)
+        .unwrap_err()
+        .to_string();
+    assert!(err.len() < 400, "{err}");
+    assert!(err.contains("(4940 characters left out)"), "{err}");
+    assert!(
+        err.ends_with(", 'n3' (columns 6 and 46) and 36 more"),
+        "{err}"
+    );
+
+    // a missing key column of a header of 10 000 columns
+    let header: Vec<String> = (0..10_000).map(|i| format!("c{i}")).collect();
+    let p = write(dir.path(), "wide.csv", &format!("{}\n", header.join(",")));
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.key = Some(crate::OneOrMany::One("user".into()));
+    let err = source(cfg)
+        .next_batch(&mut SourceBatch::default(), 10)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with(&format!(
+            "configuration error: field 'user' is not a column of '{}' (columns: c0, c1, c2,",
+            s(&p)
+        )),
+        "{err}"
+    );
+    assert!(err.ends_with(", c9998, c9999)"), "{err}");
+    assert!(err.len() < s(&p).len() + 400, "{err}");
+
+    // a megabyte-long cell that does not parse: the reason keeps its ends
+    let big = "x".repeat(1 << 20);
+    let p = write(dir.path(), "cell.csv", &format!("a,n\n1,{big}\n"));
+    let mut cfg = CsvSourceConfig::new(s(&p));
+    cfg.types.insert("n".into(), FieldType::Int);
+    let out = drain(&mut source(cfg));
+    let msg = out.rejects[0].error.to_string();
+    assert!(
+        msg.starts_with(&format!("{}, record 2: field 'n': 'xxxx", s(&p))),
+        "{msg}"
+    );
+    assert!(msg.ends_with("xxx' is not an int"), "{msg}");
+    assert!(msg.contains(" characters left out) "), "{msg}");
+    assert!(msg.len() < s(&p).len() + 400, "{} characters", msg.len());
+    // the dead letter still carries the whole row
+    let raw = out.rejects[0]
+        .event
+        .as_ref()
+        .unwrap()
+        .body
+        .as_str()
+        .unwrap()
+        .len();
+    assert_eq!(raw, big.len() + 2);
+}
+
 #[test]
 fn zone_names_in_time_strings_are_honoured() {
     let dir = tempfile::tempdir().unwrap();

@@ -204,7 +204,7 @@ impl ParquetSource {
                             schema.fields().iter().map(|f| f.name().as_str()).collect();
                         Error::config(format!(
                             "column '{c}' is not in '{shown}' (columns: {})",
-                            names.join(", ")
+                            rill_core::shorten(&names.join(", "), 200)
                         ))
                     })?;
                     indices.push(i);
