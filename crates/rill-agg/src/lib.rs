@@ -47,6 +47,6 @@ mod update;
 
 pub use emit::{Emission, EmitPolicy, Emitter};
 pub use engine::{Aggregations, DropReason, Outcome, PREFETCH_MAX_WORDS};
-pub use op::{Op, Quantile};
+pub use op::{Op, Quantile, Rank};
 pub use spec::{AggregatorSpec, LatePolicy, WindowSpec};
 pub use state::KeyState;

@@ -49,6 +49,9 @@ pub enum Op {
 pub struct Quantile {
     /// The quantile, in `[0, 1]`.
     pub q: f64,
+    /// The quantile exactly as written, a fraction (`p70` is 70/100): ranks are computed from it
+    /// in integers (`0.7 · 90` in floating point is 62.999…, one rank too low).
+    pub rank: Rank,
     /// The operation's name as written (`"p99"`, `"quantile_0.95"`).
     pub label: Str,
 }
@@ -139,15 +142,54 @@ impl Needs {
     }
 }
 
-fn parse_quantile(s: &str) -> Option<f64> {
-    // Only plain decimals: "p99.9", not "p1e2" or "pinf".
-    let plain = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_digit() || c == '.');
+/// A quantile as an exact fraction `num / den` of `[0, 1]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rank {
+    num: u64,
+    den: u64,
+}
+
+impl Rank {
+    /// `num / den`; `None` unless `0 <= num <= den` and `den > 0`.
+    pub fn new(num: u64, den: u64) -> Option<Rank> {
+        (den > 0 && num <= den).then_some(Rank { num, den })
+    }
+
+    /// The 0-based rank `⌊q·(n − 1)⌋` of the quantile among `n > 0` sorted values, exactly.
+    #[inline]
+    pub fn of(self, n: u64) -> u64 {
+        let r = self.num as u128 * n.saturating_sub(1) as u128 / self.den as u128;
+        (r as u64).min(n.saturating_sub(1))
+    }
+
+    /// The quantile as a float (for display; ranks use [`of`](Self::of)).
+    pub fn as_f64(self) -> f64 {
+        self.num as f64 / self.den as f64
+    }
+}
+
+/// A plain decimal (`"99.9"`, `"0.95"`, `"50"`) as an exact fraction divided further by `scale`;
+/// `None` for anything else (`"1e2"`, `"inf"`) or more than 15 decimals.
+fn parse_fraction(t: &str, scale: u64) -> Option<Rank> {
+    let (int, frac) = t.split_once('.').unwrap_or((t, ""));
+    let digits = |d: &str| d.chars().all(|c| c.is_ascii_digit());
+    if int.is_empty() && frac.is_empty() || !digits(int) || !digits(frac) || frac.len() > 15 {
+        return None;
+    }
+    let int = int.trim_start_matches('0');
+    let frac_trim = frac.trim_end_matches('0');
+    let den = 10u64
+        .checked_pow(frac_trim.len() as u32)?
+        .checked_mul(scale)?;
+    let num: u64 = format!("{int}{frac_trim}").parse().unwrap_or(0);
+    Rank::new(num, den)
+}
+
+fn parse_quantile(s: &str) -> Option<Rank> {
     if let Some(rest) = s.strip_prefix("quantile_") {
-        let q: f64 = rest.parse().ok().filter(|_| plain(rest))?;
-        (0.0..=1.0).contains(&q).then_some(q)
+        parse_fraction(rest, 1)
     } else if let Some(rest) = s.strip_prefix('p') {
-        let pct: f64 = rest.parse().ok().filter(|_| plain(rest))?;
-        (0.0..=100.0).contains(&pct).then_some(pct / 100.0)
+        parse_fraction(rest, 100)
     } else {
         None
     }
@@ -170,8 +212,9 @@ impl FromStr for Op {
             "count_distinct" => Op::CountDistinct,
             "approx_count_distinct" => Op::ApproxCountDistinct,
             other => match parse_quantile(other) {
-                Some(q) => Op::Quantile(Quantile {
-                    q,
+                Some(rank) => Op::Quantile(Quantile {
+                    q: rank.as_f64(),
+                    rank,
                     label: Str::from(other),
                 }),
                 None => {
@@ -216,7 +259,33 @@ mod tests {
             panic!("not a quantile")
         };
         assert_eq!(q.q, 0.95);
+        assert_eq!(q.rank, Rank::new(95, 100).unwrap());
+        // exact ranks: 0.7 · 90 is 62.999… in floating point, 63 as written
+        let Op::Quantile(q) = "p70".parse::<Op>().unwrap() else {
+            panic!("not a quantile")
+        };
+        assert_eq!(q.rank.of(91), 63);
+        let Op::Quantile(q) = "p099.900".parse::<Op>().unwrap() else {
+            panic!("not a quantile")
+        };
+        assert_eq!(q.rank, Rank::new(999, 1000).unwrap());
+        assert_eq!(q.rank.of(1001), 999);
+        assert_eq!(q.rank.of(1), 0);
+        for (name, n, want) in [
+            ("p0", 10, 0),
+            ("p100", 10, 9),
+            ("quantile_1", 7, 6),
+            ("p.5", 201, 1),
+        ] {
+            let Op::Quantile(q) = name.parse::<Op>().unwrap() else {
+                panic!("{name}: not a quantile")
+            };
+            assert_eq!(q.rank.of(n), want, "{name} of {n}");
+        }
         for bad in [
+            "p.",
+            "p1.2.3",
+            "p0.0000000000000001",
             "Count",
             "p101",
             "quantile_1.5",

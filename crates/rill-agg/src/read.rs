@@ -191,8 +191,8 @@ fn emit_general<const B: u8, F: FnMut(f64)>(
                     None => sk[agg].running(wi).approx_count_distinct(),
                 }),
                 Op::Quantile(qu) => sketch(match merged {
-                    Some(m) => m.quantile(qu.q),
-                    None => sk[agg].running(wi).quantile(qu.q),
+                    Some(m) => m.quantile(qu.rank),
+                    None => sk[agg].running(wi).quantile(qu.rank),
                 }),
                 _ => record::value_of(op, acc),
             });

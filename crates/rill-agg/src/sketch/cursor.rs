@@ -4,6 +4,7 @@
 //! several cache lines of a window's bins per read; a cursor reads the one it sits in.
 
 use super::quantile::{bin_value, QHist, CODE_OFF};
+use crate::Rank;
 
 /// The position of quantile `q` in a window's [`QHist`]: the bin code (see `code_of`) holding
 /// the value of rank `⌊q·(n − 1)⌋`, and how many values have a smaller code. The histogram
@@ -11,15 +12,15 @@ use super::quantile::{bin_value, QHist, CODE_OFF};
 /// to the rank of the current count.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Cursor {
-    /// The quantile, in [0, 1].
-    pub q: f64,
+    /// The quantile.
+    pub q: Rank,
     code: i32,
     below: u64,
 }
 
 impl Cursor {
     /// A cursor at the start of an empty histogram.
-    pub fn new(q: f64) -> Cursor {
+    pub fn new(q: Rank) -> Cursor {
         Cursor {
             q,
             code: i32::MIN,
@@ -114,7 +115,7 @@ impl QHist {
             c.reset();
             return;
         }
-        let r = ((c.q * (n - 1) as f64) as u64).min(n - 1);
+        let r = c.q.of(n);
         loop {
             if c.below > r {
                 c.code = self.prev_code(c.code).expect("values below the cursor");
@@ -178,7 +179,18 @@ mod tests {
     #[test]
     fn cursor_reads_what_a_walk_reads() {
         let mut rng = XorShift(0x2545_F491_4F6C_DD1D);
-        let qs = [0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0];
+        let qs = [
+            (0, 1),
+            (1, 100),
+            (25, 100),
+            (1, 2),
+            (7, 10),
+            (9, 10),
+            (99, 100),
+            (999, 1000),
+            (1, 1),
+        ]
+        .map(|(n, d)| Rank::new(n, d).unwrap());
         for round in 0..40 {
             let mut h = QHist::default();
             let mut cur: Vec<Cursor> = qs.iter().map(|&q| Cursor::new(q)).collect();
@@ -215,7 +227,7 @@ mod tests {
                     let (got, want) = (h.at(c), h.quantile(c.q));
                     assert!(
                         got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()),
-                        "q {}: cursor {got} vs walk {want}",
+                        "q {:?}: cursor {got} vs walk {want}",
                         c.q
                     );
                 }

@@ -22,7 +22,7 @@
 use crate::geometry::{AggPlan, WinPlan};
 use crate::prefetch::{prefetch_one, prefetch_slice};
 use crate::state::NONE;
-use crate::Op;
+use crate::{Op, Rank};
 use hashbrown::HashTable;
 use rill_core::{Str, Value};
 use smallvec::SmallVec;
@@ -151,7 +151,7 @@ impl WinSk {
                 .ops
                 .iter()
                 .filter_map(|op| match op {
-                    Op::Quantile(q) => Some(Cursor::new(q.q)),
+                    Op::Quantile(q) => Some(Cursor::new(q.rank)),
                     _ => None,
                 })
                 .collect();
@@ -170,7 +170,7 @@ impl WinSk {
     }
 
     /// Quantile `q` of the window's values (NaN when empty): read at its cursor.
-    pub fn quantile(&self, q: f64) -> f64 {
+    pub fn quantile(&self, q: Rank) -> f64 {
         match self.cur.iter().find(|c| c.q == q) {
             Some(c) => self.q.at(c),
             None => self.q.quantile(q),
@@ -637,7 +637,7 @@ impl Merged<'_> {
     pub fn approx_count_distinct(&self) -> f64 {
         self.hll
     }
-    pub fn quantile(&self, q: f64) -> f64 {
+    pub fn quantile(&self, q: Rank) -> f64 {
         self.q.quantile(q)
     }
 }
@@ -645,6 +645,11 @@ impl Merged<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A quantile given in hundredths as a rank (the tests' quantiles are whole percentages).
+    fn pct(q: f64) -> Rank {
+        Rank::new((q * 100.0).round() as u64, 100).unwrap()
+    }
 
     #[test]
     fn log_mapping_constants() {
@@ -671,7 +676,7 @@ mod tests {
         sorted.sort_by(f64::total_cmp);
         for q in [0.0, 0.01, 0.25, 0.5, 0.9, 0.99, 1.0] {
             let want = sorted[(q * (sorted.len() - 1) as f64) as usize];
-            let got = h.quantile(q);
+            let got = h.quantile(pct(q));
             assert!(
                 (got - want).abs() <= ALPHA * want.abs() + 1e-12,
                 "q{q}: {got} vs {want}"
@@ -686,14 +691,14 @@ mod tests {
         assert_eq!(h.count(), 500);
         let mut tail: Vec<f64> = xs[1500..].to_vec();
         tail.sort_by(f64::total_cmp);
-        let got = h.quantile(0.5);
+        let got = h.quantile(pct(0.5));
         let want = tail[(0.5 * 499.0) as usize];
         assert!((got - want).abs() <= ALPHA * want.abs(), "{got} vs {want}");
         let mut rest = BucketQ::default();
         xs[1500..].iter().for_each(|&x| rest.add(code_of(x)));
         h.apply_bucket(&rest, false);
         assert_eq!(h.count(), 0);
-        assert!(h.quantile(0.5).is_nan());
+        assert!(h.quantile(pct(0.5)).is_nan());
         assert_eq!(h.heap_bytes(), 0, "an emptied histogram frees its storage");
     }
 
@@ -703,10 +708,10 @@ mod tests {
         for x in [f64::NEG_INFINITY, -2.0, 0.0, -0.0, 3.0, f64::INFINITY] {
             h.add(x);
         }
-        assert_eq!(h.quantile(0.0), f64::NEG_INFINITY);
-        assert_eq!(h.quantile(1.0), f64::INFINITY);
-        assert_eq!(h.quantile(0.4), 0.0, "rank 2 of 6");
-        assert!((h.quantile(0.2) + 2.0).abs() <= 0.02);
+        assert_eq!(h.quantile(pct(0.0)), f64::NEG_INFINITY);
+        assert_eq!(h.quantile(pct(1.0)), f64::INFINITY);
+        assert_eq!(h.quantile(pct(0.4)), 0.0, "rank 2 of 6");
+        assert!((h.quantile(pct(0.2)) + 2.0).abs() <= 0.02);
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Quantiles: a log-bucketed histogram (DDSketch's mapping) whose counts subtract exactly.
 
 use crate::prefetch::{prefetch_one, prefetch_slice};
+use crate::Rank;
 
 /// Relative accuracy of quantiles: every estimate `e` of a value `x` has `|e − x| ≤ ALPHA·|x|`.
 pub(crate) const ALPHA: f64 = 0.01;
@@ -401,12 +402,12 @@ impl QHist {
     }
 
     /// The estimated quantile `q ∈ [0, 1]`; NaN when empty.
-    pub fn quantile(&self, q: f64) -> f64 {
+    pub fn quantile(&self, q: Rank) -> f64 {
         let n = self.count();
         if n == 0 {
             return f64::NAN;
         }
-        let mut r = ((q * (n - 1) as f64) as u64).min(n - 1);
+        let mut r = q.of(n);
         if r < self.neg_inf {
             return f64::NEG_INFINITY;
         }
