@@ -5,11 +5,13 @@
 
 mod expr;
 mod fields;
+mod reach;
 pub mod string_or_struct;
 mod visit;
 
 pub use expr::{ExprFn, EVENT_VARS};
 pub use fields::check_fields;
+pub use reach::{dead_ends, Warning};
 pub use string_or_struct::StringOrStruct;
 use visit::join;
 pub use visit::{for_each_target, for_each_target_mut};
