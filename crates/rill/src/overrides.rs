@@ -105,8 +105,13 @@ impl Override {
                 at.clone()
             };
             if matches!(node.content, Content::Null) {
-                // an absent or empty value becomes a map of what is set below it
-                node.content = Content::Map(Vec::new());
+                // an absent or empty value becomes a list (`steps.0`) or a map of what is set
+                // below it
+                node.content = if part.parse::<usize>().is_ok() {
+                    Content::Seq(Vec::new())
+                } else {
+                    Content::Map(Vec::new())
+                };
             }
             let describe = node.describe();
             node = match &mut node.content {
@@ -137,12 +142,23 @@ impl Override {
                             len.saturating_sub(1)
                         ))
                     })?;
+                    if idx == len {
+                        // one past the end appends an item: `--set targets.1={csv: …}`
+                        items.push(Node {
+                            content: Content::Null,
+                            origin: origin.clone(),
+                        });
+                    }
                     items.get_mut(idx).ok_or_else(|| {
                         fail(match len {
-                            0 => format!("{here} is an empty list: there is no item {idx}"),
-                            1 => format!("{here} has 1 item (0): there is no item {idx}"),
+                            0 => format!(
+                                "{here} is an empty list: there is no item {idx} (0 adds the first)"
+                            ),
+                            1 => format!(
+                                "{here} has 1 item (0): there is no item {idx} (1 adds one)"
+                            ),
                             _ => format!(
-                                "{here} has {len} items (0 to {}): there is no item {idx}",
+                                "{here} has {len} items (0 to {}): there is no item {idx} ({len} adds one)",
                                 len - 1
                             ),
                         })
@@ -217,7 +233,7 @@ mod tests {
         let err = |o: &str, tree: &mut Node| set(o).apply(tree, false).unwrap_err().to_string();
         assert_eq!(
             err("steps.3.filter=x", &mut tree),
-            "--set steps.3.filter: steps has 1 item (0): there is no item 3"
+            "--set steps.3.filter: steps has 1 item (0): there is no item 3 (1 adds one)"
         );
         assert_eq!(
             err("steps.first=x", &mut tree),
@@ -228,9 +244,16 @@ mod tests {
             "--set steps.0.filter.expr: steps.0.filter is the text \"a\", not a map or a list: it has no \"expr\""
         );
         assert_eq!(
-            err("targets.0.csv.path=x", &mut tree),
-            "--set targets.0.csv.path: targets is an empty list: there is no item 0"
+            err("targets.1.csv.path=x", &mut tree),
+            "--set targets.1.csv.path: targets is an empty list: there is no item 1 (0 adds the first)"
         );
+        set("targets.0.csv.path=x").apply(&mut tree, false).unwrap();
+        assert!(tree.get("targets.0.csv.path").is_some());
+        set("sinks.0.csv.path=x").apply(&mut tree, false).unwrap();
+        assert!(matches!(
+            tree.get("sinks").unwrap().content,
+            Content::Seq(_)
+        ));
         set("tables.t.url=memory://")
             .apply(&mut tree, false)
             .unwrap();
