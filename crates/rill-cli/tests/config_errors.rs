@@ -204,7 +204,7 @@ fn set_errors_name_the_argument() {
     fails(
         &agg,
         &["--set", "steps.3.filter=x > 1"],
-        "--set steps.3.filter: steps has 1 item (0): there is no item 3",
+        "--set steps.3.filter: steps has 1 item (0): there is no item 3 (1 adds one)",
     );
     fails(
         &agg,
