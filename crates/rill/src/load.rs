@@ -54,7 +54,10 @@ pub(crate) fn load(
 /// A deserialization error as a placed configuration error.
 fn locate_de(e: yaml::DeError, file: &str) -> Error {
     let message = e.message();
-    let origin = e.origin.unwrap_or(Origin::File { line: 1, column: 1 });
+    let origin = e
+        .origin
+        .map(|o| *o)
+        .unwrap_or(Origin::File { line: 1, column: 1 });
     placed(
         &origin,
         file,

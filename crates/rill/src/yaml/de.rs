@@ -10,10 +10,10 @@ use std::fmt;
 /// knows them).
 #[derive(Debug)]
 pub(crate) struct DeError {
-    msg: Msg,
+    msg: Box<Msg>,
     /// Dotted path of the value (or, for an unknown key, of the map holding it).
     pub path: Option<String>,
-    pub origin: Option<Origin>,
+    pub origin: Option<Box<Origin>>,
 }
 
 #[derive(Debug)]
@@ -30,7 +30,7 @@ enum Msg {
 impl DeError {
     fn text(msg: impl Into<String>) -> Self {
         DeError {
-            msg: Msg::Text(msg.into()),
+            msg: Box::new(Msg::Text(msg.into())),
             path: None,
             origin: None,
         }
@@ -39,20 +39,20 @@ impl DeError {
     fn place(mut self, path: &str, origin: &Origin) -> Self {
         if self.origin.is_none() {
             self.path = Some(path.to_string());
-            self.origin = Some(origin.clone());
+            self.origin = Some(Box::new(origin.clone()));
         }
         self
     }
     /// Names the kind of an unknown variant after its enum.
     fn noun(mut self, enum_name: &str) -> Self {
-        if let Msg::UnknownVariant { noun: n @ None, .. } = &mut self.msg {
+        if let Msg::UnknownVariant { noun: n @ None, .. } = &mut *self.msg {
             *n = Some(kind_noun(enum_name));
         }
         self
     }
     /// The message, in plain words.
     pub fn message(&self) -> String {
-        match &self.msg {
+        match &*self.msg {
             Msg::Text(t) => t.clone(),
             Msg::UnknownVariant {
                 variant,
@@ -100,11 +100,11 @@ impl de::Error for DeError {
     }
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
         DeError {
-            msg: Msg::UnknownVariant {
+            msg: Box::new(Msg::UnknownVariant {
                 variant: variant.to_string(),
                 expected,
                 noun: None,
-            },
+            }),
             path: None,
             origin: None,
         }
@@ -492,7 +492,7 @@ mod tests {
 
     fn err<T: DeserializeOwned + std::fmt::Debug>(yaml: &str) -> (String, String, (u64, u64)) {
         let e = deserialize::<T>(&Node::parse(yaml).unwrap()).unwrap_err();
-        let Some(Origin::File { line, column }) = e.origin else {
+        let Some(Origin::File { line, column }) = e.origin.as_deref().cloned() else {
             panic!("no place: {e}")
         };
         (
