@@ -12,8 +12,10 @@
 //! (`--set steps.0.filter: …`).
 
 mod de;
+mod error;
 mod node;
 mod wording;
 
-pub(crate) use de::{deserialize, DeError};
+pub(crate) use de::deserialize;
+pub(crate) use error::DeError;
 pub(crate) use node::{Content, Key, Node, Origin};
