@@ -280,8 +280,11 @@ impl Pipeline {
             cx.tables.get_or_create(name);
         }
         let source_at = format!("source.{}", c.source.kind());
+        // the files first (a glob matching nothing is an error of `path`), then the options,
+        // then the columns the options name
+        c.source.check_files().map_err(|e| e.at(&source_at))?;
         c.source.build().map_err(|e| e.at(&source_at))?;
-        c.source.check_inputs().map_err(|e| e.at(&source_at))?;
+        c.source.check_columns().map_err(|e| e.at(&source_at))?;
         let known = c.source.known_fields().map_err(|e| e.at(&source_at))?;
         rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))?;
         let inputs = c.source.paths().map_err(|e| e.at(&source_at))?;

@@ -9,9 +9,17 @@ use rill_core::{did_you_mean, Error};
 
 impl SourceConfig {
     /// Checks that the input files exist and that the fields the options name are among the
-    /// first file's columns. Errors are at a path in the source's options (`path`, `key.1`,
-    /// `types.amount`).
+    /// first file's columns ([`SourceConfig::check_files`], then
+    /// [`SourceConfig::check_columns`]). Errors are at a path in the source's options (`path`,
+    /// `key.1`, `types.amount`).
     pub fn check_inputs(&self) -> Result<(), Error> {
+        self.check_files()?;
+        self.check_columns()
+    }
+
+    /// Checks that every input file exists (a glob must match something); `-` is standard
+    /// input. Errors are at `path` (or `path.1` in a list).
+    pub fn check_files(&self) -> Result<(), Error> {
         let paths = self.path();
         for (i, p) in paths.as_slice().iter().enumerate() {
             let at = || match paths {
@@ -40,6 +48,14 @@ impl SourceConfig {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// Checks that the fields the options name (`key`, `time`, `id`, `types`, a Parquet
+    /// `columns` projection) are columns of the first file, when its columns are known without
+    /// reading records. Errors are at the option (`key.1`, `types.amount`).
+    pub fn check_columns(&self) -> Result<(), Error> {
+        let paths = self.path();
         let Some(columns) = self.columns_of_first_file()? else {
             return Ok(());
         };
