@@ -120,9 +120,29 @@ fn expressions_are_compiled_and_placed() {
         "p.yaml:3:13: steps.0.filter: expression `click >`: column 8: expected a value, name or '(', found end of input",
     );
     fails(
-        "source: {csv: {path: in.csv}}\nsteps:\n  - choice:\n      routes:\n        - {name: big, when: \"amount >>\", targets: []}\n",
+        "source: {csv: {path: in.csv}}\nsteps:\n  - choice:\n      routes:\n        - {name: big, when: \"amount >>\", targets: [{csv: {path: b.csv}}]}\n",
         &[],
         "p.yaml:5:29: steps.0.choice.routes.0.when: expression `amount >>`: column 9: expected a value, name or '(', found '>'",
+    );
+}
+
+#[test]
+fn routes_and_recovery_chains_need_somewhere_to_go_and_their_own_names() {
+    let choice = "source: {csv: {path: in.csv}}\nsteps:\n  - filter: \"true\"\n  - choice:\n      routes:\n        - {name: a, when: \"true\", targets: [{csv: {path: a.csv}}]}\n";
+    fails(
+        &format!("{choice}        - {{name: b, when: \"true\"}}\n"),
+        &[],
+        "p.yaml:7:11: steps.1.choice.routes.1: this route has no steps and no targets: give it `steps` or `targets`",
+    );
+    fails(
+        &format!("{choice}        - {{name: filter, when: \"true\", targets: [{{csv: {{path: b.csv}}}}]}}\n"),
+        &[],
+        "p.yaml:7:18: steps.1.choice.routes.1.name: route name 'filter' is taken (by another route, a step, or `otherwise`): give each route its own name",
+    );
+    fails(
+        "source: {csv: {path: in.csv}}\nsteps:\n  - filter: \"true\"\n  - recover: {}\n",
+        &[],
+        "p.yaml:4:14: steps.1.recover: this recovery chain has no steps and no targets: give it `steps` or `targets`",
     );
 }
 

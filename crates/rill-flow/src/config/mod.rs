@@ -262,6 +262,8 @@ fn build_step<T>(
             flow.then_boxed(&name, step);
             match (&c.late_events, late) {
                 (Some(b), Some(route)) => {
+                    not_empty(&b.steps, &b.targets, "late_events branch")
+                        .map_err(|e| e.at("late_events"))?;
                     let mut inner = Ok(());
                     let base = sub("aggregate_by_key", ".late_events");
                     let f = flow.route(&route, |f| {
@@ -284,6 +286,25 @@ fn build_step<T>(
         StepConfig::Choice(ch) => {
             if !ended {
                 return Err(Error::config("choice must be the last step of its chain: put the following steps inside its routes").into());
+            }
+            for (j, r) in ch.routes.iter().enumerate() {
+                let at = |e: Error| e.at(format!("routes.{j}"));
+                not_empty(&r.steps, &r.targets, "route").map_err(at)?;
+                let taken = ch.routes[..j].iter().any(|o| o.name == r.name)
+                    || r.name == "otherwise"
+                    || flow.nodes.iter().any(|n| n.name == r.name);
+                if taken {
+                    return Err(Error::config(format!(
+                        "route name '{}' is taken (by another route, a step, or `otherwise`): give each route its own name",
+                        r.name
+                    ))
+                    .at(format!("routes.{j}.name"))
+                    .into());
+                }
+            }
+            if let Some(o) = &ch.otherwise {
+                not_empty(&o.steps, &o.targets, "otherwise route")
+                    .map_err(|e| e.at("otherwise"))?;
             }
             let mut choice = steps::Choice::new();
             for (j, r) in ch.routes.iter().enumerate() {
@@ -318,6 +339,7 @@ fn build_step<T>(
             if flow.tail().is_none() {
                 return Err(Error::config("recover must follow the step it recovers").into());
             }
+            not_empty(&r.steps, &r.targets, "recovery chain")?;
             let mut inner = Ok(());
             let kinds: Vec<Option<&str>> = if r.kinds.is_empty() {
                 vec![None]
@@ -340,6 +362,16 @@ fn build_step<T>(
             f
         }
     })
+}
+
+/// A route or recovery chain needs a step or a target to send its events to.
+fn not_empty<T>(steps: &[StepConfig<T>], targets: &[T], what: &str) -> Result<()> {
+    if steps.is_empty() && targets.is_empty() {
+        return Err(Error::config(format!(
+            "this {what} has no steps and no targets: give it `steps` or `targets`"
+        )));
+    }
+    Ok(())
 }
 
 fn flow_ends<T>(configs: &[StepConfig<T>], i: usize) -> bool {
