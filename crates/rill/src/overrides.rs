@@ -15,7 +15,8 @@ use std::sync::Arc;
 pub struct Override {
     /// Dotted path; list items by index (`targets.0.csv.path`).
     pub path: String,
-    /// The new value as given (read as described in the [module docs](self)).
+    /// The new value as given: read as YAML when it is a scalar or a flow list/map, else (or
+    /// when that does not fit the option) taken as text.
     pub value: String,
 }
 
