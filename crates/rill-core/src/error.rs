@@ -168,10 +168,14 @@ impl Error {
     }
     /// True for an error in the configuration (a bad option, a bad expression or path in a
     /// pipeline file…) as opposed to one met while running: [`Error::Config`], or any error
-    /// placed at a configuration path.
+    /// placed at a configuration path except an I/O failure (creating an output directory
+    /// that cannot be created is an I/O error, wherever its path comes from).
     pub fn is_config(&self) -> bool {
         match self {
-            Error::Config(_) | Error::AtPath { .. } | Error::Located { .. } => true,
+            Error::Config(_) => true,
+            Error::AtPath { inner, .. } | Error::Located { inner, .. } => {
+                !matches!(inner.root(), Error::Io { .. })
+            }
             Error::Context { inner, .. } => inner.is_config(),
             _ => false,
         }

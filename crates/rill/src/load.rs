@@ -20,7 +20,7 @@ pub(crate) fn load(
             None => file.to_string(),
         },
         path: None,
-        inner: Box::new(Error::config(msg)),
+        inner: Box::new(Error::config(yaml::shorten_quoted(&msg))),
     })?;
     // an override is first read as YAML; when the value it gives does not fit, it is taken
     // verbatim as text (an expression), and if that fails too the first error is reported
@@ -72,7 +72,7 @@ pub(crate) fn placed(origin: &Origin, file: &str, path: &str, inner: Error) -> E
     let shown = match origin {
         _ if path.is_empty() => None,
         Origin::Arg { path: p, .. } if **p == *path => None,
-        _ => Some(path.to_string()),
+        _ => Some(yaml::short_path(path)),
     };
     Error::Located {
         place: origin.place(file),

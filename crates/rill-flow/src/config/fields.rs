@@ -176,8 +176,10 @@ fn require(
         .unwrap_or_default();
     let (path, prefix) = at();
     Err(Error::config(format!(
-        "{prefix}field '{field}' is not among the fields of {source} here ({}){hint}",
-        known.join(", ")
+        "{prefix}field '{}' is not among the fields of {} here ({}){hint}",
+        rill_core::shorten(field, 80),
+        rill_core::shorten(source, 200),
+        rill_core::shorten(&known.join(", "), 200)
     ))
     .at(path))
 }

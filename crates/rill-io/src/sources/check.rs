@@ -72,9 +72,12 @@ impl SourceConfig {
             let hint = did_you_mean(name, columns.iter().map(String::as_str))
                 .map(|c| format!("; did you mean '{c}'?"))
                 .unwrap_or_default();
+            // a header may be huge: the list is bounded, the message stays readable
             Err(Error::config(format!(
-                "field '{name}' is not a column of '{file}' (columns: {}){hint}",
-                columns.join(", ")
+                "field '{}' is not a column of '{}' (columns: {}){hint}",
+                rill_core::shorten(name, 80),
+                rill_core::shorten(&file, 200),
+                rill_core::shorten(&columns.join(", "), 200)
             ))
             .at(at))
         };

@@ -2,7 +2,8 @@
 //! plain words, with the path and place of the innermost value it concerns.
 
 use super::node::Origin;
-use super::wording::{choices, expected, kind_noun, unexpected};
+use super::wording::{choices, expected, kind_noun, shorten_quoted, unexpected, QUOTED};
+use rill_core::shorten;
 use serde::de;
 use std::fmt;
 
@@ -53,14 +54,15 @@ impl DeError {
     /// The message, in plain words.
     pub fn message(&self) -> String {
         match &*self.msg {
-            Msg::Text(t) => t.clone(),
+            Msg::Text(t) => shorten_quoted(t),
             Msg::UnknownVariant {
                 variant,
                 expected,
                 noun,
             } => format!(
-                "unknown {} \"{variant}\"{}",
+                "unknown {} \"{}\"{}",
                 noun.as_deref().unwrap_or("kind"),
+                shorten(variant, QUOTED),
                 choices(variant, expected)
             ),
         }
@@ -111,7 +113,8 @@ impl de::Error for DeError {
     }
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
         DeError::text(format!(
-            "unknown option \"{field}\"{}",
+            "unknown option \"{}\"{}",
+            shorten(field, QUOTED),
             choices(field, expected)
         ))
     }

@@ -19,3 +19,4 @@ mod wording;
 pub(crate) use de::deserialize;
 pub(crate) use error::DeError;
 pub(crate) use node::{Content, Key, Node, Origin};
+pub(crate) use wording::{short_path, shorten_quoted};

@@ -154,7 +154,10 @@ impl Node {
             Content::Int(i) => format!("the number {i}"),
             Content::UInt(u) => format!("the number {u}"),
             Content::Float(f) => format!("the number {f}"),
-            Content::Str(s) => format!("the text \"{s}\""),
+            Content::Str(s) => format!(
+                "the text \"{}\"",
+                rill_core::shorten(s, super::wording::QUOTED)
+            ),
             Content::Seq(_) => "a list".into(),
             Content::Map(_) => "a map".into(),
         }

@@ -1,7 +1,12 @@
 //! serde's error vocabulary in plain words: `expected a list, found a map` instead of
 //! `invalid type: map, expected a sequence`, option names instead of Rust type names.
 
+use rill_core::shorten;
 use serde::de::{Expected, Unexpected};
+
+/// The longest name or value quoted in a message, in characters: a file may hold a
+/// megabyte-long key (see [`shorten`]).
+pub(crate) const QUOTED: usize = 80;
 
 /// What was found, as a reader of the file would say it.
 pub(super) fn unexpected(u: &Unexpected<'_>) -> String {
@@ -11,7 +16,7 @@ pub(super) fn unexpected(u: &Unexpected<'_>) -> String {
         Unexpected::Signed(n) => format!("the number {n}"),
         Unexpected::Float(f) => format!("the number {f}"),
         Unexpected::Char(c) => format!("the text \"{c}\""),
-        Unexpected::Str(s) => format!("the text \"{s}\""),
+        Unexpected::Str(s) => format!("the text \"{}\"", shorten(s, QUOTED)),
         Unexpected::Bytes(_) => "bytes".into(),
         Unexpected::Unit | Unexpected::Option => "nothing (null)".into(),
         Unexpected::NewtypeStruct => "a value".into(),
@@ -82,7 +87,7 @@ pub(super) fn kind_noun(enum_name: &str) -> String {
 
 /// `; did you mean "x"?` for a close name, else `; expected one of a, b, c` (or that there
 /// is nothing to choose from).
-pub(super) fn choices(got: &str, expected: &[&str]) -> String {
+pub(crate) fn choices(got: &str, expected: &[&str]) -> String {
     if let Some(close) = rill_core::did_you_mean(got, expected.iter().copied()) {
         return format!("; did you mean \"{close}\"?");
     }
@@ -91,6 +96,37 @@ pub(super) fn choices(got: &str, expected: &[&str]) -> String {
         [one] => format!("; expected {one}"),
         many => format!("; expected one of {}", many.join(", ")),
     }
+}
+
+/// A message from elsewhere (a parser, a library type's own check) with every quoted name or
+/// value (between backticks, single or double quotes) of more than [`QUOTED`] characters
+/// shortened, and every line to at most 300.
+pub(crate) fn shorten_quoted(msg: &str) -> String {
+    let mut out = String::with_capacity(msg.len().min(4096));
+    let mut rest = msg;
+    while let Some(i) = rest.find(['`', '"', '\'']) {
+        let q = rest.as_bytes()[i] as char;
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let Some(j) = rest.find(q) else { break };
+        out.push_str(&shorten(&rest[..j], QUOTED));
+        out.push(q);
+        rest = &rest[j + 1..];
+    }
+    out.push_str(rest);
+    out.lines()
+        .map(|l| shorten(l, 300))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A dotted path with each part of more than [`QUOTED`] characters shortened (map keys are
+/// the file's text).
+pub(crate) fn short_path(path: &str) -> String {
+    path.split('.')
+        .map(|p| shorten(p, QUOTED))
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 #[cfg(test)]
@@ -112,5 +148,9 @@ mod tests {
             choices("xml", &["csv", "jsonl", "parquet"]),
             "; expected one of csv, jsonl, parquet"
         );
+        let long = "x".repeat(1000);
+        let msg = shorten_quoted(&format!("unknown aggregation '{long}': use count"));
+        assert!(msg.len() < 200 && msg.ends_with("': use count"), "{msg}");
+        assert!(short_path(&format!("types.{long}")).chars().count() < 140);
     }
 }
