@@ -1,6 +1,6 @@
 //! The `rill` command line.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::{Parser, Subcommand};
 use rill::{Override, Pipeline};
 use std::path::PathBuf;
@@ -23,12 +23,16 @@ struct Cli {
 
 #[derive(clap::Args)]
 struct PipelineArgs {
-    /// The pipeline file (YAML).
+    /// The pipeline file (YAML). Relative paths in it are relative to its directory.
     pipeline: PathBuf,
-    /// Override a setting: `--set source.csv.path=data/other.csv` (repeatable; the value is YAML).
+    /// Override a setting: `--set source.csv.path=data/other.csv`, `--set 'steps.0.filter=x > 1'`
+    /// (repeatable). The value is read as YAML when it is a scalar or a `[list]` / `{map}`, else
+    /// (and when that does not fit the setting) taken as text; paths are relative to the working
+    /// directory.
     #[arg(long = "set", value_name = "PATH=VALUE")]
     overrides: Vec<String>,
-    /// Read this file instead of the source's `path`.
+    /// Read this file instead of the source's `path` (relative to the working directory; `-`
+    /// reads standard input, for csv and jsonl sources).
     #[arg(long, value_name = "PATH")]
     input: Option<String>,
 }
@@ -39,14 +43,16 @@ enum Command {
     Run {
         #[command(flatten)]
         args: PipelineArgs,
-        /// Print the summary as JSON on stdout instead of text on stderr.
+        /// Print the summary as JSON on stdout instead of text on stderr (on stderr when a
+        /// target writes to stdout).
         #[arg(long)]
         json_summary: bool,
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
     },
-    /// Check a pipeline file (options, expressions, graph) without running it.
+    /// Check a pipeline file (options, expressions, inputs, targets, graph) without running
+    /// it or creating anything; warnings go to stderr.
     Validate {
         #[command(flatten)]
         args: PipelineArgs,
@@ -247,8 +253,18 @@ fn install_signal_handlers() -> Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
 /// (exit 1).
 fn exit_code_of(e: &anyhow::Error) -> u8 {
     match e.downcast_ref::<rill::core::Error>() {
-        Some(err) if err.kind() == "config" => EXIT_USAGE,
+        Some(err) if err.is_config() => EXIT_USAGE,
         _ => EXIT_FAILURE,
+    }
+}
+
+/// The text of an error after `error: `: rill's errors in their own words (a configuration
+/// error is placed, or says what is wrong without a `configuration error:` prefix); other
+/// errors with their causes.
+fn message(e: &anyhow::Error) -> String {
+    match e.downcast_ref::<rill::core::Error>() {
+        Some(err) => err.detail(),
+        None => format!("{e:#}"),
     }
 }
 
@@ -257,7 +273,7 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", message(&e));
             ExitCode::from(exit_code_of(&e))
         }
     }
@@ -267,8 +283,10 @@ fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Validate { args } => {
             let p = load(&args)?;
-            p.validate()
-                .with_context(|| format!("{} is not valid", args.pipeline.display()))?;
+            p.validate()?;
+            for w in p.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!("{}: ok", args.pipeline.display());
             Ok(ExitCode::SUCCESS)
         }
@@ -282,6 +300,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
             quiet,
         } => {
             let p = load(&args)?;
+            // a target on stdout owns it: the summary and the result go to stderr
+            let data_on_stdout = p.writes_to_stdout();
             let (cancel, term) = install_signal_handlers()?;
             let started = std::time::Instant::now();
             match p.run_cancellable(&Default::default(), Some(cancel)) {
@@ -305,10 +325,19 @@ fn run(cli: Cli) -> Result<ExitCode> {
                         if let Some(r) = &outcome.result {
                             v["result"] = rill::core::json::to_json(r);
                         }
-                        println!("{v}");
+                        if data_on_stdout {
+                            eprintln!("{v}");
+                        } else {
+                            println!("{v}");
+                        }
                     } else if !quiet {
                         if let Some(r) = &outcome.result {
-                            println!("{}", rill::core::json::to_json(r));
+                            let r = rill::core::json::to_json(r);
+                            if data_on_stdout {
+                                eprintln!("{r}");
+                            } else {
+                                println!("{r}");
+                            }
                         }
                         eprint!("{}", outcome.summary);
                         eprintln!("finished in {:.3}s", started.elapsed().as_secs_f64());
@@ -323,8 +352,8 @@ fn run(cli: Cli) -> Result<ExitCode> {
                     })
                 }
                 Err(e) => {
-                    eprintln!("error: {}", e.error);
-                    if e.error.kind() == "config" {
+                    eprintln!("error: {}", e.error.detail());
+                    if e.error.is_config() {
                         // nothing ran: a summary of zeros would only hide the message
                         return Ok(ExitCode::from(EXIT_USAGE));
                     }

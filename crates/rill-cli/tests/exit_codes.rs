@@ -98,3 +98,37 @@ fn max_rejects_stops_a_run_whose_input_is_mostly_garbage() {
     assert_eq!(code, Some(3));
     assert_counts(&s, 3, 2, 1, 1);
 }
+
+#[test]
+fn validate_and_head_exit_0_or_2_and_bad_arguments_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("in.csv"), "a\n1\n").unwrap();
+    std::fs::write(
+        d.join("p.yaml"),
+        "source: {csv: {path: in.csv}}\ntargets: [{csv: {path: o.csv}}]\n",
+    )
+    .unwrap();
+    let code = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rill"))
+            .current_dir(d)
+            .args(args)
+            .output()
+            .unwrap()
+            .status
+            .code()
+    };
+    assert_eq!(code(&["validate", "p.yaml"]), Some(0));
+    assert_eq!(
+        code(&["validate", "p.yaml", "--set", "steps.0.filter=a >"]),
+        Some(2)
+    );
+    assert_eq!(
+        code(&["validate", "p.yaml", "--input", "missing.csv"]),
+        Some(2)
+    );
+    assert_eq!(code(&["head", "in.csv"]), Some(0));
+    assert_eq!(code(&["head", "missing.csv"]), Some(2));
+    assert_eq!(code(&["run", "p.yaml", "--no-such-flag"]), Some(2));
+    assert_eq!(code(&["frobnicate"]), Some(2));
+}

@@ -80,12 +80,12 @@ fn head_errors_are_clear_and_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: configuration error: 'nope.csv' is not a file (no such file?)\n"
+        "error: 'nope.csv' is not a file (no such file?)\n"
     );
     let out = rill(dir.path(), &["head", "x.txt"]);
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "error: configuration error: 'x.txt': unknown extension 'txt' (expected .csv, .jsonl, .ndjson or .parquet)\n"
+        "error: 'x.txt': unknown extension 'txt' (expected .csv, .jsonl, .ndjson or .parquet)\n"
     );
 }

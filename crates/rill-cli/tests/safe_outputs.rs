@@ -72,7 +72,7 @@ fn an_output_that_is_the_input_is_refused_and_the_input_untouched() {
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
         format!(
-            "error: {p}: configuration error: target path '{d}/sub/../link.csv' is the input '{d}/in.csv' (both are '{}'): write the output to another file\n",
+            "error: {p}:2:26: targets.0.jsonl.path: target path '{d}/sub/../link.csv' is the input '{d}/in.csv' (both are '{}'): write the output to another file\n",
             canon.display()
         )
     );
@@ -86,18 +86,19 @@ fn an_output_that_is_the_input_is_refused_and_the_input_untouched() {
 fn a_missing_output_directory_is_created_before_reading() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path().display();
-    // the input does not exist: the run fails when it first reads, after building targets
+    // the first record is bad: the run fails when it first reads, after building targets
+    std::fs::write(dir.path().join("in.jsonl"), "not json\n").unwrap();
     let p = write_pipeline(
         dir.path(),
         &format!(
-            "source: {{jsonl: {{path: {d}/missing.jsonl}}}}\ntargets: [{{parquet: {{path: {d}/new/dir/out.parquet}}}}]\n"
+            "source: {{jsonl: {{path: {d}/in.jsonl}}}}\ntargets: [{{parquet: {{path: {d}/new/dir/out.parquet}}}}]\n"
         ),
     );
     let out = rill(&["run", &p]);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.starts_with(&format!("error: opening '{d}/missing.jsonl': ")),
+        err.starts_with(&format!("error: {d}/in.jsonl, record 1: invalid JSON")),
         "{err}"
     );
     assert!(dir.path().join("new/dir").is_dir());

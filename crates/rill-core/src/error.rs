@@ -68,6 +68,29 @@ pub enum Error {
         /// The original error.
         inner: Box<Error>,
     },
+    /// A configuration error at a path in the configuration (`steps.0.filter`), before the
+    /// file and line it came from are known. Always a configuration error ([`Error::kind`]
+    /// says `config`), whatever the inner error.
+    #[error("{path}: {}", .inner.detail())]
+    AtPath {
+        /// Dotted path into the configuration: map keys and list indices,
+        /// e.g. `steps.0.aggregate_by_key.aggregates.1.filter`.
+        path: String,
+        /// What is wrong there.
+        inner: Box<Error>,
+    },
+    /// A configuration error placed in its file: `pipeline.yaml:7:9: steps.0.filter: …`.
+    /// Always a configuration error ([`Error::kind`] says `config`).
+    #[error("{place}: {}{}", .path.as_deref().map(|p| format!("{p}: ")).unwrap_or_default(), .inner.detail())]
+    Located {
+        /// Where the offending text is: `file:line:column`, or the command-line argument it
+        /// came from (`--set steps.0.filter`).
+        place: String,
+        /// The path into the configuration, when there is one (none for a YAML syntax error).
+        path: Option<String>,
+        /// What is wrong there.
+        inner: Box<Error>,
+    },
 }
 
 impl Error {
@@ -100,16 +123,69 @@ impl Error {
             inner: Box::new(self),
         }
     }
-    /// The innermost error, without context wrappers.
+    /// Places a configuration error at `segment` of a configuration path: an error already at a
+    /// path gets `segment` in front of it (`steps.0` + `filter` → `steps.0.filter`), so each
+    /// level of a configuration adds the part it knows.
+    ///
+    /// ```
+    /// use rill_core::Error;
+    /// let e = Error::config("bad").at("filter").at("steps.0");
+    /// assert_eq!(e.to_string(), "steps.0.filter: bad");
+    /// assert_eq!(e.kind(), "config");
+    /// ```
+    pub fn at(self, segment: impl Into<String>) -> Self {
+        let segment = segment.into();
+        match self {
+            Error::AtPath { path, inner } if segment.is_empty() => Error::AtPath { path, inner },
+            Error::AtPath { path, inner } => Error::AtPath {
+                path: format!("{segment}.{path}"),
+                inner,
+            },
+            located @ Error::Located { .. } => located,
+            other => Error::AtPath {
+                path: segment,
+                inner: Box::new(other),
+            },
+        }
+    }
+    /// The message without the `configuration error: ` prefix of [`Error::Config`] (used where
+    /// a place already says that the configuration is at fault).
+    pub fn detail(&self) -> String {
+        match self {
+            Error::Config(msg) => msg.clone(),
+            Error::Context { context, inner } => format!("{context}: {}", inner.detail()),
+            other => other.to_string(),
+        }
+    }
+    /// The innermost error, without context wrappers (context, path and place).
     pub fn root(&self) -> &Error {
         match self {
-            Error::Context { inner, .. } => inner.root(),
+            Error::Context { inner, .. }
+            | Error::AtPath { inner, .. }
+            | Error::Located { inner, .. } => inner.root(),
             e => e,
+        }
+    }
+    /// True for an error in the configuration (a bad option, a bad expression or path in a
+    /// pipeline file…) as opposed to one met while running: [`Error::Config`], or any error
+    /// placed at a configuration path except an I/O failure (creating an output directory
+    /// that cannot be created is an I/O error, wherever its path comes from).
+    pub fn is_config(&self) -> bool {
+        match self {
+            Error::Config(_) => true,
+            Error::AtPath { inner, .. } | Error::Located { inner, .. } => {
+                !matches!(inner.root(), Error::Io { .. })
+            }
+            Error::Context { inner, .. } => inner.is_config(),
+            _ => false,
         }
     }
     /// A short name of the error's kind, used to pick a recovery step per error kind
     /// and in run summaries: `config`, `bad_record`, `field`, `expr`, `io`, `user`, `table`, `closed`.
     pub fn kind(&self) -> &'static str {
+        if self.is_config() {
+            return "config";
+        }
         match self.root() {
             Error::Config(_) => "config",
             Error::BadRecord { .. } => "bad_record",
@@ -119,7 +195,9 @@ impl Error {
             Error::User(_) => "user",
             Error::Table { .. } => "table",
             Error::FlowClosed(_) => "closed",
-            Error::Context { .. } => unreachable!("root() strips context"),
+            Error::Context { .. } | Error::AtPath { .. } | Error::Located { .. } => {
+                unreachable!("root() strips context")
+            }
         }
     }
 }

@@ -32,6 +32,10 @@ pub struct RunSummary {
     pub dead_lettered: u64,
     /// Per-step counts in topological order.
     pub steps: Vec<StepStats>,
+    /// Warnings about the configuration (e.g. a chain whose events reach no target), each a
+    /// complete message; printed after the counts.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 impl RunSummary {
@@ -61,17 +65,57 @@ impl fmt::Display for RunSummary {
             self.dead_lettered,
             self.recovered
         )?;
+        // the name column is as wide as the longest name, so the counts stay aligned
+        let width = self
+            .steps
+            .iter()
+            .map(|s| s.name.chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(32);
         for s in &self.steps {
+            let pad = width - s.name.chars().count();
             write!(
                 f,
-                "  {:<32} in {:>10}  out {:>10}  errors {:>6}",
-                s.name, s.events_in, s.events_out, s.errors
+                "  {}{:pad$} in {:>10}  out {:>10}  errors {:>6}",
+                s.name, "", s.events_in, s.events_out, s.errors
             )?;
             for (k, v) in &s.counters {
                 write!(f, "  {k} {v}")?;
             }
             writeln!(f)?;
         }
+        for w in &self.warnings {
+            writeln!(f, "warning: {w}")?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_stay_aligned_under_long_names() {
+        let step = |name: &str, n| StepStats {
+            name: name.into(),
+            events_in: n,
+            events_out: n,
+            ..Default::default()
+        };
+        let long = "jsonl:/a/rather/long/output/directory/of/this/run/features.jsonl";
+        let s = RunSummary {
+            source: "in.csv".into(),
+            steps: vec![step("filter", 5), step(long, 12345)],
+            warnings: vec!["p.yaml:1:1: targets: no targets".into()],
+            ..Default::default()
+        };
+        let text = s.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        let col = |l: &str| l.find(" in ").unwrap();
+        assert_eq!(col(lines[1]), col(lines[2]), "{text}");
+        assert_eq!(col(lines[2]), 2 + long.len());
+        assert_eq!(lines[3], "warning: p.yaml:1:1: targets: no targets");
     }
 }

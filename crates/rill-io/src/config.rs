@@ -4,6 +4,7 @@
 //! `targets: [{parquet: {path: out/x.parquet}}]`. Adding a component = one variant here plus
 //! one arm in `build`; this file is the complete list.
 
+use crate::common::OneOrMany;
 use crate::sources::csv::{CsvSource, CsvSourceConfig};
 use crate::sources::jsonl::{JsonlSource, JsonlSourceConfig};
 use crate::sources::parquet::{ParquetSource, ParquetSourceConfig};
@@ -33,6 +34,34 @@ pub enum SourceConfig {
 }
 
 impl SourceConfig {
+    /// The format's name as written in a pipeline file (`csv`, `jsonl`, `parquet`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Csv(_) => "csv",
+            SourceConfig::Jsonl(_) => "jsonl",
+            SourceConfig::Parquet(_) => "parquet",
+        }
+    }
+
+    /// The `path` option: a file, a list of files or a glob pattern; `-` is standard input.
+    pub fn path(&self) -> &OneOrMany {
+        match self {
+            SourceConfig::Csv(c) => &c.path,
+            SourceConfig::Jsonl(c) => &c.path,
+            SourceConfig::Parquet(c) => &c.path,
+        }
+    }
+
+    /// The `path` option, to change it (`--input`, relative paths made relative to the
+    /// pipeline file).
+    pub fn path_mut(&mut self) -> &mut OneOrMany {
+        match self {
+            SourceConfig::Csv(c) => &mut c.path,
+            SourceConfig::Jsonl(c) => &mut c.path,
+            SourceConfig::Parquet(c) => &mut c.path,
+        }
+    }
+
     /// Builds the source (checks options, expands paths; files are opened when read).
     pub fn build(&self) -> Result<Box<dyn Source>, Error> {
         Ok(match self {
@@ -44,11 +73,7 @@ impl SourceConfig {
 
     /// The files this source reads (glob patterns expanded).
     pub fn paths(&self) -> Result<Vec<std::path::PathBuf>, Error> {
-        crate::common::expand_paths(match self {
-            SourceConfig::Csv(c) => &c.path,
-            SourceConfig::Jsonl(c) => &c.path,
-            SourceConfig::Parquet(c) => &c.path,
-        })
+        crate::common::expand_paths(self.path())
     }
 
     /// The fields every event body of this source has, when they are known before reading
@@ -56,6 +81,15 @@ impl SourceConfig {
     /// when the first file cannot be opened (the run then reports why). Used to check, before
     /// any record is read, that the fields the steps read exist.
     pub fn known_fields(&self) -> Result<Option<Vec<String>>, Error> {
+        if self
+            .path()
+            .as_slice()
+            .iter()
+            .any(|p| p == crate::common::STDIN)
+        {
+            // reading the header would consume standard input
+            return Ok(None);
+        }
         match self {
             SourceConfig::Csv(c) => {
                 if let Some(cols) = &c.columns {
@@ -120,7 +154,16 @@ pub enum TargetConfig {
 }
 
 impl TargetConfig {
-    /// The file this target writes.
+    /// The format's name as written in a pipeline file (`csv`, `jsonl`, `parquet`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            TargetConfig::Csv(_) => "csv",
+            TargetConfig::Jsonl(_) => "jsonl",
+            TargetConfig::Parquet(_) => "parquet",
+        }
+    }
+
+    /// The file this target writes; `-` is standard output.
     pub fn path(&self) -> &str {
         match self {
             TargetConfig::Csv(c) => &c.path,
@@ -129,9 +172,37 @@ impl TargetConfig {
         }
     }
 
+    /// The file this target writes, to change it.
+    pub fn path_mut(&mut self) -> &mut String {
+        match self {
+            TargetConfig::Csv(c) => &mut c.path,
+            TargetConfig::Jsonl(c) => &mut c.path,
+            TargetConfig::Parquet(c) => &mut c.path,
+        }
+    }
+
+    /// True when the target writes to standard output (`path: "-"`).
+    pub fn is_stdout(&self) -> bool {
+        self.path() == crate::targets::STDOUT
+    }
+
+    /// Checks the options and the path as [`TargetConfig::build`] would, without creating
+    /// the output directory or any file (`rill validate`). Errors are at a path in the
+    /// target's options (`path`, `columns`…).
+    pub fn check(&self) -> Result<(), Error> {
+        match self {
+            TargetConfig::Csv(c) => crate::targets::csv::check(c),
+            TargetConfig::Jsonl(c) => crate::targets::jsonl::check(c),
+            TargetConfig::Parquet(c) => crate::targets::parquet::check(c),
+        }
+    }
+
     /// Refuses a target whose file is one of `inputs` (compared after resolving links and
     /// relative paths): committing it would replace an input the run is still reading.
     pub fn check_not_input(&self, inputs: &[std::path::PathBuf]) -> Result<(), Error> {
+        if self.is_stdout() {
+            return Ok(());
+        }
         let Ok(out) = std::fs::canonicalize(self.path()) else {
             // a file that does not exist yet is no input
             return Ok(());
@@ -143,7 +214,8 @@ impl TargetConfig {
                     self.path(),
                     input.display(),
                     out.display()
-                )));
+                ))
+                .at("path"));
             }
         }
         Ok(())
@@ -206,19 +278,25 @@ mod tests {
         });
         assert_eq!(
             bad.build().err().map(|e| e.to_string()).as_deref(),
-            Some("configuration error: column '$nope': unknown event attribute '$nope' (use $key, $time or $id)")
+            Some(
+                "columns: column '$nope': unknown event attribute '$nope' (use $key, $time or $id)"
+            )
         );
         let mut p = ParquetSourceConfig::new("x.parquet");
         p.timezone = Some("PST".into());
         assert_eq!(
             SourceConfig::Parquet(p.clone()).build().err().map(|e| e.to_string()).as_deref(),
-            Some("configuration error: unknown timezone 'PST': use an IANA name such as Europe/Paris or America/New_York")
+            Some("timezone: unknown timezone 'PST': use an IANA name such as Europe/Paris or America/New_York")
         );
         p.timezone = None;
         p.start = Some("2020-01-01T00:00:00Z".into());
         assert_eq!(
-            SourceConfig::Parquet(p).build().err().map(|e| e.to_string()).as_deref(),
-            Some("configuration error: parquet `start`/`end` filter on the time column: set `time` too")
+            SourceConfig::Parquet(p)
+                .build()
+                .err()
+                .map(|e| e.to_string())
+                .as_deref(),
+            Some("start: parquet `start`/`end` filter on the time column: set `time` too")
         );
     }
 }

@@ -9,9 +9,15 @@
 //! eprintln!("{}", outcome.summary);
 //! ```
 
+mod checks;
+mod load;
+mod overrides;
+mod paths;
 pub mod pipeline;
+mod yaml;
 
-pub use pipeline::{Override, Pipeline, PipelineConfig};
+pub use overrides::Override;
+pub use pipeline::{Pipeline, PipelineConfig};
 pub use rill_agg as agg;
 pub use rill_core as core;
 pub use rill_expr as expr;

@@ -1,5 +1,8 @@
 //! YAML pipelines: one source, a chain of steps (with branches and routes), targets.
 
+use crate::load::{load, placed};
+use crate::yaml::{Node, Origin};
+use crate::Override;
 use rill_core::{Error, Result};
 use rill_flow::config::{build_chain, BuildContext, StepConfig};
 use rill_flow::{ErrorPolicy, Flow, RunError, RunOptions, RunOutcome};
@@ -91,7 +94,7 @@ fn max_rejects<'de, D: serde::Deserializer<'de>>(
     let v = serde_json::Value::deserialize(d)?;
     let bad = || {
         D::Error::custom(format!(
-            "max_rejects: expected a count like 100 or a percentage like 1%, not {v}"
+            "expected a count like 100 or a percentage like 1%, found {v}"
         ))
     };
     match &v {
@@ -123,39 +126,29 @@ fn batch_size() -> usize {
     rill_flow::RunOptions::default().batch_size
 }
 
-/// A command-line override: a dotted path into the pipeline file and a YAML value,
-/// e.g. `source.csv.path=data/other.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Override {
-    /// Dotted path; list items by index (`targets.0.csv.path`).
-    pub path: String,
-    /// The new value, parsed as YAML (so `10`, `true`, `[a, b]` keep their types).
-    pub value: String,
-}
-
-impl std::str::FromStr for Override {
-    type Err = Error;
-    fn from_str(s: &str) -> Result<Override> {
-        let (p, v) = s.split_once('=').ok_or_else(|| {
-            Error::config(format!("override '{s}' must look like path.to.field=value"))
-        })?;
-        Ok(Override {
-            path: p.trim().to_string(),
-            value: v.to_string(),
-        })
-    }
-}
-
 /// A loaded pipeline, ready to validate or run.
 #[derive(Debug, Clone)]
 pub struct Pipeline {
     /// The parsed configuration.
     pub config: PipelineConfig,
+    /// The file's name in messages.
     origin: String,
+    /// The file as read (with overrides), to place errors found after loading.
+    tree: Node,
+}
+
+/// How far [`Pipeline::prepare`] goes with targets.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// Check every target's options and path, create nothing (`rill validate`).
+    Check,
+    /// Build the targets: output directories and partial files are created (`rill run`).
+    Build,
 }
 
 impl Pipeline {
-    /// Reads a pipeline file and applies overrides.
+    /// Reads a pipeline file and applies overrides. Relative paths in the file are relative to
+    /// the file's directory; paths given in overrides are relative to the working directory.
     pub fn from_file(path: impl AsRef<Path>, overrides: &[Override]) -> Result<Pipeline> {
         let path = path.as_ref();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
@@ -172,84 +165,163 @@ impl Pipeline {
                 path.display()
             )));
         }
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        Pipeline::from_yaml(&text, &path.display().to_string(), overrides)
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Error::config(format!(
+                "cannot read the pipeline file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        Pipeline::from_yaml_in(&text, &path.display().to_string(), dir, overrides)
     }
 
-    /// Parses pipeline YAML; `origin` names it in messages.
+    /// Parses pipeline YAML; `origin` names it in messages. Relative paths stay relative to
+    /// the working directory.
     pub fn from_yaml(text: &str, origin: &str, overrides: &[Override]) -> Result<Pipeline> {
-        let bad = |e: &dyn std::fmt::Display| {
-            Error::config(format!("{origin}: {}", shorten_quoted(&e.to_string())))
-        };
-        let config: PipelineConfig = if overrides.is_empty() {
-            serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| bad(&e))?
-        } else {
-            let mut tree: serde_json::Value =
-                serde_saphyr::from_str_with_options(text, yaml_options()).map_err(|e| bad(&e))?;
-            for o in overrides {
-                apply_override(&mut tree, o).map_err(|e| bad(&e))?;
-            }
-            serde_json::from_value(tree).map_err(|e| bad(&format!("after overrides: {e}")))?
-        };
+        Pipeline::from_yaml_in(text, origin, Path::new(""), overrides)
+    }
+
+    /// Parses pipeline YAML whose relative paths are relative to `dir` (the directory of the
+    /// file it was read from); `origin` names it in messages.
+    pub fn from_yaml_in(
+        text: &str,
+        origin: &str,
+        dir: &Path,
+        overrides: &[Override],
+    ) -> Result<Pipeline> {
+        let (config, tree) = load(text, origin, dir, overrides)?;
         Ok(Pipeline {
             config,
             origin: origin.to_string(),
+            tree,
         })
     }
 
-    /// Builds the flow (compiles every expression, checks every option) without reading input.
+    /// Sets the source's path (whatever its format): `--input`. The path is taken as given
+    /// (relative to the working directory); `-` reads standard input.
+    pub fn set_input(&mut self, path: &str) {
+        *self.config.source.path_mut() = rill_io::OneOrMany::One(path.to_string());
+        let at = format!("source.{}.path", self.config.source.kind());
+        if let Some(node) = self.tree.get_mut(&at) {
+            // the tree only places messages: an error about the path now names `--input`
+            *node = Node::str(
+                path,
+                Origin::Arg {
+                    shown: "--input".into(),
+                    path: at.as_str().into(),
+                },
+            );
+        }
+    }
+
+    /// Places a configuration error at its line and column in the file (or its command-line
+    /// argument); other errors are returned as they are.
+    pub fn locate(&self, e: Error) -> Error {
+        match e {
+            Error::AtPath { path, inner } => {
+                let (node, found) = self.tree.find(&path);
+                placed(&node.origin, &self.origin, &found, *inner)
+            }
+            Error::Config(_) => Error::Located {
+                place: self.origin.clone(),
+                path: None,
+                inner: Box::new(e),
+            },
+            other => other,
+        }
+    }
+
+    /// Warnings about the configuration, each a complete placed message: chains whose events
+    /// reach no target (an empty target list, a branch or route that writes nowhere).
+    pub fn warnings(&self) -> Vec<String> {
+        rill_flow::config::dead_ends(&self.config.steps, &self.config.targets)
+            .into_iter()
+            .map(|w| {
+                let (node, found) = self.tree.find(&w.path);
+                placed(&node.origin, &self.origin, &found, Error::config(w.message)).to_string()
+            })
+            .collect()
+    }
+
+    /// True when a target writes to standard output (`path: "-"`): the command line then
+    /// keeps everything else off standard output.
+    pub fn writes_to_stdout(&self) -> bool {
+        let mut any = false;
+        rill_flow::config::for_each_target(
+            &self.config.steps,
+            &self.config.targets,
+            "",
+            &mut |_, t: &TargetConfig| any |= t.is_stdout(),
+        );
+        any || self
+            .config
+            .dead_letter
+            .as_ref()
+            .is_some_and(TargetConfig::is_stdout)
+    }
+
+    /// Builds the flow (compiles every expression, checks every option, the inputs and the
+    /// targets) without reading input; the targets are built (output directories created).
     pub fn build_flow(&self, cx: &BuildContext) -> Result<Flow> {
+        self.prepare(cx, Mode::Build).map_err(|e| self.locate(e))
+    }
+
+    /// Checks everything a run checks before its first record, and builds the flow.
+    fn prepare(&self, cx: &BuildContext, mode: Mode) -> Result<Flow> {
         let c = &self.config;
         for (name, t) in &c.tables {
             if t.url != "memory://" {
                 return Err(Error::config(format!(
-                    "table '{name}': unsupported url '{}': this build of rill supports memory:// tables",
+                    "unsupported table url '{}': this build of rill supports memory:// tables",
                     t.url
-                )));
+                ))
+                .at(format!("tables.{name}.url")));
             }
             cx.tables.get_or_create(name);
         }
-        let known = c
-            .source
-            .known_fields()
-            .map_err(|e| e.context(&self.origin))?;
-        rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))
-            .map_err(|e| e.context(&self.origin))?;
-        // a glob that matches nothing fails here too, which the run would report anyway
-        let inputs = c.source.paths().map_err(|e| e.context(&self.origin))?;
+        let source_at = format!("source.{}", c.source.kind());
+        // the files first (a glob matching nothing is an error of `path`), then the options,
+        // then the columns the options name
+        c.source.check_files().map_err(|e| e.at(&source_at))?;
+        c.source.build().map_err(|e| e.at(&source_at))?;
+        c.source.check_columns().map_err(|e| e.at(&source_at))?;
+        let known = c.source.known_fields().map_err(|e| e.at(&source_at))?;
+        rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))?;
+        let inputs = c.source.paths().map_err(|e| e.at(&source_at))?;
+        crate::checks::check_targets(c, &inputs)?;
         let target = |t: &TargetConfig| {
-            t.check_not_input(&inputs)?;
-            Ok((target_name(t), t.build()?))
+            let step: Box<dyn rill_flow::Step> = match mode {
+                Mode::Build => t.build(),
+                Mode::Check => t
+                    .check()
+                    .map(|_| Box::new(rill_flow::steps::Filter::new(|_| true)) as _),
+            }
+            .map_err(|e| e.at(t.kind()))?;
+            Ok((target_name(t), step))
         };
-        let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)
-            .map_err(|e| e.context(&self.origin))?;
+        let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)?;
         flow = flow.error_policy(c.error_policy);
         if let Some(dl) = &c.dead_letter {
             if c.error_policy != ErrorPolicy::DeadLetter {
-                return Err(Error::config(format!(
-                    "{}: dead_letter is set but error_policy is not dead_letter",
-                    self.origin
-                )));
+                return Err(Error::config(
+                    "dead_letter is set but error_policy is not dead_letter",
+                )
+                .at("dead_letter"));
             }
-            dl.check_not_input(&inputs)
-                .map_err(|e| e.context(&self.origin))?;
-            flow.set_dead_letter(dl.build().map_err(|e| e.context(&self.origin))?);
+            let (_, step) = target(dl).map_err(|e| e.at("dead_letter"))?;
+            flow.set_dead_letter(step);
         }
         Ok(flow)
     }
 
-    /// Checks the pipeline without running it: the source's options, every step, target and
-    /// expression, and the graph.
+    /// Checks the pipeline without running it: the source's options, that its files exist and
+    /// have the columns the options name, every step, target and expression, and the graph.
+    /// Creates nothing (no output directory, no file).
     pub fn validate(&self) -> Result<()> {
-        self.config
-            .source
-            .build()
-            .map_err(|e| e.context(&self.origin))?;
-        self.build_flow(&BuildContext::default())?
-            .build()
-            .map_err(|e| e.context(&self.origin))
+        self.prepare(&BuildContext::default(), Mode::Check)
+            .and_then(Flow::build)
             .map(|_| ())
+            .map_err(|e| self.locate(e))
     }
 
     /// Runs the pipeline to the end of its source.
@@ -264,18 +336,18 @@ impl Pipeline {
 
     /// Runs until the end of the source or until `cancel` is set (checked after each source
     /// batch); a cancelled run still flushes and commits its targets with what it processed,
-    /// and its outcome says `cancelled`.
+    /// and its outcome says `cancelled`. The summary carries [`Pipeline::warnings`].
     pub fn run_cancellable(
         &self,
         cx: &BuildContext,
         cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     ) -> std::result::Result<RunOutcome, RunError> {
         let fail = |error: Error| RunError {
-            error,
+            error: self.locate(error),
             summary: Default::default(),
         };
-        let flow = self.build_flow(cx).map_err(fail)?;
-        let graph = flow.build().map_err(|e| fail(e.context(&self.origin)))?;
+        let flow = self.prepare(cx, Mode::Build).map_err(fail)?;
+        let graph = flow.build().map_err(fail)?;
         let mut source = self.config.source.build().map_err(fail)?;
         let opts = RunOptions {
             batch_size: self.config.batch_size.max(1),
@@ -286,114 +358,26 @@ impl Pipeline {
             cancel,
             max_rejects: self.config.max_rejects,
         };
-        rill_flow::run(graph, source.as_mut(), &opts)
-    }
-}
-
-/// A parser message with every quoted name or value (between backticks or double quotes) of
-/// more than 80 characters shortened, and every line to at most 300: serde quotes an unknown
-/// key or a mistyped value whole, and a file may hold a megabyte-long one.
-fn shorten_quoted(msg: &str) -> String {
-    let mut out = String::with_capacity(msg.len().min(4096));
-    let mut rest = msg;
-    while let Some(i) = rest.find(['`', '"']) {
-        let q = rest.as_bytes()[i] as char;
-        out.push_str(&rest[..=i]);
-        rest = &rest[i + 1..];
-        let Some(j) = rest.find(q) else { break };
-        out.push_str(&rill_core::shorten(&rest[..j], 80));
-        out.push(q);
-        rest = &rest[j + 1..];
-    }
-    out.push_str(rest);
-    out.lines()
-        .map(|l| rill_core::shorten(l, 300))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// YAML 1.2's core schema: only `true`/`false` (any case) are booleans, so `y`, `no`, `on`…
-/// stay strings and a file reads the same whether it is read into the typed configuration
-/// directly or, with `--set` overrides, through an untyped tree first.
-fn yaml_options() -> serde_saphyr::Options {
-    let mut options = serde_saphyr::Options::default();
-    options.strict_booleans = true;
-    options
-}
-
-fn apply_override(tree: &mut serde_json::Value, o: &Override) -> Result<()> {
-    let value: serde_json::Value = serde_saphyr::from_str_with_options(&o.value, yaml_options())
-        .unwrap_or_else(|_| serde_json::Value::String(o.value.clone()));
-    let mut node = tree;
-    let parts: Vec<&str> = o.path.split('.').collect();
-    for (i, part) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        node = match node {
-            serde_json::Value::Object(m) => {
-                if last {
-                    m.insert(part.to_string(), value);
-                    return Ok(());
-                }
-                m.entry(part.to_string())
-                    .or_insert_with(|| serde_json::Value::Object(Default::default()))
+        let warnings = self.warnings();
+        match rill_flow::run(graph, source.as_mut(), &opts) {
+            Ok(mut outcome) => {
+                outcome.summary.warnings = warnings;
+                Ok(outcome)
             }
-            serde_json::Value::Array(a) => {
-                let idx: usize = part.parse().map_err(|_| {
-                    Error::config(format!("override {}: '{part}' is not a list index", o.path))
-                })?;
-                let len = a.len();
-                let slot = a.get_mut(idx).ok_or_else(|| {
-                    Error::config(format!(
-                        "override {}: index {idx} is past the list's {len} items",
-                        o.path
-                    ))
-                })?;
-                if last {
-                    *slot = value;
-                    return Ok(());
-                }
-                slot
+            Err(mut e) => {
+                e.summary.warnings = warnings;
+                Err(e)
             }
-            _ => {
-                return Err(Error::config(format!(
-                    "override {}: '{part}' is inside a value that is not a map or list",
-                    o.path
-                )))
-            }
-        };
-    }
-    Ok(())
-}
-
-impl Pipeline {
-    /// Sets the source's path (whatever its format): `--input`.
-    pub fn set_input(&mut self, path: &str) {
-        match &mut self.config.source {
-            SourceConfig::Csv(c) => c.path = rill_io::OneOrMany::One(path.to_string()),
-            SourceConfig::Jsonl(c) => c.path = rill_io::OneOrMany::One(path.to_string()),
-            SourceConfig::Parquet(c) => c.path = rill_io::OneOrMany::One(path.to_string()),
         }
     }
 }
 
 /// The source's file(s), for messages.
 fn source_name(s: &SourceConfig) -> String {
-    let paths = match s {
-        SourceConfig::Csv(c) => &c.path,
-        SourceConfig::Jsonl(c) => &c.path,
-        SourceConfig::Parquet(c) => &c.path,
-    };
-    paths.as_slice().join(", ")
+    s.path().as_slice().join(", ")
 }
 
 /// `kind:path` (e.g. `parquet:out/x.parquet`), the target's name in summaries and messages.
-fn target_name(t: &TargetConfig) -> String {
-    let v = serde_json::to_value(t).unwrap_or_default();
-    match v.as_object().and_then(|m| m.iter().next()) {
-        Some((kind, opts)) => match opts.get("path").and_then(|p| p.as_str()) {
-            Some(p) => format!("{kind}:{p}"),
-            None => kind.clone(),
-        },
-        None => "target".into(),
-    }
+pub(crate) fn target_name(t: &TargetConfig) -> String {
+    format!("{}:{}", t.kind(), t.path())
 }

@@ -11,15 +11,13 @@ fn repo() -> PathBuf {
         .unwrap()
 }
 
-/// Loads an example with its input paths made absolute and its outputs redirected to `out`.
+/// Loads an example (its relative paths relative to `examples/`, as `rill run` reads them)
+/// with its outputs redirected to `out`.
 fn load(name: &str, out: &Path) -> Pipeline {
-    let text =
-        std::fs::read_to_string(repo().join("examples").join(format!("{name}.yaml"))).unwrap();
-    // `out/` first: the repository's own path may contain `out/` (a worktree named `wt-out`)
-    let text = text
-        .replace("out/", &format!("{}/", out.display()))
-        .replace("examples/", &format!("{}/examples/", repo().display()));
-    Pipeline::from_yaml(&text, name, &[]).unwrap()
+    let dir = repo().join("examples");
+    let text = std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap();
+    let text = text.replace("path: out/", &format!("path: {}/", out.display()));
+    Pipeline::from_yaml_in(&text, name, &dir, &[]).unwrap()
 }
 
 fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {

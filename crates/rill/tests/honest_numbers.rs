@@ -33,7 +33,7 @@ fn a_mistyped_aggregation_field_of_a_csv_is_a_build_error() {
     assert_eq!(
         err,
         format!(
-            "p.yaml: configuration error: steps.0.aggregate_by_key.aggregates.0.field: aggregator \
+            "p.yaml:5:33: steps.0.aggregate_by_key.aggregates.0.field: aggregator \
              'clicks': field 'clik' is not among the fields of {csv} here (time, user, click, \
              amount); did you mean 'click'?"
         )

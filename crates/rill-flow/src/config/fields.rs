@@ -45,15 +45,17 @@ fn walk<T>(
                     for (j, a) in c.aggregates.iter().enumerate() {
                         if let Some(f) = &a.field {
                             require(k, f, source, || {
-                                format!(
-                                    "{path}.aggregate_by_key.aggregates.{j}.field: aggregator '{}'",
-                                    a.name
+                                (
+                                    format!("{path}.aggregate_by_key.aggregates.{j}.field"),
+                                    format!("aggregator '{}': ", a.name),
                                 )
                             })?;
                         }
                     }
                     if let Some(t) = &c.time {
-                        require(k, t, source, || format!("{path}.aggregate_by_key.time"))?;
+                        require(k, t, source, || {
+                            (format!("{path}.aggregate_by_key.time"), String::new())
+                        })?;
                     }
                 }
                 if let Some(b) = &c.late_events {
@@ -75,7 +77,9 @@ fn walk<T>(
             }
             StepConfig::QueryByKey(c) => {
                 if let (Some(k), Some(t)) = (&known, &c.time) {
-                    require(k, t, source, || format!("{path}.query_by_key.time"))?;
+                    require(k, t, source, || {
+                        (format!("{path}.query_by_key.time"), String::new())
+                    })?;
                 }
                 known.map(|mut k| {
                     add_all(&mut k, aliased(c.features.clone(), &c.aliases));
@@ -156,38 +160,28 @@ fn walk<T>(
     Ok(known)
 }
 
-fn require(known: &[String], field: &str, source: &str, at: impl FnOnce() -> String) -> Result<()> {
+/// `Ok` when `field` is known; else an error at the path `at` gives (with a prefix for the
+/// message), listing the known fields and the closest one.
+fn require(
+    known: &[String],
+    field: &str,
+    source: &str,
+    at: impl FnOnce() -> (String, String),
+) -> Result<()> {
     if known.iter().any(|k| k == field) {
         return Ok(());
     }
-    let hint = known
-        .iter()
-        .map(|k| (edit_distance(k, field), k))
-        .filter(|(d, _)| *d <= 2)
-        .min()
-        .map(|(_, k)| format!("; did you mean '{k}'?"))
+    let hint = rill_core::did_you_mean(field, known.iter().map(String::as_str))
+        .map(|k| format!("; did you mean '{k}'?"))
         .unwrap_or_default();
+    let (path, prefix) = at();
     Err(Error::config(format!(
-        "{}: field '{field}' is not among the fields of {source} here ({}){hint}",
-        at(),
-        known.join(", ")
-    )))
-}
-
-/// Levenshtein distance (for "did you mean" hints on short names).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, &cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
+        "{prefix}field '{}' is not among the fields of {} here ({}){hint}",
+        rill_core::shorten(field, 80),
+        rill_core::shorten(source, 200),
+        rill_core::shorten(&known.join(", "), 200)
+    ))
+    .at(path))
 }
 
 fn aliased(

@@ -5,11 +5,16 @@
 
 mod expr;
 mod fields;
+mod reach;
 pub mod string_or_struct;
+mod visit;
 
 pub use expr::{ExprFn, EVENT_VARS};
 pub use fields::check_fields;
+pub use reach::{dead_ends, Warning};
 pub use string_or_struct::StringOrStruct;
+use visit::join;
+pub use visit::{for_each_target, for_each_target_mut};
 
 use crate::graph::Flow;
 use crate::step::Step;
@@ -74,6 +79,33 @@ pub enum StepConfig<T> {
     Recover(RecoverConfig<T>),
 }
 
+impl<T> StepConfig<T> {
+    /// The step's kind as written in a pipeline file (`map`, `aggregate_by_key`, …).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StepConfig::Map(_) => "map",
+            StepConfig::Filter(_) => "filter",
+            StepConfig::FlatMap(_) => "flat_map",
+            StepConfig::Extend(_) => "extend",
+            StepConfig::Rename(_) => "rename",
+            StepConfig::DropColumns(_) => "drop_columns",
+            StepConfig::ReifyMetadata(_) => "reify_metadata",
+            StepConfig::MapWithState(_) => "map_with_state",
+            StepConfig::Batch(_) => "batch",
+            StepConfig::SampleWindow(_) => "sample_window",
+            StepConfig::Partition(_) => "partition",
+            StepConfig::Reduce(_) => "reduce",
+            StepConfig::AggregateByKey(_) => "aggregate_by_key",
+            StepConfig::QueryByKey(_) => "query_by_key",
+            StepConfig::WriteToTable(_) => "write_to_table",
+            StepConfig::Complete(_) => "complete",
+            StepConfig::Branch(_) => "branch",
+            StepConfig::Choice(_) => "choice",
+            StepConfig::Recover(_) => "recover",
+        }
+    }
+}
+
 /// A sub-pipeline: steps then targets.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -135,132 +167,211 @@ pub struct RecoverConfig<T> {
 /// layer).
 pub type TargetBuilder<'a, T> = &'a dyn Fn(&T) -> Result<(String, Box<dyn Step>)>;
 
-/// Appends `configs` (and then `targets`) to `flow` after its tail.
+/// Appends `configs` (and then `targets`) to `flow` after its tail. A failing step or target
+/// is a configuration error at its path (`steps.2.filter`, `targets.0`; see [`Error::at`]).
 pub fn build_chain<T>(
-    mut flow: Flow,
+    flow: Flow,
     configs: &[StepConfig<T>],
     targets: &[T],
     cx: &BuildContext,
     target: TargetBuilder<'_, T>,
 ) -> Result<Flow> {
+    build_chain_at(flow, configs, targets, cx, target, "")
+}
+
+/// [`build_chain`] for the chain at `base` (`""` for the pipeline's own steps and targets,
+/// `steps.2.branch` for a branch): its steps are at `base.steps`, its targets at `base.targets`.
+fn build_chain_at<T>(
+    mut flow: Flow,
+    configs: &[StepConfig<T>],
+    targets: &[T],
+    cx: &BuildContext,
+    target: TargetBuilder<'_, T>,
+    base: &str,
+) -> Result<Flow> {
+    let steps_at = join(base, "steps");
     for (i, c) in configs.iter().enumerate() {
-        let ended = flow_ends(configs, i);
-        flow = match c {
-            StepConfig::Map(c) => add(flow, "map", c.name.as_deref(), c.build()?),
-            StepConfig::Filter(c) => add(flow, "filter", c.name.as_deref(), c.build()?),
-            StepConfig::FlatMap(c) => add(flow, "flat_map", c.name.as_deref(), c.build()?),
-            StepConfig::Extend(c) => add(flow, "extend", c.name.as_deref(), c.build()?),
-            StepConfig::Rename(c) => add(flow, "rename", None, c.build()?),
-            StepConfig::DropColumns(c) => add(flow, "drop_columns", None, c.build()?),
-            StepConfig::ReifyMetadata(c) => add(flow, "reify_metadata", None, c.build()?),
-            StepConfig::MapWithState(c) => {
-                add(flow, "map_with_state", c.name.as_deref(), c.build(cx)?)
-            }
-            StepConfig::Batch(c) => add(flow, "batch", c.name.as_deref(), c.build()?),
-            StepConfig::SampleWindow(c) => {
-                add(flow, "sample_window", c.name.as_deref(), c.build()?)
-            }
-            StepConfig::Partition(c) => add(flow, "partition", c.name.as_deref(), c.build()?),
-            StepConfig::Reduce(c) => add(flow, "reduce", c.name.as_deref(), c.build()?),
-            StepConfig::Complete(c) => add(flow, "complete", None, c.build()?),
-            StepConfig::QueryByKey(c) => add(flow, "query_by_key", c.name.as_deref(), c.build(cx)?),
-            StepConfig::WriteToTable(c) => {
-                add(flow, "write_to_table", c.name.as_deref(), c.build(cx)?)
-            }
-            StepConfig::AggregateByKey(c) => {
-                let name = flow.unique_name(c.name.as_deref().unwrap_or("aggregate_by_key"));
-                let late = c
-                    .late_events
-                    .as_ref()
-                    .map(|_| format!("{name}_late_events"));
-                let step = c.build(cx, &name, late.clone())?;
-                flow.then_boxed(&name, step);
-                match (&c.late_events, late) {
-                    (Some(b), Some(route)) => {
-                        let mut inner = Ok(());
-                        let f = flow.route(&route, |f| {
-                            chain_or_err(f, &b.steps, &b.targets, cx, target, &mut inner)
-                        });
-                        inner?;
-                        f
-                    }
-                    _ => flow,
-                }
-            }
-            StepConfig::Branch(b) => {
-                let mut inner = Ok(());
-                let f =
-                    flow.branch(|f| chain_or_err(f, &b.steps, &b.targets, cx, target, &mut inner));
-                inner?;
-                f
-            }
-            StepConfig::Choice(ch) => {
-                if !ended {
-                    return Err(Error::config("choice must be the last step of its chain: put the following steps inside its routes"));
-                }
-                let mut choice = steps::Choice::new();
-                for r in &ch.routes {
-                    let cond = ExprFn::compile(&r.when, &[])?;
-                    choice = choice.when(&r.name, move |e| cond.eval_bool(e, &[]));
-                }
-                if ch.otherwise.is_some() {
-                    choice = choice.otherwise("otherwise");
-                }
-                if ch.matches == steps::choice::Matches::First {
-                    choice = choice.first_match();
-                }
-                let mut f = flow.then("choice", choice);
-                let mut inner = Ok(());
-                for r in &ch.routes {
-                    f = f.route(&r.name, |f| {
-                        chain_or_err(f, &r.steps, &r.targets, cx, target, &mut inner)
-                    });
-                }
-                if let Some(o) = &ch.otherwise {
-                    f = f.route("otherwise", |f| {
-                        chain_or_err(f, &o.steps, &o.targets, cx, target, &mut inner)
-                    });
-                }
-                inner?;
-                f
-            }
-            StepConfig::Recover(r) => {
-                if flow.tail().is_none() {
-                    return Err(Error::config("recover must follow the step it recovers"));
-                }
-                let mut inner = Ok(());
-                let kinds: Vec<Option<&str>> = if r.kinds.is_empty() {
-                    vec![None]
-                } else {
-                    r.kinds.iter().map(|k| Some(k.as_str())).collect()
-                };
-                let mut f = flow;
-                // one chain serves every listed kind: build it once, register it per kind
-                let first = f.nodes.len();
-                f = f.recover(kinds[0], |f| {
-                    chain_or_err(f, &r.steps, &r.targets, cx, target, &mut inner)
-                });
-                inner?;
-                if let Some(owner) = f.tail {
-                    for k in &kinds[1..] {
-                        f.nodes[owner].recovery.push((k.map(str::to_string), first));
-                    }
-                }
-                f
-            }
-        };
+        let at = format!("{steps_at}.{i}");
+        flow = build_step(flow, configs, i, cx, target, &at).map_err(|e| match e {
+            StepError::Own(e) => e.at(format!("{at}.{}", c.kind())),
+            StepError::Sub(e) => e,
+        })?;
     }
     let n = targets.len();
     if n > 0 {
         let tail = flow.tail;
-        for t in targets {
-            let (name, step) = target(t)?;
+        let targets_at = join(base, "targets");
+        for (j, t) in targets.iter().enumerate() {
+            let (name, step) = target(t).map_err(|e| e.at(format!("{targets_at}.{j}")))?;
             // every target hangs off the same tail
             flow.tail = tail;
             flow.then_boxed(&name, step);
         }
     }
     Ok(flow)
+}
+
+/// Why a step could not be built: its own options (at a path relative to the step's options,
+/// e.g. `routes.0.when`), or a step of one of its sub-chains (at its full path already).
+enum StepError {
+    Own(Error),
+    Sub(Error),
+}
+
+impl From<Error> for StepError {
+    fn from(e: Error) -> Self {
+        StepError::Own(e)
+    }
+}
+
+/// Appends step `i` of `configs`, which is at `at` (`steps.2`).
+fn build_step<T>(
+    flow: Flow,
+    configs: &[StepConfig<T>],
+    i: usize,
+    cx: &BuildContext,
+    target: TargetBuilder<'_, T>,
+    at: &str,
+) -> std::result::Result<Flow, StepError> {
+    let ended = flow_ends(configs, i);
+    let sub = |kind: &str, rest: &str| format!("{at}.{kind}{rest}");
+    Ok(match &configs[i] {
+        StepConfig::Map(c) => add(flow, "map", c.name.as_deref(), c.build()?),
+        StepConfig::Filter(c) => add(flow, "filter", c.name.as_deref(), c.build()?),
+        StepConfig::FlatMap(c) => add(flow, "flat_map", c.name.as_deref(), c.build()?),
+        StepConfig::Extend(c) => add(flow, "extend", c.name.as_deref(), c.build()?),
+        StepConfig::Rename(c) => add(flow, "rename", None, c.build()?),
+        StepConfig::DropColumns(c) => add(flow, "drop_columns", None, c.build()?),
+        StepConfig::ReifyMetadata(c) => add(flow, "reify_metadata", None, c.build()?),
+        StepConfig::MapWithState(c) => add(flow, "map_with_state", c.name.as_deref(), c.build(cx)?),
+        StepConfig::Batch(c) => add(flow, "batch", c.name.as_deref(), c.build()?),
+        StepConfig::SampleWindow(c) => add(flow, "sample_window", c.name.as_deref(), c.build()?),
+        StepConfig::Partition(c) => add(flow, "partition", c.name.as_deref(), c.build()?),
+        StepConfig::Reduce(c) => add(flow, "reduce", c.name.as_deref(), c.build()?),
+        StepConfig::Complete(c) => add(flow, "complete", None, c.build()?),
+        StepConfig::QueryByKey(c) => add(flow, "query_by_key", c.name.as_deref(), c.build(cx)?),
+        StepConfig::WriteToTable(c) => add(flow, "write_to_table", c.name.as_deref(), c.build(cx)?),
+        StepConfig::AggregateByKey(c) => {
+            let mut flow = flow;
+            let name = flow.unique_name(c.name.as_deref().unwrap_or("aggregate_by_key"));
+            let late = c
+                .late_events
+                .as_ref()
+                .map(|_| format!("{name}_late_events"));
+            let step = c.build(cx, &name, late.clone())?;
+            flow.then_boxed(&name, step);
+            match (&c.late_events, late) {
+                (Some(b), Some(route)) => {
+                    not_empty(&b.steps, &b.targets, "late_events branch")
+                        .map_err(|e| e.at("late_events"))?;
+                    let mut inner = Ok(());
+                    let base = sub("aggregate_by_key", ".late_events");
+                    let f = flow.route(&route, |f| {
+                        chain_or_err(f, &b.steps, &b.targets, cx, target, &base, &mut inner)
+                    });
+                    inner.map_err(StepError::Sub)?;
+                    f
+                }
+                _ => flow,
+            }
+        }
+        StepConfig::Branch(b) => {
+            let mut inner = Ok(());
+            let base = sub("branch", "");
+            let f = flow
+                .branch(|f| chain_or_err(f, &b.steps, &b.targets, cx, target, &base, &mut inner));
+            inner.map_err(StepError::Sub)?;
+            f
+        }
+        StepConfig::Choice(ch) => {
+            if !ended {
+                return Err(Error::config("choice must be the last step of its chain: put the following steps inside its routes").into());
+            }
+            for (j, r) in ch.routes.iter().enumerate() {
+                let at = |e: Error| e.at(format!("routes.{j}"));
+                not_empty(&r.steps, &r.targets, "route").map_err(at)?;
+                let taken = ch.routes[..j].iter().any(|o| o.name == r.name)
+                    || r.name == "otherwise"
+                    || flow.nodes.iter().any(|n| n.name == r.name);
+                if taken {
+                    return Err(Error::config(format!(
+                        "route name '{}' is taken (by another route, a step, or `otherwise`): give each route its own name",
+                        r.name
+                    ))
+                    .at(format!("routes.{j}.name"))
+                    .into());
+                }
+            }
+            if let Some(o) = &ch.otherwise {
+                not_empty(&o.steps, &o.targets, "otherwise route")
+                    .map_err(|e| e.at("otherwise"))?;
+            }
+            let mut choice = steps::Choice::new();
+            for (j, r) in ch.routes.iter().enumerate() {
+                let cond =
+                    ExprFn::compile(&r.when, &[]).map_err(|e| e.at(format!("routes.{j}.when")))?;
+                choice = choice.when(&r.name, move |e| cond.eval_bool(e, &[]));
+            }
+            if ch.otherwise.is_some() {
+                choice = choice.otherwise("otherwise");
+            }
+            if ch.matches == steps::choice::Matches::First {
+                choice = choice.first_match();
+            }
+            let mut f = flow.then("choice", choice);
+            let mut inner = Ok(());
+            for (j, r) in ch.routes.iter().enumerate() {
+                let base = sub("choice", &format!(".routes.{j}"));
+                f = f.route(&r.name, |f| {
+                    chain_or_err(f, &r.steps, &r.targets, cx, target, &base, &mut inner)
+                });
+            }
+            if let Some(o) = &ch.otherwise {
+                let base = sub("choice", ".otherwise");
+                f = f.route("otherwise", |f| {
+                    chain_or_err(f, &o.steps, &o.targets, cx, target, &base, &mut inner)
+                });
+            }
+            inner.map_err(StepError::Sub)?;
+            f
+        }
+        StepConfig::Recover(r) => {
+            if flow.tail().is_none() {
+                return Err(Error::config("recover must follow the step it recovers").into());
+            }
+            not_empty(&r.steps, &r.targets, "recovery chain")?;
+            let mut inner = Ok(());
+            let kinds: Vec<Option<&str>> = if r.kinds.is_empty() {
+                vec![None]
+            } else {
+                r.kinds.iter().map(|k| Some(k.as_str())).collect()
+            };
+            let mut f = flow;
+            // one chain serves every listed kind: build it once, register it per kind
+            let first = f.nodes.len();
+            let base = sub("recover", "");
+            f = f.recover(kinds[0], |f| {
+                chain_or_err(f, &r.steps, &r.targets, cx, target, &base, &mut inner)
+            });
+            inner.map_err(StepError::Sub)?;
+            if let Some(owner) = f.tail {
+                for k in &kinds[1..] {
+                    f.nodes[owner].recovery.push((k.map(str::to_string), first));
+                }
+            }
+            f
+        }
+    })
+}
+
+/// A route or recovery chain needs a step or a target to send its events to.
+fn not_empty<T>(steps: &[StepConfig<T>], targets: &[T], what: &str) -> Result<()> {
+    if steps.is_empty() && targets.is_empty() {
+        return Err(Error::config(format!(
+            "this {what} has no steps and no targets: give it `steps` or `targets`"
+        )));
+    }
+    Ok(())
 }
 
 fn flow_ends<T>(configs: &[StepConfig<T>], i: usize) -> bool {
@@ -275,11 +386,12 @@ fn chain_or_err<T>(
     targets: &[T],
     cx: &BuildContext,
     target: TargetBuilder<'_, T>,
+    base: &str,
     err: &mut Result<()>,
 ) -> Flow {
     // the closure-based builder API cannot return errors: stash the error, return an empty
     // flow, and let the caller report the error right after
-    build_chain(f, steps, targets, cx, target).unwrap_or_else(|e| {
+    build_chain_at(f, steps, targets, cx, target, base).unwrap_or_else(|e| {
         *err = Err(e);
         Flow::new()
     })

@@ -35,12 +35,14 @@ impl KeySpec {
             None => KeySpec::Event,
             Some(KeyConfig::Field(f)) => KeySpec::Field(FieldSlot::new(f.as_str())),
             Some(KeyConfig::Fields(fs)) if fs.is_empty() => {
-                return Err(Error::config("key: the list of key fields is empty"))
+                return Err(Error::config("the list of key fields is empty").at("key"))
             }
             Some(KeyConfig::Fields(fs)) => {
                 KeySpec::Fields(fs.iter().map(|f| FieldSlot::new(f.as_str())).collect())
             }
-            Some(KeyConfig::Expr { expr }) => KeySpec::Expr(ExprFn::compile(expr, &[])?),
+            Some(KeyConfig::Expr { expr }) => {
+                KeySpec::Expr(ExprFn::compile(expr, &[]).map_err(|e| e.at("key.expr"))?)
+            }
         })
     }
 

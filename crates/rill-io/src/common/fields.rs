@@ -43,7 +43,10 @@ impl EventFields {
                 .unwrap_or_default(),
             key_is_list: key.is_some_and(OneOrMany::is_list),
             time: time.map(FieldSlot::new),
-            format: TimeParser::new(format, timezone)?,
+            // the format alone first, so an error names the option at fault
+            format: TimeParser::new(format, None)
+                .map_err(|e| e.at("time_format"))
+                .and_then(|_| TimeParser::new(format, timezone).map_err(|e| e.at("timezone")))?,
             id: id.map(FieldSlot::new),
         })
     }

@@ -81,7 +81,7 @@ impl FieldType {
 pub(crate) fn expand_paths(paths: &OneOrMany) -> Result<Vec<PathBuf>, Error> {
     let mut out = Vec::new();
     for p in paths.as_slice() {
-        if p.contains(['*', '?', '[']) {
+        if p != STDIN && p.contains(['*', '?', '[']) {
             let shown = rill_core::shorten(p, 300);
             let matches = glob::glob(p)
                 .map_err(|e| Error::config(format!("bad path pattern '{shown}': {e}")))?;
@@ -303,12 +303,37 @@ pub(crate) fn duplicate_names<'a>(
     }
 }
 
-/// Opens a file for reading, with an error naming it.
+/// The source path that means standard input (CSV and JSON lines sources).
+pub const STDIN: &str = "-";
+
+/// Opens a file for reading, with an error naming it; [`STDIN`] is standard input.
 pub(crate) fn open_file(path: &std::path::Path) -> Result<std::fs::File, Error> {
+    if path.as_os_str() == STDIN {
+        use std::os::fd::AsFd;
+        return std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map(std::fs::File::from)
+            .map_err(|e| Error::io("opening standard input", e));
+    }
     std::fs::File::open(path).map_err(|e| Error::io(format!("opening '{}'", path.display()), e))
 }
 
-/// The name a source reports: its path(s) as given.
+/// A file's name in messages: its path as given, `stdin` for [`STDIN`].
+pub(crate) fn file_name(path: &std::path::Path) -> String {
+    if path.as_os_str() == STDIN {
+        "stdin".into()
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The name a source reports: its path(s) as given (`stdin` for [`STDIN`]).
 pub(crate) fn display_paths(paths: &OneOrMany) -> String {
-    paths.as_slice().join(",")
+    let names: Vec<String> = paths
+        .as_slice()
+        .iter()
+        .map(|p| file_name(std::path::Path::new(p)))
+        .collect();
+    names.join(",")
 }

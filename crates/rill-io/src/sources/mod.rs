@@ -5,6 +5,7 @@
 //! files (the header is line 1), and 1-based row numbers for Parquet files and Arrow batches.
 
 pub mod arrow;
+mod check;
 pub mod csv;
 pub mod jsonl;
 pub mod parquet;

@@ -15,7 +15,7 @@ impl FlushPolicy {
     /// Flush every `max_events` (≥ 1) events, and `after` the first unflushed event.
     pub fn new(max_events: usize, after: Option<Duration>) -> Result<Self, Error> {
         if max_events == 0 {
-            return Err(Error::config("`max_events` must be at least 1"));
+            return Err(Error::config("`max_events` must be at least 1").at("max_events"));
         }
         Ok(FlushPolicy {
             max_events,

@@ -19,7 +19,7 @@ pub use buffered::{BufferedTarget, Encoder};
 pub(crate) use columns::{AttributeKind, Columns};
 pub(crate) use flush::FlushPolicy;
 pub(crate) use json::{duplicate_fields, write_json, write_json_str};
-pub use output::partial_path;
+pub use output::{partial_path, STDOUT};
 
 use rill_core::{Error, Event};
 

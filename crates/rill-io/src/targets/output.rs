@@ -1,6 +1,7 @@
 //! Where a file target writes: a partial file beside the target path, renamed into place only
 //! when the run ends well, so the target path always holds either the previous output or a
-//! complete new one — never a half-written file.
+//! complete new one — never a half-written file. The path `-` is standard output, written
+//! as the run goes (a stream has no previous output to keep).
 
 use rill_core::{shorten, Error};
 use std::fs::File;
@@ -22,6 +23,9 @@ pub(crate) fn sibling(path: &Path, suffix: &str) -> PathBuf {
     path.with_file_name(format!(".{name}.{suffix}"))
 }
 
+/// The target path that means standard output.
+pub const STDOUT: &str = "-";
+
 /// A target's output file. Built with the target (creating the output directory and the
 /// partial file, so an unwritable location fails before the first record is read); written
 /// through [`Output::file`]; [`Output::commit`] renames it into place. Dropped uncommitted
@@ -33,11 +37,54 @@ pub(crate) struct Output {
     /// The partial file, created when the target is built, until an encoder takes it.
     file: Option<File>,
     committed: bool,
+    /// Writing to standard output: no partial file, nothing to rename.
+    stdout: bool,
+}
+
+/// Checks, without creating anything, that `path` can be a target: it names a file, is not a
+/// directory, and its nearest existing ancestor is a directory (the run creates the rest).
+/// The error is at `path` in the target's options.
+pub(crate) fn check(path: &str) -> Result<(), Error> {
+    if path == STDOUT {
+        return Ok(());
+    }
+    let p = Path::new(path);
+    let bad = |msg: String| Err(Error::config(msg).at("path"));
+    if p.file_name().is_none() {
+        return bad(format!("target path '{path}' does not name a file"));
+    }
+    if p.is_dir() {
+        return bad(format!("target path '{path}' is a directory"));
+    }
+    let mut dir = p.parent();
+    while let Some(d) = dir.filter(|d| !d.as_os_str().is_empty()) {
+        if d.exists() {
+            if !d.is_dir() {
+                return bad(format!(
+                    "target path '{path}': '{}' is not a directory",
+                    d.display()
+                ));
+            }
+            break;
+        }
+        dir = d.parent();
+    }
+    Ok(())
 }
 
 impl Output {
-    /// Creates the parent directories of `path` and the partial file beside it.
+    /// Creates the parent directories of `path` and the partial file beside it (for `-`,
+    /// takes standard output).
     pub fn new(path: &str) -> Result<Output, Error> {
+        if path == STDOUT {
+            return Ok(Output {
+                path: PathBuf::from(path),
+                partial: PathBuf::new(),
+                file: Some(stdout_file()?),
+                committed: false,
+                stdout: true,
+            });
+        }
         let path = PathBuf::from(path);
         if path.file_name().is_none() {
             return Err(Error::config(format!(
@@ -71,6 +118,7 @@ impl Output {
             partial,
             file: Some(file),
             committed: false,
+            stdout: false,
         })
     }
 
@@ -82,6 +130,12 @@ impl Output {
     /// The partial file, opened for writing: the one created at build the first time, a fresh
     /// (truncated) one afterwards (the Parquet target rewrites its file when a column widens).
     pub fn file(&mut self) -> Result<File, Error> {
+        if self.stdout {
+            return match self.file.take() {
+                Some(f) => Ok(f),
+                None => stdout_file(),
+            };
+        }
         match self.file.take() {
             Some(f) => Ok(f),
             None => File::create(&self.partial)
@@ -92,6 +146,11 @@ impl Output {
     /// Syncs the (closed) partial file to disk and renames it to the target path, then syncs
     /// the directory so the rename itself survives a crash.
     pub fn commit(&mut self) -> Result<(), Error> {
+        if self.stdout {
+            // the encoder has flushed its writer: every line is out
+            self.committed = true;
+            return Ok(());
+        }
         let ctx = || format!("committing '{}'", self.path.display());
         let f = match self.file.take() {
             Some(f) => f,
@@ -116,9 +175,19 @@ impl Output {
     }
 }
 
+/// A handle on standard output (a duplicate of its descriptor, so writers own it).
+fn stdout_file() -> Result<File, Error> {
+    use std::os::fd::AsFd;
+    std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .map(File::from)
+        .map_err(|e| Error::io("opening standard output", e))
+}
+
 impl Drop for Output {
     fn drop(&mut self) {
-        if !self.committed {
+        if !self.committed && !self.stdout {
             // a failed run: its half-written output is of no use, and must not be taken for one
             let _ = std::fs::remove_file(&self.partial);
         }
@@ -139,6 +208,30 @@ mod tests {
             partial_path(Path::new("a.csv")),
             PathBuf::from(".a.csv.rill-partial")
         );
+    }
+
+    #[test]
+    fn check_creates_nothing_and_refuses_what_cannot_be_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let new = d.join("new/dir/o.csv");
+        check(new.to_str().unwrap()).unwrap();
+        assert!(!d.join("new").exists());
+        std::fs::write(d.join("f"), "").unwrap();
+        let msg = |p: std::path::PathBuf| check(p.to_str().unwrap()).unwrap_err().to_string();
+        assert_eq!(
+            msg(d.join("f/o.csv")),
+            format!(
+                "path: target path '{}/f/o.csv': '{}/f' is not a directory",
+                d.display(),
+                d.display()
+            )
+        );
+        assert_eq!(
+            msg(d.to_path_buf()),
+            format!("path: target path '{}' is a directory", d.display())
+        );
+        check("-").unwrap();
     }
 
     #[test]

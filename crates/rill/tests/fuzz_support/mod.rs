@@ -56,9 +56,26 @@ fn clear_within(msg: &str, file: &str, what: &str, max: usize) -> Result<(), Str
     Ok(())
 }
 
-/// The line numbers a message names (`line 3`, `record 7`), for checking they exist.
+/// The line numbers a message names (`line 3`, `record 7`, or `file:3:7:` as placed
+/// configuration errors are), for checking they exist.
 fn named_lines(msg: &str) -> Vec<u64> {
     let mut out = Vec::new();
+    // `:<line>:<column>:`
+    for (i, _) in msg.match_indices(':') {
+        let rest = &msg[i + 1..];
+        let line: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let after = &rest[line.len()..];
+        let col: String = after
+            .strip_prefix(':')
+            .map(|a| a.chars().take_while(char::is_ascii_digit).collect())
+            .unwrap_or_default();
+        let placed = !line.is_empty() && !col.is_empty() && after[1 + col.len()..].starts_with(':');
+        if placed {
+            if let Ok(n) = line.parse() {
+                out.push(n);
+            }
+        }
+    }
     for word in ["line ", "record "] {
         for (i, _) in msg.match_indices(word) {
             let digits: String = msg[i + word.len()..]

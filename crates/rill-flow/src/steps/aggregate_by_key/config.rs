@@ -66,23 +66,28 @@ impl<T> AggregateByKeyConfig<T> {
         late_outlet: Option<String>,
     ) -> Result<Box<dyn Step>> {
         let mut inputs = Vec::new();
-        for a in &self.aggregates {
-            let ctx = |e: Error| e.context(format!("aggregator '{}'", a.name));
+        for (j, a) in self.aggregates.iter().enumerate() {
+            let at = |what: &'static str| move |e: Error| e.at(format!("aggregates.{j}{what}"));
+            check_durations(&a.windows).map_err(at(".windows"))?;
+            // each aggregator alone first, so an error names its place
+            Aggregations::new(vec![a.clone()]).map_err(at(""))?;
             let input = match (&a.field, &a.expr) {
                 (Some(_), Some(_)) => {
                     return Err(Error::config(format!(
                         "aggregator '{}': give `field` or `expr`, not both",
                         a.name
-                    )))
+                    ))
+                    .at(format!("aggregates.{j}")))
                 }
                 (Some(f), None) => Input::Field(FieldSlot::new(f.as_str())),
-                (None, Some(e)) => Input::Expr(ExprFn::compile(e, &[]).map_err(ctx)?),
+                (None, Some(e)) => Input::Expr(ExprFn::compile(e, &[]).map_err(at(".expr"))?),
                 (None, None) if a.ops.iter().all(|o| o.name() == "count") => Input::Constant,
                 (None, None) => {
                     return Err(Error::config(format!(
                         "aggregator '{}' needs a `field` or an `expr`",
                         a.name
-                    )))
+                    ))
+                    .at(format!("aggregates.{j}")))
                 }
             };
             let filter = a
@@ -90,7 +95,7 @@ impl<T> AggregateByKeyConfig<T> {
                 .as_deref()
                 .map(|f| ExprFn::compile(f, &[]))
                 .transpose()
-                .map_err(ctx)?;
+                .map_err(at(".filter"))?;
             inputs.push(AggInput { input, filter });
         }
         let late_wanted = self
@@ -107,7 +112,7 @@ impl<T> AggregateByKeyConfig<T> {
             .iter()
             .map(|a| matches!(a.windows, rill_agg::WindowSpec::Fixed { .. }))
             .collect();
-        let aggs = Aggregations::new(self.aggregates.clone())?;
+        let aggs = Aggregations::new(self.aggregates.clone()).map_err(|e| e.at("aggregates"))?;
         let table = cx
             .tables
             .get_or_create(self.table.as_deref().unwrap_or(step_name));
@@ -125,4 +130,20 @@ impl<T> AggregateByKeyConfig<T> {
         )?;
         Ok(Box::new(step))
     }
+}
+
+/// Checks that every window length and the period are durations (`10m`), each error at its
+/// place under `windows` (`sliding.1`, `period`).
+fn check_durations(w: &rill_agg::WindowSpec) -> Result<()> {
+    let (kind, period) = match w {
+        rill_agg::WindowSpec::Sliding { period, .. } => ("sliding", period.as_deref()),
+        rill_agg::WindowSpec::Fixed { .. } => ("fixed", None),
+    };
+    for (k, text) in w.windows().iter().enumerate() {
+        rill_core::parse_duration(text).map_err(|e| e.at(format!("{kind}.{k}")))?;
+    }
+    if let Some(p) = period {
+        rill_core::parse_duration(p).map_err(|e| e.at("period"))?;
+    }
+    Ok(())
 }

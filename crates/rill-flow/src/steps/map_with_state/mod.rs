@@ -200,11 +200,13 @@ pub struct MapWithStateConfig {
 impl MapWithStateConfig {
     /// Builds the step.
     pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
-        let state = crate::config::ExprFn::compile(&self.state, &["state"])?;
+        let state =
+            crate::config::ExprFn::compile(&self.state, &["state"]).map_err(|e| e.at("state"))?;
         let output = crate::config::ExprFn::compile(
             self.output.as_deref().unwrap_or("body"),
             &["state", "new_state"],
-        )?;
+        )
+        .map_err(|e| e.at("output"))?;
         let f = move |e: &Event, s: Value| {
             let new_state = state.eval(e, &[&s])?;
             let out = output.eval(e, &[&s, &new_state])?;

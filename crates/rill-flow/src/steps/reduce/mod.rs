@@ -81,7 +81,7 @@ pub struct ReduceConfig {
 impl ReduceConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
-        let f = crate::config::ExprFn::compile(&self.expr, &["acc"])?;
+        let f = crate::config::ExprFn::compile(&self.expr, &["acc"]).map_err(|e| e.at("expr"))?;
         // A record literal (`{n: acc.n + 1, …}`) has its fields evaluated into a scratch vector,
         // then swapped into the accumulator record once it has the literal's shape (from the
         // second event on), so a fold allocates nothing per event. Any other expression reads

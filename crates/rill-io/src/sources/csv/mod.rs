@@ -149,14 +149,15 @@ impl CsvSource {
             return Err(Error::config(format!(
                 "csv delimiter {:?} must be one ASCII character other than a quote or a line end",
                 cfg.delimiter
-            )));
+            ))
+            .at("delimiter"));
         }
         if let Some(dup) = cfg
             .columns
             .as_ref()
             .and_then(|c| duplicate_names(c.iter().map(String::as_str), "column", |_| true))
         {
-            return Err(Error::config(format!("csv `columns`: {dup}")));
+            return Err(Error::config(format!("csv `columns`: {dup}")).at("columns"));
         }
         let files = expand_paths(&cfg.path)?;
         let fields = EventFields::new(
@@ -183,7 +184,7 @@ impl CsvSource {
             return Ok(false);
         };
         let file = open_file(&path)?;
-        let name: Arc<str> = Arc::from(path.display().to_string());
+        let name: Arc<str> = Arc::from(crate::common::file_name(&path));
         let mut reader = RowReader::new(file, self.delimiter, self.cfg.max_field_bytes);
         let mut layout = None;
         if self.cfg.header {

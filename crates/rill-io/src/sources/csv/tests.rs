@@ -260,7 +260,7 @@ fn fatal_problems_are_errors() {
         let err = CsvSource::new(cfg).err().unwrap();
         assert_eq!(
             err.to_string(),
-            format!("configuration error: csv delimiter {shown} must be one ASCII character other than a quote or a line end")
+            format!("delimiter: csv delimiter {shown} must be one ASCII character other than a quote or a line end")
         );
     }
 
@@ -383,7 +383,7 @@ fn duplicate_header_names_are_an_error_before_any_record() {
     cfg.columns = Some(["x", "y", "x"].map(String::from).to_vec());
     assert_eq!(
         CsvSource::new(cfg).err().unwrap().to_string(),
-        "configuration error: csv `columns`: duplicate column name 'x' (columns 1 and 3)"
+        "columns: csv `columns`: duplicate column name 'x' (columns 1 and 3)"
     );
 }
 
@@ -553,12 +553,12 @@ fn timezone_option_places_naive_times_dst_correctly() {
     cfg.timezone = Some("Europe/Pariss".into());
     assert_eq!(
         CsvSource::new(cfg.clone()).err().unwrap().to_string(),
-        "configuration error: unknown timezone 'Europe/Pariss': use an IANA name such as Europe/Paris or America/New_York"
+        "timezone: unknown timezone 'Europe/Pariss': use an IANA name such as Europe/Paris or America/New_York"
     );
     cfg.timezone = None;
     cfg.time_format = TimeFormat::Pattern("%Y-%m-%d %Q".into());
     assert_eq!(
         CsvSource::new(cfg).err().unwrap().to_string(),
-        "configuration error: time format '%Y-%m-%d %Q' is not a valid strftime pattern: bad or unsupported format string"
+        "time_format: time format '%Y-%m-%d %Q' is not a valid strftime pattern: bad or unsupported format string"
     );
 }

@@ -118,7 +118,7 @@ impl Source for JsonlSource {
                 };
                 let f = open_file(&path)?;
                 self.current = Some(OpenFile {
-                    name: Arc::from(path.display().to_string()),
+                    name: Arc::from(crate::common::file_name(&path)),
                     reader: BufReader::with_capacity(1 << 16, f),
                     line: 0,
                 });

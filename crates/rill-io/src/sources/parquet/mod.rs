@@ -122,11 +122,23 @@ struct OpenFile {
 impl ParquetSource {
     /// Checks the options and expands the paths (files are opened as they are reached).
     pub fn new(cfg: ParquetSourceConfig) -> Result<Self, Error> {
-        let parse = |what: &str, v: &Option<String>| -> Result<Option<Timestamp>, Error> {
+        if cfg
+            .path
+            .as_slice()
+            .iter()
+            .any(|p| p == crate::common::STDIN)
+        {
+            return Err(Error::config(
+                "a parquet source cannot read standard input (`-`): it needs a file it can seek in; use a csv or jsonl source",
+            )
+            .at("path"));
+        }
+        let parse = |what: &'static str, v: &Option<String>| -> Result<Option<Timestamp>, Error> {
             v.as_deref()
                 .map(|s| {
                     Timestamp::parse_iso(s).map_err(|_| {
                         Error::config(format!("parquet `{what}`: '{s}' is not an ISO-8601 time"))
+                            .at(what)
                     })
                 })
                 .transpose()
@@ -135,10 +147,11 @@ impl ParquetSource {
         if (start.is_some() || end.is_some()) && cfg.time.is_none() {
             return Err(Error::config(
                 "parquet `start`/`end` filter on the time column: set `time` too",
-            ));
+            )
+            .at(if start.is_some() { "start" } else { "end" }));
         }
         if cfg.batch_rows == 0 {
-            return Err(Error::config("parquet `batch_rows` must be at least 1"));
+            return Err(Error::config("parquet `batch_rows` must be at least 1").at("batch_rows"));
         }
         let fields = EventFields::new(
             cfg.key.as_ref(),

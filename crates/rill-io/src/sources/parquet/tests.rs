@@ -143,7 +143,7 @@ fn time_range_filter_is_start_exclusive_end_inclusive() {
     cfg.start = Some("soon".into());
     assert_eq!(
         ParquetSource::new(cfg).err().unwrap().to_string(),
-        "configuration error: parquet `start`: 'soon' is not an ISO-8601 time"
+        "start: parquet `start`: 'soon' is not an ISO-8601 time"
     );
 }
 

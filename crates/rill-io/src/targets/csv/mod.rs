@@ -98,16 +98,29 @@ impl CsvTarget {
     }
 }
 
+/// Checks the options of a `csv` target and its path, without creating anything.
+pub(crate) fn check(cfg: &CsvTargetConfig) -> Result<(), Error> {
+    check_delimiter(cfg.delimiter)?;
+    Columns::new(cfg.columns.as_deref()).map_err(|e| e.at("columns"))?;
+    FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
+    crate::targets::output::check(&cfg.path)
+}
+
+fn check_delimiter(d: char) -> Result<(), Error> {
+    if !d.is_ascii() {
+        return Err(
+            Error::config(format!("csv delimiter '{d}' must be one ASCII character"))
+                .at("delimiter"),
+        );
+    }
+    Ok(())
+}
+
 impl CsvEncoder {
     fn new(cfg: CsvTargetConfig) -> Result<Self, Error> {
-        if !cfg.delimiter.is_ascii() {
-            return Err(Error::config(format!(
-                "csv delimiter '{}' must be one ASCII character",
-                cfg.delimiter
-            )));
-        }
+        check_delimiter(cfg.delimiter)?;
         Ok(CsvEncoder {
-            columns: Columns::new(cfg.columns.as_deref())?,
+            columns: Columns::new(cfg.columns.as_deref()).map_err(|e| e.at("columns"))?,
             writer: None,
             out: Output::new(&cfg.path)?,
             row: Vec::with_capacity(256),

@@ -81,13 +81,24 @@ impl JsonlTarget {
     }
 }
 
+/// Checks the options of a `jsonl` target and its path, without creating anything.
+pub(crate) fn check(cfg: &JsonlTargetConfig) -> Result<(), Error> {
+    columns(cfg)?;
+    FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
+    crate::targets::output::check(&cfg.path)
+}
+
+fn columns(cfg: &JsonlTargetConfig) -> Result<Option<Columns>, Error> {
+    cfg.columns
+        .as_deref()
+        .map(|c| Columns::new(Some(c)))
+        .transpose()
+        .map_err(|e| e.at("columns"))
+}
+
 impl JsonlEncoder {
     fn new(cfg: JsonlTargetConfig) -> Result<Self, Error> {
-        let columns = cfg
-            .columns
-            .as_deref()
-            .map(|c| Columns::new(Some(c)))
-            .transpose()?;
+        let columns = columns(&cfg)?;
         Ok(JsonlEncoder {
             columns,
             buf: Vec::with_capacity(1 << 16),

@@ -167,21 +167,42 @@ impl ParquetTarget {
     }
 }
 
+/// Checks the options of a `parquet` target and its path, without creating anything.
+pub(crate) fn check(cfg: &ParquetTargetConfig) -> Result<(), Error> {
+    columns(cfg)?;
+    FlushPolicy::new(cfg.max_events, cfg.flush_after)?;
+    crate::targets::output::check(&cfg.path)
+}
+
+/// The columns to write, checked against `types`; a Parquet file cannot go to standard output
+/// (its footer comes last and widening a column rewrites the file).
+fn columns(cfg: &ParquetTargetConfig) -> Result<Columns, Error> {
+    if cfg.path == crate::targets::output::STDOUT {
+        return Err(Error::config(
+            "a parquet target cannot write to standard output (`-`): write a file, or use a csv or jsonl target",
+        )
+        .at("path"));
+    }
+    let columns = Columns::new(cfg.columns.as_deref()).map_err(|e| e.at("columns"))?;
+    if let Some(specs) = &cfg.columns {
+        if let Some(bad) = cfg
+            .types
+            .keys()
+            .find(|t| !columns.names().iter().any(|n| n == *t))
+        {
+            return Err(Error::config(format!(
+                "parquet `types`: '{bad}' is not one of the `columns` ({})",
+                specs.join(", ")
+            ))
+            .at(format!("types.{bad}")));
+        }
+    }
+    Ok(columns)
+}
+
 impl ParquetEncoder {
     fn new(cfg: ParquetTargetConfig) -> Result<Self, Error> {
-        let columns = Columns::new(cfg.columns.as_deref())?;
-        if let Some(specs) = &cfg.columns {
-            if let Some(bad) = cfg
-                .types
-                .keys()
-                .find(|t| !columns.names().iter().any(|n| n == *t))
-            {
-                return Err(Error::config(format!(
-                    "parquet `types`: '{bad}' is not one of the `columns` ({})",
-                    specs.join(", ")
-                )));
-            }
-        }
+        let columns = columns(&cfg)?;
         Ok(ParquetEncoder {
             columns,
             max_events: cfg.max_events,

@@ -275,6 +275,6 @@ fn declared_types_and_event_attributes_fix_column_types_from_the_start() {
     cfg.types.insert("nope".into(), FieldType::Int);
     assert_eq!(
         ParquetTarget::new(cfg).err().unwrap().to_string(),
-        "configuration error: parquet `types`: 'nope' is not one of the `columns` ($time, $id, x, n)"
+        "types.nope: parquet `types`: 'nope' is not one of the `columns` ($time, $id, x, n)"
     );
 }
