@@ -2,19 +2,12 @@
 //! path in the file, once, in plain words (`error: p.yaml:9:21: steps.0…: what is wrong`), and
 //! exits 2 without reading input or creating anything.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+
+use common::rill;
 
 const CSV: &str =
     "time,user,click,amount\n2020-01-01T00:00:00Z,u1,1,2.5\n2020-01-01T00:05:00Z,u2,0,1.0\n";
-
-fn rill(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run rill")
-}
 
 /// A directory holding `in.csv` and `p.yaml` with `yaml`.
 fn setup(yaml: &str) -> tempfile::TempDir {

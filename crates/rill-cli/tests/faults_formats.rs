@@ -6,8 +6,11 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod common;
+
+use common::{rill, signal, start, wait_for_partial};
 
 const ROWS: usize = 2_000_000;
 
@@ -20,13 +23,6 @@ impl Points {
         self.0 ^= self.0 << 17;
         self.0 % below
     }
-}
-
-fn rill(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 /// The 2 M-row input, and a pipeline writing it (with `c = 2a`) to `out.<ext>`.
@@ -62,7 +58,7 @@ fn write_previous(dir: &Path, ext: &str) -> Vec<u8> {
         ),
     )
     .unwrap();
-    let out = rill(&["run", yaml.to_str().unwrap(), "-q"]);
+    let out = rill(dir, &["run", yaml.to_str().unwrap(), "-q"]);
     assert!(
         out.status.success(),
         "{}",
@@ -71,38 +67,21 @@ fn write_previous(dir: &Path, ext: &str) -> Vec<u8> {
     std::fs::read(dir.join(format!("out.{ext}"))).unwrap()
 }
 
-fn start(pipeline: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args(["run", pipeline])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits until the run has started writing its partial file.
-fn wait_for_partial(dir: &Path, ext: &str, child: &mut Child) {
-    let partial = dir.join(format!(".out.{ext}.rill-partial"));
-    let t0 = Instant::now();
-    while !partial.exists() {
-        assert!(child.try_wait().unwrap().is_none(), "rill ended too early");
-        assert!(t0.elapsed() < Duration::from_secs(60), "no partial file");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
 /// The rows of the file at the target path, read back by `rill head` as JSON lines.
 fn read_back(dir: &Path, ext: &str) -> Vec<serde_json::Value> {
     let path = dir.join(format!("out.{ext}"));
     let n = (ROWS + 10).to_string();
-    let out = rill(&[
-        "head",
-        path.to_str().unwrap(),
-        "-n",
-        &n,
-        "--format",
-        "jsonl",
-    ]);
+    let out = rill(
+        dir,
+        &[
+            "head",
+            path.to_str().unwrap(),
+            "-n",
+            &n,
+            "--format",
+            "jsonl",
+        ],
+    );
     assert!(
         out.status.success(),
         "the target is not readable: {}",
@@ -139,13 +118,9 @@ fn interrupt_at_random_points(ext: &str, seed: u64) {
         for _ in 0..2 {
             let previous = write_previous(dir.path(), ext);
             let mut child = start(&p);
-            wait_for_partial(dir.path(), ext, &mut child);
+            wait_for_partial(dir.path(), &format!("out.{ext}"), 0, &mut child);
             std::thread::sleep(Duration::from_millis(points.next_ms(400)));
-            let ok = Command::new("kill")
-                .args([sig, &child.id().to_string()])
-                .status()
-                .unwrap();
-            assert!(ok.success());
+            signal(&child, sig);
             let out = child.wait_with_output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             let file = std::fs::read(dir.path().join(format!("out.{ext}"))).unwrap();

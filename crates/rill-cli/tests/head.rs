@@ -1,15 +1,9 @@
 //! `rill head` through the real binary, on each format.
 
 use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn rill(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run rill")
-}
+use common::rill;
 
 /// `in.csv` plus the same rows as `out.parquet` and `out.jsonl`, written by a rill run.
 fn files() -> tempfile::TempDir {

@@ -2,13 +2,13 @@
 //! output that is an input is refused, output directories are created before reading.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
+mod common;
+
+/// `rill args…` in the working directory.
 fn rill(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args(args)
-        .output()
-        .expect("run rill")
+    common::rill(Path::new("."), args)
 }
 
 fn write_pipeline(dir: &Path, yaml: &str) -> String {

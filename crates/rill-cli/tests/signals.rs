@@ -3,8 +3,10 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+
+mod common;
+
+use common::{signal, start, wait_for_partial};
 
 const ROWS: usize = 2_000_000;
 
@@ -30,34 +32,6 @@ fn setup(dir: &Path) -> String {
     p.display().to_string()
 }
 
-fn start(pipeline: &str) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .args(["run", pipeline])
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-/// Waits until the partial file has data: the run has started writing.
-fn wait_for_partial(dir: &Path, child: &mut Child) {
-    let partial = dir.join(".out.csv.rill-partial");
-    let t0 = Instant::now();
-    while std::fs::metadata(&partial).map_or(0, |m| m.len()) == 0 {
-        assert!(child.try_wait().unwrap().is_none(), "rill ended too early");
-        assert!(t0.elapsed() < Duration::from_secs(60), "no partial file");
-        std::thread::sleep(Duration::from_millis(5));
-    }
-}
-
-fn signal(child: &Child, sig: &str) {
-    let ok = Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(ok.success());
-}
-
 /// Checks `out.csv` is a complete output of the first `n` records: the header, then rows
 /// `0..n` in order with `c = 2a`.
 fn assert_complete(dir: &Path, n: usize) {
@@ -77,7 +51,7 @@ fn interrupted_run_commits_what_it_processed(sig: &str, name: &str, code: i32) {
     let dir = tempfile::tempdir().unwrap();
     let p = setup(dir.path());
     let mut child = start(&p);
-    wait_for_partial(dir.path(), &mut child);
+    wait_for_partial(dir.path(), "out.csv", 1, &mut child);
     signal(&child, sig);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -119,7 +93,7 @@ fn sigkill_leaves_the_previous_output() {
     let dir = tempfile::tempdir().unwrap();
     let p = setup(dir.path());
     let mut child = start(&p);
-    wait_for_partial(dir.path(), &mut child);
+    wait_for_partial(dir.path(), "out.csv", 1, &mut child);
     child.kill().unwrap();
     let status = child.wait().unwrap();
     assert_eq!(status.code(), None, "killed by a signal");

@@ -1,16 +1,9 @@
 //! What `rill run` and `rill validate` print: the summary (text and `--json-summary`), `-q`,
 //! the termination result, and warnings about chains whose events reach no target.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn rill(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_rill"))
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .expect("run rill")
-}
+use common::rill;
 
 fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
