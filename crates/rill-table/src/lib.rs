@@ -14,6 +14,7 @@
 //! assert_eq!(tables.get("users").unwrap().attrs(&Value::from("u1")).unwrap().get("color"), Some(&Value::from("red")));
 //! ```
 
+pub mod backend;
 mod table;
 
 pub use table::{Driver, KeyEntry, MemoryDriver, Table, Tables};
