@@ -171,7 +171,8 @@ pub fn open(url: &str, base: &std::path::Path) -> Result<Option<Arc<dyn Backend>
     })?;
     Ok(match loc {
         Location::Memory => None,
-        Location::Embedded(_) | Location::Redis(_) | Location::Postgres(_) => {
+        Location::Embedded(dir) => Some(embedded::Embedded::open(&dir)? as Arc<dyn Backend>),
+        Location::Redis(_) | Location::Postgres(_) => {
             let u = url;
             return Err(BackendError {
                 url: redact(&u),
@@ -182,6 +183,8 @@ pub fn open(url: &str, base: &std::path::Path) -> Result<Option<Arc<dyn Backend>
     })
 }
 
+
+pub mod embedded;
 
 #[cfg(test)]
 mod tests {
