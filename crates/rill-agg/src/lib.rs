@@ -40,6 +40,7 @@ mod op;
 mod prefetch;
 mod read;
 mod record;
+mod schema;
 mod sketch;
 mod spec;
 mod state;
