@@ -29,6 +29,7 @@ use smallvec::SmallVec;
 use std::collections::VecDeque;
 use twox_hash::XxHash64;
 
+pub(crate) mod codec;
 mod counts;
 mod cursor;
 mod hll;
