@@ -51,6 +51,9 @@ pub struct Aggregations {
     pub(crate) fixed_len: usize,
     /// Some aggregator has a sketch op.
     pub(crate) any_sketch: bool,
+    /// What an encoded state depends on, and its hash (see `schema.rs`).
+    pub(crate) schema: String,
+    pub(crate) fingerprint: u64,
 }
 
 /// A value classified for one aggregator.
@@ -122,11 +125,15 @@ impl Aggregations {
             }
         }
         let any_sketch = plans.iter().any(|p| p.needs.sketches());
+        let schema = crate::schema::describe(&specs, &plans);
+        let fingerprint = crate::schema::fingerprint(&schema);
         Ok(Aggregations {
             plans,
             names,
             fixed_len,
             any_sketch,
+            schema,
+            fingerprint,
         })
     }
 

@@ -11,6 +11,10 @@
 //!   and running window values, in one allocation, plus for sketch ops (distinct counts,
 //!   quantiles) per bucket what a window needs to remove it and per window a running sketch
 //!   ([`KeyState::heap_bytes`] reports the whole size).
+//! * [`Aggregations::encode_state`] / [`Aggregations::decode_state`] persist a key's state
+//!   (compact, versioned, checksummed; decoding refuses anything it did not write), so a table
+//!   can reload it in a later run or another process and continue bit for bit;
+//!   [`Aggregations::schema_fingerprint`] identifies the aggregator set a state belongs to.
 //! * [`Emitter`] decides *when* to emit (every event, after N events, at period/window
 //!   boundaries, after a delay); it is pure logic on a clock the caller drives.
 //!
@@ -33,6 +37,7 @@
 //! assert_eq!(out, [Value::Float(1.0), Value::Float(3.0)]);
 //! ```
 
+mod codec;
 mod emit;
 mod engine;
 mod geometry;
@@ -40,11 +45,13 @@ mod op;
 mod prefetch;
 mod read;
 mod record;
+mod schema;
 mod sketch;
 mod spec;
 mod state;
 mod update;
 
+pub use codec::DecodeError;
 pub use emit::{Emission, EmitPolicy, Emitter};
 pub use engine::{Aggregations, DropReason, Outcome, PREFETCH_MAX_WORDS};
 pub use op::{Op, Quantile, Rank};

@@ -145,8 +145,8 @@ impl Needs {
 /// A quantile as an exact fraction `num / den` of `[0, 1]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rank {
-    num: u64,
-    den: u64,
+    pub(crate) num: u64,
+    pub(crate) den: u64,
 }
 
 impl Rank {

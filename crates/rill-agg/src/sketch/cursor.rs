@@ -10,7 +10,7 @@ use crate::Rank;
 /// the value of rank `⌊q·(n − 1)⌋`, and how many values have a smaller code. The histogram
 /// keeps `below` true on every change ([`Cursor::note`]); [`QHist::seek`] then moves the cursor
 /// to the rank of the current count.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Cursor {
     /// The quantile.
     pub q: Rank,

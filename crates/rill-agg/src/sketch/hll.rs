@@ -161,6 +161,30 @@ impl DenseWin {
         }
     }
 
+    /// Adds bucket `bk` (older than the front buckets so far) to the front: raises the suffix
+    /// maxima `f` to its registers, recording the registers it raised.
+    pub(super) fn push_front(&mut self, bk: i64, hll: &BucketHll) {
+        let start = self.diffs.len() as u32;
+        let DenseWin {
+            f,
+            diffs,
+            sum,
+            zeros,
+            ..
+        } = self;
+        let raise = |i: usize, rho: u8| {
+            let old = f[i];
+            if rho > old {
+                diffs.push((i as u32) << 8 | old as u32);
+                f[i] = rho;
+                *sum = *sum - hll_term(old) + hll_term(rho);
+                *zeros -= (old == 0) as u32;
+            }
+        };
+        hll.for_each_reg(raise);
+        self.front.push((bk, start));
+    }
+
     /// Drops the front buckets `<= cutoff`, replaying their recorded changes.
     pub(super) fn pop_front(&mut self, cutoff: i64) {
         while let Some(&(bk, start)) = self.front.last() {

@@ -29,6 +29,7 @@ use smallvec::SmallVec;
 use std::collections::VecDeque;
 use twox_hash::XxHash64;
 
+pub(crate) mod codec;
 mod counts;
 mod cursor;
 mod hll;
@@ -598,25 +599,7 @@ fn rebuild_hll(buckets: &Buckets, win: &WinPlan, newest: i64, w: &mut WinSk) {
     let mut flip = lo;
     for (bk_id, bk) in inside().rev() {
         flip = flip.max(bk_id + 1);
-        let start = d.diffs.len() as u32;
-        let DenseWin {
-            f,
-            diffs,
-            sum,
-            zeros,
-            ..
-        } = &mut *d;
-        let raise = |i: usize, rho: u8| {
-            let old = f[i];
-            if rho > old {
-                diffs.push((i as u32) << 8 | old as u32);
-                f[i] = rho;
-                *sum = *sum - hll_term(old) + hll_term(rho);
-                *zeros -= (old == 0) as u32;
-            }
-        };
-        bk.hll.for_each_reg(raise);
-        d.front.push((bk_id, start));
+        d.push_front(bk_id, &bk.hll);
     }
     d.flip = flip;
     w.hll = WinHll::Dense(d);
