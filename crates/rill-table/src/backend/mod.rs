@@ -72,6 +72,9 @@ impl BackendError {
     }
 }
 
+/// The `(key, value)` pairs of a space, as [`Backend::scan`] returns them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A persistent key-value store under the tables. Implementations are blocking (a table calls
 /// them at flushes, on first sight of a key and from `rill query`/`rill serve`), safe to share
 /// between threads, and keep tables and spaces apart (two tables of one URL never see each
@@ -95,7 +98,7 @@ pub trait Backend: Send + Sync {
     fn write(&self, table: &str, writes: &[Write<'_>]) -> Result<(), BackendError>;
 
     /// Every `(key, value)` of `space` in `table`, ordered by key bytes.
-    fn scan(&self, table: &str, space: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BackendError>;
+    fn scan(&self, table: &str, space: &str) -> Result<Entries, BackendError>;
 
     /// Makes every completed [`write`](Backend::write) durable (fsync for the embedded store;
     /// servers acknowledge writes durably or as configured, and return at once).
@@ -145,9 +148,9 @@ impl Location {
         };
         match url.split_once("://") {
             Some(("memory", "")) => Ok(Location::Memory),
-            Some(("memory", rest)) => Err(format!(
-                "memory:// takes nothing after it (got '{rest}')"
-            )),
+            Some(("memory", rest)) => {
+                Err(format!("memory:// takes nothing after it (got '{rest}')"))
+            }
             Some(("file", path)) if !path.is_empty() => Ok(Location::Embedded(dir(path))),
             Some(("redis" | "rediss", _)) => Ok(Location::Redis(url.to_string())),
             Some(("postgres" | "postgresql", _)) => Ok(Location::Postgres(url.to_string())),
@@ -172,16 +175,14 @@ pub fn open(url: &str, base: &std::path::Path) -> Result<Option<Arc<dyn Backend>
     Ok(match loc {
         Location::Memory => None,
         Location::Embedded(_) | Location::Redis(_) | Location::Postgres(_) => {
-            let u = url;
             return Err(BackendError {
-                url: redact(&u),
+                url: redact(url),
                 what: "this driver is not in this build yet".into(),
                 source: None,
-            })
+            });
         }
     })
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -214,7 +215,10 @@ mod tests {
 
     #[test]
     fn passwords_are_hidden() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(redact("redis://:pw@h"), "redis://:***@h");
     }
