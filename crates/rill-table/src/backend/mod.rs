@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+pub mod postgres;
 pub mod redis;
 
 /// One change of a flush.
@@ -176,7 +177,7 @@ pub fn open(url: &str, base: &std::path::Path) -> Result<Option<Arc<dyn Backend>
     })?;
     Ok(match loc {
         Location::Memory => None,
-        Location::Embedded(_) | Location::Postgres(_) => {
+        Location::Embedded(_) => {
             return Err(BackendError {
                 url: redact(url),
                 what: "this driver is not in this build yet".into(),
@@ -184,6 +185,7 @@ pub fn open(url: &str, base: &std::path::Path) -> Result<Option<Arc<dyn Backend>
             });
         }
         Location::Redis(u) => Some(Arc::new(redis::RedisBackend::connect(&u)?)),
+        Location::Postgres(u) => Some(Arc::new(postgres::PostgresBackend::connect(&u)?)),
     })
 }
 
@@ -791,6 +793,11 @@ mod tests {
             .err()
             .expect("port 1 is closed");
         assert_eq!(e.url, "redis://:***@127.0.0.1:1/0");
+        assert!(!e.chain().contains("secret"), "{}", e.chain());
+        let e = open("postgres://u:secret@127.0.0.1:1/test", base)
+            .err()
+            .expect("port 1 is closed");
+        assert_eq!(e.url, "postgres://u:***@127.0.0.1:1/test");
         assert!(!e.chain().contains("secret"), "{}", e.chain());
         assert!(open("memory://", base).unwrap().is_none());
     }
