@@ -11,6 +11,10 @@
 
 use std::sync::Arc;
 
+pub mod embedded;
+pub mod postgres;
+pub mod redis;
+
 /// One change of a flush.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Write<'a> {
@@ -72,6 +76,9 @@ impl BackendError {
     }
 }
 
+/// The `(key, value)` pairs of a space, as [`Backend::scan`] returns them.
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
 /// A persistent key-value store under the tables. Implementations are blocking (a table calls
 /// them at flushes, on first sight of a key and from `rill query`/`rill serve`), safe to share
 /// between threads, and keep tables and spaces apart (two tables of one URL never see each
@@ -95,7 +102,7 @@ pub trait Backend: Send + Sync {
     fn write(&self, table: &str, writes: &[Write<'_>]) -> Result<(), BackendError>;
 
     /// Every `(key, value)` of `space` in `table`, ordered by key bytes.
-    fn scan(&self, table: &str, space: &str) -> Result<Vec<(Vec<u8>, Vec<u8>)>, BackendError>;
+    fn scan(&self, table: &str, space: &str) -> Result<Entries, BackendError>;
 
     /// Makes every completed [`write`](Backend::write) durable (fsync for the embedded store;
     /// servers acknowledge writes durably or as configured, and return at once).
@@ -145,9 +152,9 @@ impl Location {
         };
         match url.split_once("://") {
             Some(("memory", "")) => Ok(Location::Memory),
-            Some(("memory", rest)) => Err(format!(
-                "memory:// takes nothing after it (got '{rest}')"
-            )),
+            Some(("memory", rest)) => {
+                Err(format!("memory:// takes nothing after it (got '{rest}')"))
+            }
             Some(("file", path)) if !path.is_empty() => Ok(Location::Embedded(dir(path))),
             Some(("redis" | "rediss", _)) => Ok(Location::Redis(url.to_string())),
             Some(("postgres" | "postgresql", _)) => Ok(Location::Postgres(url.to_string())),
@@ -172,23 +179,624 @@ pub fn open(url: &str, base: &std::path::Path) -> Result<Option<Arc<dyn Backend>
     Ok(match loc {
         Location::Memory => None,
         Location::Embedded(dir) => Some(embedded::Embedded::open(&dir)? as Arc<dyn Backend>),
-        Location::Redis(_) | Location::Postgres(_) => {
-            let u = url;
-            return Err(BackendError {
-                url: redact(&u),
-                what: "this driver is not in this build yet".into(),
-                source: None,
-            })
-        }
+        Location::Redis(u) => Some(Arc::new(redis::RedisBackend::connect(&u)?)),
+        Location::Postgres(u) => Some(Arc::new(postgres::PostgresBackend::connect(&u)?)),
     })
 }
 
+/// Splits the driver's own query parameter `name` off `url`: the URL without it (the other
+/// parameters kept in order, for the server's client library) and its value (the last one if
+/// given twice). Values are taken as written, not percent-decoded: the drivers take plain names.
+pub(crate) fn take_param(url: &str, name: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut value = None;
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some((k, v)) if k == name => value = Some(v.to_string()),
+            None if pair == name => value = Some(String::new()),
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, value)
+}
 
-pub mod embedded;
+/// The changes of one space in a batch that take effect.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(crate) struct SpaceChanges<'a> {
+    /// The space.
+    pub space: &'a str,
+    /// `(key, value)` to set, each key once.
+    pub puts: Vec<(&'a [u8], &'a [u8])>,
+    /// Keys to remove, each once, none of them among `puts`.
+    pub deletes: Vec<&'a [u8]>,
+}
+
+/// The writes of a batch that take effect, by space: only the last write of each
+/// `(space, key)` is kept, so the changes of a space touch distinct keys and can be sent in any
+/// order and in chunks (PostgreSQL also refuses an upsert that names one key twice). Spaces and
+/// keys come in the order of their last write.
+pub(crate) fn last_writes<'a>(writes: &[Write<'a>]) -> Vec<SpaceChanges<'a>> {
+    let mut seen: ahash::AHashSet<(&str, &[u8])> = ahash::AHashSet::with_capacity(writes.len());
+    let mut spaces: Vec<SpaceChanges<'a>> = Vec::new();
+    let mut index: ahash::AHashMap<&str, usize> = ahash::AHashMap::new();
+    for w in writes.iter().rev() {
+        let (space, key) = match *w {
+            Write::Put { space, key, .. } | Write::Delete { space, key } => (space, key),
+        };
+        if !seen.insert((space, key)) {
+            continue;
+        }
+        let i = *index.entry(space).or_insert_with(|| {
+            spaces.push(SpaceChanges {
+                space,
+                ..SpaceChanges::default()
+            });
+            spaces.len() - 1
+        });
+        match *w {
+            Write::Put { value, .. } => spaces[i].puts.push((key, value)),
+            Write::Delete { .. } => spaces[i].deletes.push(key),
+        }
+    }
+    // Built from the end: put spaces and keys back into the batch's order.
+    spaces.reverse();
+    for s in &mut spaces {
+        s.puts.reverse();
+        s.deletes.reverse();
+    }
+    spaces
+}
+
+/// Splits `puts` into runs of at most `max_keys` entries and at most `max_bytes` key and value
+/// bytes, for one statement or command each (an entry larger than `max_bytes` goes alone).
+pub(crate) fn put_chunks<'p, 'a>(
+    puts: &'p [(&'a [u8], &'a [u8])],
+    max_keys: usize,
+    max_bytes: usize,
+) -> Vec<&'p [(&'a [u8], &'a [u8])]> {
+    let mut chunks = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, (k, v)) in puts.iter().enumerate() {
+        let size = k.len() + v.len();
+        if i > start && (i - start == max_keys || bytes + size > max_bytes) {
+            chunks.push(&puts[start..i]);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < puts.len() {
+        chunks.push(&puts[start..]);
+    }
+    chunks
+}
+
+/// The checks every [`Backend`] must pass, independent of the driver, against a live store
+/// that holds nothing yet under the tables `t1`, `t2` and `bulk`.
+#[cfg(test)]
+pub(crate) fn conformance(b: &dyn Backend) {
+    use Write::{Delete, Put};
+    let get = |table: &str, space: &str, key: &[u8]| {
+        let mut v = b.get_many(table, space, &[key]).unwrap();
+        assert_eq!(v.len(), 1);
+        v.pop().unwrap()
+    };
+
+    // Nothing there yet; empty requests are fine.
+    assert_eq!(get("t1", "attrs", br#""u1""#), None);
+    assert_eq!(
+        b.get_many("t1", "attrs", &[]).unwrap(),
+        Vec::<Option<Vec<u8>>>::new()
+    );
+    assert_eq!(b.scan("t1", "attrs").unwrap(), vec![]);
+    b.write("t1", &[]).unwrap();
+    assert_eq!(b.scan("t1", "attrs").unwrap(), vec![]);
+
+    // Put, get, overwrite, delete.
+    let u1: &[u8] = br#""u1""#;
+    b.write(
+        "t1",
+        &[Put {
+            space: "attrs",
+            key: u1,
+            value: br#"{"color":"red"}"#,
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        get("t1", "attrs", u1).as_deref(),
+        Some(&br#"{"color":"red"}"#[..])
+    );
+    b.write(
+        "t1",
+        &[Put {
+            space: "attrs",
+            key: u1,
+            value: br#"{"color":"blue"}"#,
+        }],
+    )
+    .unwrap();
+    assert_eq!(
+        get("t1", "attrs", u1).as_deref(),
+        Some(&br#"{"color":"blue"}"#[..])
+    );
+    b.write(
+        "t1",
+        &[
+            Delete {
+                space: "attrs",
+                key: u1,
+            },
+            // Deleting an absent key is not an error.
+            Delete {
+                space: "attrs",
+                key: br#""never""#,
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(get("t1", "attrs", u1), None);
+    assert_eq!(b.scan("t1", "attrs").unwrap(), vec![]);
+
+    // get_many: one entry per key, in the order asked, None where absent, repeats answered.
+    b.write(
+        "t1",
+        &[
+            Put {
+                space: "attrs",
+                key: b"1",
+                value: b"one",
+            },
+            Put {
+                space: "attrs",
+                key: b"3",
+                value: b"three",
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        b.get_many("t1", "attrs", &[b"3", b"2", b"1", b"4", b"3"])
+            .unwrap(),
+        vec![
+            Some(b"three".to_vec()),
+            None,
+            Some(b"one".to_vec()),
+            None,
+            Some(b"three".to_vec())
+        ]
+    );
+
+    // Tables and spaces are apart: the same key in t1/attrs, t1/meta, t2/attrs.
+    b.write(
+        "t1",
+        &[Put {
+            space: "meta",
+            key: b"1",
+            value: b"t1 meta",
+        }],
+    )
+    .unwrap();
+    b.write(
+        "t2",
+        &[Put {
+            space: "attrs",
+            key: b"1",
+            value: b"t2 attrs",
+        }],
+    )
+    .unwrap();
+    assert_eq!(get("t1", "attrs", b"1").as_deref(), Some(&b"one"[..]));
+    assert_eq!(get("t1", "meta", b"1").as_deref(), Some(&b"t1 meta"[..]));
+    assert_eq!(get("t2", "attrs", b"1").as_deref(), Some(&b"t2 attrs"[..]));
+    assert_eq!(get("t2", "attrs", b"3"), None);
+    assert_eq!(get("t2", "meta", b"1"), None);
+    b.write(
+        "t2",
+        &[Delete {
+            space: "attrs",
+            key: b"1",
+        }],
+    )
+    .unwrap();
+    assert_eq!(get("t1", "attrs", b"1").as_deref(), Some(&b"one"[..]));
+    assert_eq!(get("t1", "meta", b"1").as_deref(), Some(&b"t1 meta"[..]));
+    assert_eq!(b.scan("t2", "attrs").unwrap(), vec![]);
+    assert_eq!(
+        b.scan("t1", "meta").unwrap(),
+        vec![(b"1".to_vec(), b"t1 meta".to_vec())]
+    );
+
+    // scan is ordered by key bytes (not by insertion, not as numbers): a prefix sorts before
+    // its extensions, "10" before "2", and a byte >= 0x80 after every ASCII byte.
+    let keys: [&[u8]; 7] = [
+        b"a",
+        br#"["a",1]"#,
+        b"2",
+        b"10",
+        br#""u""#,
+        br#""u1""#,
+        b"\xff",
+    ];
+    let writes: Vec<Write<'_>> = keys
+        .iter()
+        .map(|k| Put {
+            space: "agg.3f2a",
+            key: k,
+            value: k,
+        })
+        .collect();
+    b.write("t1", &writes).unwrap();
+    let sorted: [&[u8]; 7] = [
+        br#""u""#,
+        br#""u1""#,
+        b"10",
+        b"2",
+        br#"["a",1]"#,
+        b"a",
+        b"\xff",
+    ];
+    let expect: Vec<(Vec<u8>, Vec<u8>)> = sorted.iter().map(|k| (k.to_vec(), k.to_vec())).collect();
+    assert_eq!(b.scan("t1", "agg.3f2a").unwrap(), expect);
+
+    // Binary values: zero bytes, bytes that are not UTF-8, an empty value, a large one.
+    let large: Vec<u8> = (0..1_000_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let values: [(&[u8], &[u8]); 4] = [
+        (b"zero", b"\x00a\x00\x00b\x00"),
+        (b"nonutf8", b"\xff\xfe\x80\xc3\x28\x00\x01"),
+        (b"empty", b""),
+        (b"large", &large),
+    ];
+    let writes: Vec<Write<'_>> = values
+        .iter()
+        .map(|(k, v)| Put {
+            space: "meta",
+            key: k,
+            value: v,
+        })
+        .collect();
+    b.write("t2", &writes).unwrap();
+    let names: Vec<&[u8]> = values.iter().map(|(k, _)| *k).collect();
+    let got = b.get_many("t2", "meta", &names).unwrap();
+    assert_eq!(got.len(), 4);
+    for ((k, v), g) in values.iter().zip(&got) {
+        assert_eq!(
+            g.as_deref(),
+            Some(*v),
+            "value of {}",
+            String::from_utf8_lossy(k)
+        );
+    }
+    let mut by_key: Vec<(Vec<u8>, Vec<u8>)> = values
+        .iter()
+        .map(|(k, v)| (k.to_vec(), v.to_vec()))
+        .collect();
+    by_key.sort();
+    assert_eq!(b.scan("t2", "meta").unwrap(), by_key);
+    // A binary key too (keys are JSON text in rill, but the store takes any bytes).
+    b.write(
+        "t2",
+        &[
+            Put {
+                space: "attrs",
+                key: b"\x00\xff",
+                value: b"bin",
+            },
+            Delete {
+                space: "meta",
+                key: b"large",
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        get("t2", "attrs", b"\x00\xff").as_deref(),
+        Some(&b"bin"[..])
+    );
+    assert_eq!(get("t2", "meta", b"large"), None);
+    assert_eq!(b.scan("t2", "meta").unwrap().len(), 3);
+
+    // In one batch the later write of a key wins, whatever the kinds.
+    b.write(
+        "t1",
+        &[
+            Put {
+                space: "meta",
+                key: b"w",
+                value: b"first",
+            },
+            Put {
+                space: "meta",
+                key: b"w",
+                value: b"second",
+            },
+            Put {
+                space: "meta",
+                key: b"d",
+                value: b"gone",
+            },
+            Delete {
+                space: "meta",
+                key: b"d",
+            },
+            Delete {
+                space: "meta",
+                key: b"p",
+            },
+            Put {
+                space: "meta",
+                key: b"p",
+                value: b"back",
+            },
+            Put {
+                space: "attrs",
+                key: b"w",
+                value: b"other space",
+            },
+        ],
+    )
+    .unwrap();
+    assert_eq!(
+        b.get_many("t1", "meta", &[b"w", b"d", b"p"]).unwrap(),
+        vec![Some(b"second".to_vec()), None, Some(b"back".to_vec())]
+    );
+    assert_eq!(
+        get("t1", "attrs", b"w").as_deref(),
+        Some(&b"other space"[..])
+    );
+
+    // Values larger in sum than one statement or command carries (3 × 3 MiB), and one
+    // alone larger than that.
+    let big: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 3 << 20]).collect();
+    let huge = vec![7u8; 9 << 20];
+    let mut writes: Vec<Write<'_>> = big
+        .iter()
+        .enumerate()
+        .map(|(i, v)| Put {
+            space: "agg.big",
+            key: [b"a", b"b", b"c"][i],
+            value: v,
+        })
+        .collect();
+    writes.push(Put {
+        space: "agg.big",
+        key: b"d",
+        value: &huge,
+    });
+    b.write("t2", &writes).unwrap();
+    let got = b
+        .get_many("t2", "agg.big", &[b"a", b"b", b"c", b"d"])
+        .unwrap();
+    assert_eq!(got.len(), 4);
+    for (g, want) in got.iter().zip(big.iter().chain([&huge])) {
+        assert!(
+            g.as_deref() == Some(&want[..]),
+            "a big value came back wrong"
+        );
+    }
+    b.write(
+        "t2",
+        &[b"a", b"b", b"c", b"d"].map(|k: &[u8; 1]| Delete {
+            space: "agg.big",
+            key: k,
+        }),
+    )
+    .unwrap();
+    assert_eq!(b.scan("t2", "agg.big").unwrap(), vec![]);
+
+    // 20 000 keys in one write across two spaces (more than one statement or command takes),
+    // then deletes of a quarter of them in one more.
+    let n = 20_000;
+    let bulk: Vec<(Vec<u8>, Vec<u8>)> = (0..n)
+        .map(|i| {
+            (
+                format!("\"k{i:05}\"").into_bytes(),
+                format!("v{i}").into_bytes(),
+            )
+        })
+        .collect();
+    let writes: Vec<Write<'_>> = bulk
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| Put {
+            space: if i % 2 == 0 { "attrs" } else { "agg.1" },
+            key: k,
+            value: v,
+        })
+        .collect();
+    b.write("bulk", &writes).unwrap();
+    let keys: Vec<&[u8]> = bulk.iter().map(|(k, _)| &k[..]).collect();
+    let got = b.get_many("bulk", "attrs", &keys).unwrap();
+    assert_eq!(got.len(), n);
+    for (i, g) in got.iter().enumerate() {
+        let want = (i % 2 == 0).then(|| bulk[i].1.clone());
+        assert_eq!(*g, want, "key {i}");
+    }
+    let attrs = b.scan("bulk", "attrs").unwrap();
+    assert_eq!(attrs.len(), n / 2);
+    assert_eq!(attrs[0], bulk[0]);
+    assert_eq!(attrs[n / 2 - 1], bulk[n - 2]);
+    assert!(attrs.windows(2).all(|w| w[0].0 < w[1].0));
+    let deletes: Vec<Write<'_>> = keys
+        .iter()
+        .step_by(4)
+        .map(|k| Delete {
+            space: "attrs",
+            key: k,
+        })
+        .collect();
+    b.write("bulk", &deletes).unwrap();
+    let attrs = b.scan("bulk", "attrs").unwrap();
+    assert_eq!(attrs.len(), n / 4);
+    assert_eq!(attrs[0], bulk[2]);
+    assert_eq!(b.scan("bulk", "agg.1").unwrap().len(), n / 2);
+
+    // Shared between threads: concurrent writers and readers of one table, each its own keys.
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            s.spawn(move || {
+                for round in 0..5 {
+                    let keys: Vec<Vec<u8>> = (0..50)
+                        .map(|i| format!("[{t},{round},{i}]").into_bytes())
+                        .collect();
+                    let writes: Vec<Write<'_>> = keys
+                        .iter()
+                        .map(|k| Put {
+                            space: "agg.2",
+                            key: k,
+                            value: k,
+                        })
+                        .collect();
+                    b.write("t2", &writes).unwrap();
+                    let asked: Vec<&[u8]> = keys.iter().map(|k| &k[..]).collect();
+                    let got = b.get_many("t2", "agg.2", &asked).unwrap();
+                    assert_eq!(got.len(), keys.len());
+                    for (g, k) in got.iter().zip(&keys) {
+                        assert_eq!(g.as_deref(), Some(&k[..]));
+                    }
+                }
+            });
+        }
+    });
+    assert_eq!(b.scan("t2", "agg.2").unwrap().len(), 4 * 5 * 50);
+
+    b.sync().unwrap();
+}
+
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn later_writes_of_a_key_win_in_a_batch() {
+        use Write::{Delete, Put};
+        let w = [
+            Put {
+                space: "a",
+                key: b"1",
+                value: b"x",
+            },
+            Delete {
+                space: "b",
+                key: b"1",
+            },
+            Put {
+                space: "a",
+                key: b"2",
+                value: b"y",
+            },
+            Delete {
+                space: "a",
+                key: b"1",
+            },
+            Put {
+                space: "b",
+                key: b"1",
+                value: b"z",
+            },
+            Put {
+                space: "a",
+                key: b"3",
+                value: b"w",
+            },
+        ];
+        assert_eq!(
+            last_writes(&w),
+            vec![
+                SpaceChanges {
+                    space: "b",
+                    puts: vec![(&b"1"[..], &b"z"[..])],
+                    deletes: vec![],
+                },
+                SpaceChanges {
+                    space: "a",
+                    puts: vec![(&b"2"[..], &b"y"[..]), (b"3", b"w")],
+                    deletes: vec![b"1"],
+                },
+            ]
+        );
+        assert_eq!(last_writes(&[]), vec![]);
+    }
+
+    #[test]
+    fn puts_are_chunked_by_count_and_bytes() {
+        let v3 = [0u8; 3];
+        let v9 = [0u8; 9];
+        let puts: Vec<(&[u8], &[u8])> = vec![
+            (b"a", &v3),
+            (b"b", &v3),
+            (b"c", &v3),
+            (b"d", &v9),
+            (b"e", &v3),
+        ];
+        let sizes = |c: Vec<&[(&[u8], &[u8])]>| c.iter().map(|c| c.len()).collect::<Vec<_>>();
+        // By count.
+        assert_eq!(sizes(put_chunks(&puts, 2, 1000)), [2, 2, 1]);
+        assert_eq!(sizes(put_chunks(&puts, 5, 1000)), [5]);
+        // By bytes (each entry is 4 bytes, "d" 10): 4 + 4 = 8 fits 9, "d" alone exceeds it.
+        assert_eq!(sizes(put_chunks(&puts, 100, 9)), [2, 1, 1, 1]);
+        assert_eq!(sizes(put_chunks(&puts, 100, 12)), [3, 1, 1]);
+        assert_eq!(sizes(put_chunks(&puts, 100, 14)), [3, 2]);
+        assert_eq!(sizes(put_chunks(&puts, 1, 1)), [1, 1, 1, 1, 1]);
+        assert_eq!(sizes(put_chunks(&[], 10, 10)), Vec::<usize>::new());
+        // Nothing lost, nothing reordered.
+        let flat: Vec<_> = put_chunks(&puts, 2, 9).concat();
+        assert_eq!(flat, puts);
+    }
+
+    #[test]
+    fn driver_parameters_are_taken_off_the_url() {
+        assert_eq!(
+            take_param("redis://h:6379/0?prefix=abc", "prefix"),
+            ("redis://h:6379/0".to_string(), Some("abc".to_string()))
+        );
+        assert_eq!(
+            take_param(
+                "postgres://u@h/db?sslmode=disable&schema=s1&application_name=x&schema=s2",
+                "schema"
+            ),
+            (
+                "postgres://u@h/db?sslmode=disable&application_name=x".to_string(),
+                Some("s2".to_string())
+            )
+        );
+        assert_eq!(
+            take_param("redis://h?protocol=resp3", "prefix"),
+            ("redis://h?protocol=resp3".to_string(), None)
+        );
+        assert_eq!(
+            take_param("redis://h", "prefix"),
+            ("redis://h".to_string(), None)
+        );
+        assert_eq!(
+            take_param("redis://h?prefix", "prefix"),
+            ("redis://h".to_string(), Some(String::new()))
+        );
+    }
+
+    #[test]
+    fn an_unreachable_server_fails_at_open() {
+        let base = std::path::Path::new("/p");
+        let e = open("redis://:secret@127.0.0.1:1/0", base)
+            .err()
+            .expect("port 1 is closed");
+        assert_eq!(e.url, "redis://:***@127.0.0.1:1/0");
+        assert!(!e.chain().contains("secret"), "{}", e.chain());
+        let e = open("postgres://u:secret@127.0.0.1:1/test", base)
+            .err()
+            .expect("port 1 is closed");
+        assert_eq!(e.url, "postgres://u:***@127.0.0.1:1/test");
+        assert!(!e.chain().contains("secret"), "{}", e.chain());
+        assert!(open("memory://", base).unwrap().is_none());
+    }
 
     #[test]
     fn urls_name_their_driver() {
@@ -217,7 +825,10 @@ mod tests {
 
     #[test]
     fn passwords_are_hidden() {
-        assert_eq!(redact("postgres://u:secret@h:5432/db"), "postgres://u:***@h:5432/db");
+        assert_eq!(
+            redact("postgres://u:secret@h:5432/db"),
+            "postgres://u:***@h:5432/db"
+        );
         assert_eq!(redact("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
         assert_eq!(redact("redis://:pw@h"), "redis://:***@h");
     }
