@@ -1,13 +1,13 @@
 //! User-facing configuration of aggregators (the `aggregates:` list of a YAML pipeline).
 
 use crate::Op;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// One aggregator: a named set of operations over one value stream, evaluated over windows.
 ///
 /// YAML: `{name: clicks, field: click, ops: [count, avg], windows: {sliding: [1h, 2h], period: 10m},
 /// max_value: 100, late: accept, filter: "status == 'ok'"}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AggregatorSpec {
     /// Prefix of the feature names (`<name>_<op>_<window>`); unique among the aggregators of a step.
@@ -37,8 +37,8 @@ pub struct AggregatorSpec {
 }
 
 /// The windows of one aggregator. YAML: `{sliding: [1h, 2h], period: 10m}` or `{fixed: [1h, 1d]}`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(try_from = "WindowsYaml")]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(try_from = "WindowsYaml", into = "WindowsYaml")]
 pub enum WindowSpec {
     /// Sliding windows made of `period`-long epoch-aligned buckets: the window `W` at time `t`
     /// is the bucket containing `t` plus the `W/period − 1` buckets before it.
@@ -67,18 +67,35 @@ impl WindowSpec {
 }
 
 /// The YAML shape of [`WindowSpec`]: exactly one of `sliding` / `fixed`; `period` only with `sliding`.
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct WindowsYaml {
     /// Sliding window lengths.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     sliding: Option<Vec<String>>,
     /// Bucket period of sliding windows.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     period: Option<String>,
     /// Fixed window lengths.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     fixed: Option<Vec<String>>,
+}
+
+impl From<WindowSpec> for WindowsYaml {
+    fn from(w: WindowSpec) -> WindowsYaml {
+        match w {
+            WindowSpec::Sliding { windows, period } => WindowsYaml {
+                sliding: Some(windows),
+                period,
+                fixed: None,
+            },
+            WindowSpec::Fixed { windows } => WindowsYaml {
+                sliding: None,
+                period: None,
+                fixed: Some(windows),
+            },
+        }
+    }
 }
 
 impl TryFrom<WindowsYaml> for WindowSpec {
@@ -102,7 +119,7 @@ impl TryFrom<WindowsYaml> for WindowSpec {
 
 /// Late-data policy of an aggregator. An event is *late* when its bucket is older than the
 /// newest bucket the key has seen (events in the newest bucket are never late).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LatePolicy {
     /// Aggregate it into its own bucket while that bucket is inside the key's span (the largest
@@ -148,6 +165,10 @@ mod tests {
         ] {
             assert!(serde_json::from_str::<WindowSpec>(bad).is_err(), "{bad}");
         }
+        // what a table stores of its aggregators reads back as the same spec
+        let back: AggregatorSpec =
+            serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
         let unknown = r#"{"name":"a","ops":["count"],"windows":{"fixed":["1h"]},"colour":"red"}"#;
         assert!(serde_json::from_str::<AggregatorSpec>(unknown).is_err());
         assert!(serde_json::from_str::<AggregatorSpec>(

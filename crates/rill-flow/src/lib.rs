@@ -25,4 +25,4 @@ pub use run::{run, Clock, MaxRejects, RunError, RunOptions, RunOutcome};
 pub use runtime::Graph;
 pub use source::{IterSource, Source, SourceBatch};
 pub use step::{Cx, Failure, Step, StepResult};
-pub use summary::{RunSummary, StepStats};
+pub use summary::{RunSummary, StepStats, TableReport};

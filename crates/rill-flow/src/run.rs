@@ -201,6 +201,7 @@ fn drive(
             graph.fire_timers(now(watermark))?;
         }
         let more = read?;
+        graph.flush_tables(false)?;
         if !more {
             limit(graph, seen, true)?;
             break;

@@ -15,6 +15,8 @@ use crate::graph::{ErrorPolicy, Flow};
 use crate::step::{Cx, Failure, Step, ALL_OUTLETS};
 use crate::summary::{RunSummary, StepStats};
 use rill_core::{Error, Event, Record, Result, Str, Timestamp, Value};
+use rill_table::{Progress, Table};
+use std::sync::Arc;
 
 pub(crate) struct Node {
     name: String,
@@ -39,6 +41,8 @@ pub struct Graph {
     pub(crate) summary: RunSummary,
     pub(crate) has_complete: bool,
     pub(crate) event_time: bool,
+    /// Every table a step uses, once each: flushed between source batches and at the end.
+    tables: Vec<Arc<Table>>,
 }
 
 impl Graph {
@@ -120,7 +124,14 @@ impl Graph {
                 .map_err(|e| e.context(format!("step '{name}'")))?;
         }
         let has_complete = nodes.iter().any(|n| n.step.completes_events());
+        let mut tables: Vec<Arc<Table>> = Vec::new();
+        for t in nodes.iter().flat_map(|n| n.step.tables()) {
+            if !tables.iter().any(|u| Arc::ptr_eq(u, &t)) {
+                tables.push(t);
+            }
+        }
         Ok(Graph {
+            tables,
             nodes,
             order,
             roots,
@@ -145,6 +156,29 @@ impl Graph {
 
     pub(crate) fn set_source_name(&mut self, name: &str) {
         self.summary.source = name.to_string();
+    }
+
+    /// Flushes the tables whose `flush_interval` has passed (`force`: every table). Called only
+    /// between source batches and after termination, where every event read so far has gone
+    /// through the whole graph: what a flush writes is the state as of that record.
+    pub(crate) fn flush_tables(&self, force: bool) -> Result<()> {
+        let progress = Progress {
+            source: self.summary.source.clone(),
+            records: self.summary.records_read,
+        };
+        for t in &self.tables {
+            if force {
+                t.flush(Some(&progress))?;
+            } else {
+                t.flush_if_due(Some(&progress))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The tables the flow's steps use.
+    pub fn tables(&self) -> &[Arc<Table>] {
+        &self.tables
     }
 
     /// Hands the events a source just read to the steps that read the source, before they are
@@ -346,6 +380,8 @@ impl Graph {
             }
         }
         self.summary.steps = self.step_stats();
+        self.flush_tables(true)?;
+        self.summary.tables = self.table_reports();
         // storey: the first non-None terminal result
         Ok(results.into_iter().next())
     }
@@ -367,9 +403,24 @@ impl Graph {
             .collect()
     }
 
+    /// What happened to the persistent tables, for the summary.
+    fn table_reports(&self) -> Vec<crate::TableReport> {
+        self.tables
+            .iter()
+            .filter(|t| t.is_persistent())
+            .map(|t| crate::TableReport {
+                name: t.name().to_string(),
+                url: t.url().to_string(),
+                resumed_from: t.resumed_from().cloned(),
+                flushed: t.last_flushed(),
+            })
+            .collect()
+    }
+
     /// Snapshot of the counts so far (for failed runs).
     pub(crate) fn snapshot_summary(&mut self) -> RunSummary {
         self.summary.steps = self.step_stats();
+        self.summary.tables = self.table_reports();
         self.summary.clone()
     }
 }

@@ -127,6 +127,12 @@ pub trait Step: Send {
         Vec::new()
     }
 
+    /// The tables the step reads or writes: the runtime flushes them between source batches
+    /// (every `flush_interval`) and when the flow ends.
+    fn tables(&self) -> Vec<std::sync::Arc<rill_table::Table>> {
+        Vec::new()
+    }
+
     /// True for steps whose outputs feed awaitable results (`complete`): the controller then
     /// hands out a result handle per emitted event.
     fn completes_events(&self) -> bool {

@@ -32,10 +32,46 @@ pub struct RunSummary {
     pub dead_lettered: u64,
     /// Per-step counts in topological order.
     pub steps: Vec<StepStats>,
+    /// The persistent tables of the run: where their state came from and how far it was written.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<TableReport>,
     /// Warnings about the configuration (e.g. a chain whose events reach no target), each a
     /// complete message; printed after the counts.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// What a run did with a persistent table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableReport {
+    /// The table's name.
+    pub name: String,
+    /// Its URL (password hidden).
+    pub url: String,
+    /// The progress an earlier run's last flush recorded, when the store held one: the state
+    /// this run started from.
+    pub resumed_from: Option<rill_table::Progress>,
+    /// The progress of this run's last completed flush: after a crash the store holds the
+    /// state as of this record, and a replay starts after it.
+    pub flushed: Option<rill_table::Progress>,
+}
+
+impl fmt::Display for TableReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "table {} ({})", self.name, self.url)?;
+        match &self.resumed_from {
+            Some(p) => write!(
+                f,
+                ": started from the state of an earlier run (flushed after record {} of {})",
+                p.records, p.source
+            )?,
+            None => write!(f, ": started empty")?,
+        }
+        match &self.flushed {
+            Some(p) => write!(f, "; flushed through record {} of {}", p.records, p.source),
+            None => write!(f, "; nothing flushed"),
+        }
+    }
 }
 
 impl RunSummary {
@@ -84,6 +120,9 @@ impl fmt::Display for RunSummary {
                 write!(f, "  {k} {v}")?;
             }
             writeln!(f)?;
+        }
+        for t in &self.tables {
+            writeln!(f, "{t}")?;
         }
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;

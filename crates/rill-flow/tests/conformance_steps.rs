@@ -196,7 +196,11 @@ fn map_with_state_per_key_uses_table_attributes() {
     );
     // the state stays readable in the table after the flow
     assert_eq!(
-        table.attrs(&Value::from("a")).unwrap().get("total"),
+        table
+            .attrs(&Value::from("a"))
+            .unwrap()
+            .unwrap()
+            .get("total"),
         Some(&Value::Int(6))
     );
 }

@@ -1,205 +1,396 @@
-use ahash::AHashMap;
+//! [`Table`]: a named table of per-key state — static attributes and the aggregation state of
+//! each set of aggregators — cached in memory in front of an optional persistent backend.
+
+use crate::agg_store::{key_bytes, AggStore};
+use crate::attr_store::AttrData;
+use crate::backend::{self, Backend, Write};
 use parking_lot::Mutex;
-use rill_core::{Record, Result, Value};
-use std::any::Any;
+use rill_agg::AggregatorSpec;
+use rill_core::{Error, Record, Result, Value};
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Where a table persists its keys. The memory driver persists nothing (storey's NoopDriver):
-/// the table's cache is the data. Persistent drivers (embedded store, Redis, PostgreSQL)
-/// implement the same trait.
-pub trait Driver: Send + Sync {
-    /// A name for messages (`memory`, `redis://…`).
-    fn name(&self) -> &str;
-    /// Loads a key's attributes when it is first seen by this process.
-    fn load_attrs(&self, key: &Value) -> Result<Option<Record>>;
-    /// Persists a key's attributes.
-    fn save_attrs(&self, key: &Value, attrs: &Record) -> Result<()>;
+/// The backend space of the table's metadata: its aggregator sets and its flush progress.
+pub const META: &str = "meta";
+/// The backend space of the keys' static attributes.
+pub const ATTRS: &str = "attrs";
+/// The meta key of the progress of the last flush.
+const PROGRESS: &[u8] = b"progress";
+/// Prefix of the meta keys describing a set of aggregators (`aggregates.agg.<fingerprint>`).
+const AGGREGATES: &str = "aggregates.";
+
+/// How a table caches and flushes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableOptions {
+    /// Changed keys are written to the backend when this much time has passed since the last
+    /// flush (checked between source batches), and always when the run ends.
+    pub flush_interval: Duration,
 }
 
-/// The memory driver: nothing is persisted beyond the process.
-#[derive(Debug, Default)]
-pub struct MemoryDriver;
-
-impl Driver for MemoryDriver {
-    fn name(&self) -> &str {
-        "memory"
-    }
-    fn load_attrs(&self, _key: &Value) -> Result<Option<Record>> {
-        Ok(None)
-    }
-    fn save_attrs(&self, _key: &Value, _attrs: &Record) -> Result<()> {
-        Ok(())
+impl Default for TableOptions {
+    fn default() -> Self {
+        TableOptions {
+            flush_interval: Duration::from_secs(5),
+        }
     }
 }
 
-/// Everything a table holds for one key.
-#[derive(Default)]
-pub struct KeyEntry {
-    /// Static attributes (storey: the key's dict in the table).
-    pub attrs: Record,
-    /// Opaque per-key state of other components (e.g. aggregation buckets), by component id.
-    pub state: Vec<(u64, Box<dyn Any + Send>)>,
+/// How far the input had been processed when a table last flushed: a run that stops (a crash,
+/// `kill -9`) leaves the table as of this point, so a replay starts after `records`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    /// The source (file path, topic).
+    pub source: String,
+    /// Records of the source processed through the whole flow.
+    pub records: u64,
 }
 
-impl std::fmt::Debug for KeyEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyEntry")
-            .field("attrs", &self.attrs)
-            .field("state_components", &self.state.len())
-            .finish()
-    }
+/// The stored description of a set of aggregators.
+#[derive(Serialize, Deserialize)]
+struct StoredAggregates {
+    aggregates: Vec<AggregatorSpec>,
 }
 
-struct Data {
-    slots: AHashMap<Value, u32>,
-    keys: Vec<Value>,
-    entries: Vec<KeyEntry>,
-}
-
-/// A named table of per-key entries. Shared as `Arc<Table>` between steps and flows.
+/// A named table of per-key state, shared as `Arc<Table>` between the steps and flows of a
+/// process. Without a backend (`memory://`) the cache is the data.
+///
+/// ```
+/// use rill_table::Table;
+/// use rill_core::{Record, Value};
+/// let t = Table::memory("users");
+/// t.merge_attrs(&Value::from("u1"), &Record::from_pairs([("color", Value::from("red"))])).unwrap();
+/// assert_eq!(t.attrs(&Value::from("u1")).unwrap().unwrap().get("color"), Some(&Value::from("red")));
+/// ```
 pub struct Table {
     name: String,
-    driver: Box<dyn Driver>,
-    data: Mutex<Data>,
-    /// State stores other components keep in this table (e.g. aggregation state), by id.
-    components: Mutex<Vec<(String, Arc<dyn Any + Send + Sync>)>>,
+    url: String,
+    backend: Option<Arc<dyn Backend>>,
+    options: TableOptions,
+    attrs: Mutex<AttrData>,
+    aggs: Mutex<Vec<Arc<AggStore>>>,
+    last_flush: Mutex<Instant>,
+    /// The progress stored by the last flush of an earlier run, read at open.
+    resumed: Option<Progress>,
+    /// The progress of this process's last completed flush.
+    flushed: Mutex<Option<Progress>>,
 }
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Table")
             .field("name", &self.name)
-            .field("driver", &self.driver.name())
+            .field("url", &self.url)
             .finish()
     }
 }
 
+fn table_error(table: &str, e: backend::BackendError) -> Error {
+    Error::Table {
+        table: table.to_string(),
+        message: e.chain(),
+    }
+}
+
 impl Table {
-    /// A table over a driver.
-    pub fn new(name: impl Into<String>, driver: Box<dyn Driver>) -> Arc<Table> {
-        Arc::new(Table {
-            name: name.into(),
-            driver,
-            data: Mutex::new(Data {
-                slots: AHashMap::new(),
-                keys: Vec::new(),
-                entries: Vec::new(),
-            }),
-            components: Mutex::new(Vec::new()),
-        })
-    }
-    /// A memory table.
+    /// A memory table: nothing persists beyond the process.
     pub fn memory(name: impl Into<String>) -> Arc<Table> {
-        Table::new(name, Box::new(MemoryDriver))
+        Arc::new(Table::bare(
+            name.into(),
+            "memory://".into(),
+            None,
+            TableOptions::default(),
+        ))
     }
+
+    fn bare(
+        name: String,
+        url: String,
+        backend: Option<Arc<dyn Backend>>,
+        options: TableOptions,
+    ) -> Table {
+        Table {
+            name,
+            url,
+            backend,
+            options,
+            attrs: Mutex::new(AttrData::default()),
+            aggs: Mutex::new(Vec::new()),
+            last_flush: Mutex::new(Instant::now()),
+            resumed: None,
+            flushed: Mutex::new(None),
+        }
+    }
+
+    /// Opens the table `name` at `url` (see [`backend::open`]; a relative directory is taken
+    /// relative to `base`): connects, and reads what the store already holds for this table —
+    /// its aggregator sets (so `query_by_key` and `rill query` find their features) and the
+    /// progress of its last flush. Errors name the table and the URL (password hidden).
+    pub fn open(
+        name: &str,
+        url: &str,
+        base: &std::path::Path,
+        options: TableOptions,
+    ) -> Result<Arc<Table>> {
+        let backend = backend::open(url, base).map_err(|e| table_error(name, e))?;
+        let shown = backend
+            .as_ref()
+            .map_or_else(|| "memory://".to_string(), |b| b.url().to_string());
+        let mut t = Table::bare(name.to_string(), shown, backend.clone(), options);
+        if let Some(b) = &backend {
+            let meta = b.scan(name, META).map_err(|e| table_error(name, e))?;
+            for (k, v) in meta {
+                let bad = |why: String| Error::Table {
+                    table: name.to_string(),
+                    message: format!(
+                        "{}: the stored metadata '{}' is damaged: {why}",
+                        t.url,
+                        String::from_utf8_lossy(&k)
+                    ),
+                };
+                if k == PROGRESS {
+                    t.resumed = Some(serde_json::from_slice(&v).map_err(|e| bad(e.to_string()))?);
+                } else if k.starts_with(AGGREGATES.as_bytes()) {
+                    let stored: StoredAggregates =
+                        serde_json::from_slice(&v).map_err(|e| bad(e.to_string()))?;
+                    let store = AggStore::new(stored.aggregates).map_err(|e| bad(e.to_string()))?;
+                    store.attach(name, b.clone());
+                    t.aggs.get_mut().push(Arc::new(store));
+                }
+            }
+        }
+        Ok(Arc::new(t))
+    }
+
     /// The table's name.
     pub fn name(&self) -> &str {
         &self.name
     }
-    /// Number of keys in the cache.
-    pub fn len(&self) -> usize {
-        self.data.lock().keys.len()
+    /// The table's URL (`memory://`, the store's directory, or the server URL with any
+    /// password hidden).
+    pub fn url(&self) -> &str {
+        &self.url
     }
-    /// True when no key is cached.
+    /// True when the table persists to a backend.
+    pub fn is_persistent(&self) -> bool {
+        self.backend.is_some()
+    }
+    /// The progress recorded by the last flush of an earlier run (read when the table opened).
+    pub fn resumed_from(&self) -> Option<&Progress> {
+        self.resumed.as_ref()
+    }
+
+    /// The progress of this process's last completed flush.
+    pub fn last_flushed(&self) -> Option<Progress> {
+        self.flushed.lock().clone()
+    }
+
+    /// Number of keys with cached attributes.
+    pub fn len(&self) -> usize {
+        self.attrs.lock().keys.len()
+    }
+    /// True when no key has cached attributes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
-    /// Runs `f` on the key's entry, creating it (loading attributes from the driver) if needed.
-    pub fn with_entry<R>(&self, key: &Value, f: impl FnOnce(&mut KeyEntry) -> R) -> Result<R> {
-        let mut d = self.data.lock();
-        let slot = match d.slots.get(key) {
-            Some(&s) => s,
-            None => {
-                let attrs = self
-                    .driver
-                    .load_attrs(key)
-                    .map_err(|e| {
-                        e.context(format!(
-                            "table '{}' loading key {}",
-                            self.name,
-                            rill_core::json::to_json(key)
-                        ))
-                    })?
-                    .unwrap_or_default();
-                let s = d.keys.len() as u32;
-                d.slots.insert(key.clone(), s);
-                d.keys.push(key.clone());
-                d.entries.push(KeyEntry {
-                    attrs,
-                    state: Vec::new(),
-                });
-                s
-            }
-        };
-        Ok(f(&mut d.entries[slot as usize]))
-    }
-
-    /// Runs `f` on the key's entry if the key is known (never creates it).
-    pub fn with_existing<R>(&self, key: &Value, f: impl FnOnce(&KeyEntry) -> R) -> Option<R> {
-        let d = self.data.lock();
-        d.slots.get(key).map(|&s| f(&d.entries[s as usize]))
-    }
-
-    /// The key's attributes, if the key is known.
-    pub fn attrs(&self, key: &Value) -> Option<Record> {
-        self.with_existing(key, |e| e.attrs.clone())
-    }
-
-    /// Merges `attrs` into the key's attributes (new values win) and persists them.
-    pub fn merge_attrs(&self, key: &Value, attrs: &Record) -> Result<()> {
-        let merged = self.with_entry(key, |e| {
-            for (k, v) in attrs.iter() {
-                e.attrs.set(k, v.clone());
-            }
-            e.attrs.clone()
-        })?;
-        self.driver.save_attrs(key, &merged)
-    }
-
-    /// The component store registered under `id`, created by `init` on first use. Lets a
-    /// component (e.g. aggregations) keep dense per-key state in the table, where other steps
-    /// and flows of the process find it by table name. Fails if `id` holds another type.
-    pub fn component<T: Any + Send + Sync>(
-        &self,
-        id: &str,
-        init: impl FnOnce() -> T,
-    ) -> Result<Arc<T>> {
-        let mut c = self.components.lock();
-        if let Some((_, any)) = c.iter().find(|(k, _)| k == id) {
-            return any
-                .clone()
-                .downcast::<T>()
-                .map_err(|_| rill_core::Error::Table {
-                    table: self.name.clone(),
-                    message: format!("component '{id}' has another type"),
-                });
+    /// The slot of `key`'s attributes, loading them from the backend on first sight; `create`
+    /// makes an empty entry for a key that has none.
+    fn attr_slot(&self, d: &mut AttrData, key: &Value, create: bool) -> Result<Option<u32>> {
+        if let Some(s) = d.find(key) {
+            return Ok(Some(s));
         }
-        let v = Arc::new(init());
-        c.push((id.to_string(), v.clone()));
-        Ok(v)
+        if let Some(b) = &self.backend {
+            if !d.absent.contains(key) {
+                let got = b
+                    .get_many(&self.name, ATTRS, &[&key_bytes(key)])
+                    .map_err(|e| table_error(&self.name, e))?;
+                if let Some(bytes) = got.into_iter().next().flatten() {
+                    let attrs = match crate::value_codec::decode(&bytes) {
+                        Ok(Value::Record(r)) => r,
+                        Ok(other) => {
+                            return Err(self.damaged(key, format!("a {}", other.type_name())))
+                        }
+                        Err(why) => return Err(self.damaged(key, why)),
+                    };
+                    return Ok(Some(d.insert(key.clone(), attrs)));
+                }
+                d.absent.insert(key.clone());
+            }
+        }
+        Ok(create.then(|| d.insert(key.clone(), Record::default())))
     }
 
-    /// Every component store of type `T` in this table.
-    pub fn components<T: Any + Send + Sync>(&self) -> Vec<Arc<T>> {
-        self.components
-            .lock()
-            .iter()
-            .filter_map(|(_, a)| a.clone().downcast::<T>().ok())
-            .collect()
+    fn damaged(&self, key: &Value, why: String) -> Error {
+        Error::Table {
+            table: self.name.clone(),
+            message: format!(
+                "{}: the stored attributes of key {} are damaged: {why}",
+                self.url,
+                rill_core::json::to_json(key)
+            ),
+        }
     }
 
-    /// Every cached key, in first-seen order.
+    /// The key's attributes, if the key has any (loaded from the backend on first sight).
+    pub fn attrs(&self, key: &Value) -> Result<Option<Record>> {
+        let mut d = self.attrs.lock();
+        Ok(self
+            .attr_slot(&mut d, key, false)?
+            .map(|s| d.attrs[s as usize].clone()))
+    }
+
+    /// Runs `f` on the key's attributes (empty for a new key) and marks them changed.
+    pub fn update_attrs<R>(&self, key: &Value, f: impl FnOnce(&mut Record) -> R) -> Result<R> {
+        let mut d = self.attrs.lock();
+        let s = self.attr_slot(&mut d, key, true)?.expect("created");
+        let r = f(&mut d.attrs[s as usize]);
+        if self.backend.is_some() {
+            d.touch(s);
+        }
+        Ok(r)
+    }
+
+    /// Merges `attrs` into the key's attributes (new values win).
+    pub fn merge_attrs(&self, key: &Value, attrs: &Record) -> Result<()> {
+        self.update_attrs(key, |e| {
+            for (k, v) in attrs.iter() {
+                e.set(k, v.clone());
+            }
+        })
+    }
+
+    /// Every key with cached attributes, in first-seen order.
     pub fn keys(&self) -> Vec<Value> {
-        self.data.lock().keys.clone()
+        self.attrs.lock().keys.clone()
     }
+
+    /// The aggregation store of `specs` in this table, created on first use (and, for a
+    /// persistent table, recorded in the store's metadata). Two steps with the same aggregators
+    /// share one store. An aggregator name that the table already holds with other settings —
+    /// in this process or in the persistent store — is an error: state of another definition
+    /// is never mixed in.
+    pub fn agg_store(&self, specs: Vec<AggregatorSpec>) -> Result<Arc<AggStore>> {
+        let new = AggStore::new(specs)?;
+        let mut stores = self.aggs.lock();
+        if let Some(s) = stores.iter().find(|s| s.space() == new.space()) {
+            return Ok(s.clone());
+        }
+        for s in stores.iter() {
+            for old in s.specs() {
+                if let Some(mine) = new.specs().iter().find(|a| a.name == old.name && *a != old) {
+                    return Err(Error::config(format!(
+                        "table '{}' ({}) holds aggregator '{}' as {}; this step defines it as {}: \
+                         state of another definition cannot be mixed in (use another table, or \
+                         another url, or remove the stored state)",
+                        self.name,
+                        self.url,
+                        old.name,
+                        describe(old),
+                        describe(mine)
+                    )));
+                }
+            }
+        }
+        if let Some(b) = &self.backend {
+            let meta = serde_json::to_vec(&StoredAggregates {
+                aggregates: new.specs().to_vec(),
+            })
+            .expect("specs serialize");
+            let key = format!("{AGGREGATES}{}", new.space());
+            b.write(
+                &self.name,
+                &[Write::Put {
+                    space: META,
+                    key: key.as_bytes(),
+                    value: &meta,
+                }],
+            )
+            .map_err(|e| table_error(&self.name, e))?;
+            new.attach(&self.name, b.clone());
+        }
+        let new = Arc::new(new);
+        stores.push(new.clone());
+        Ok(new)
+    }
+
+    /// Every aggregation store of the table (in this process, or recorded in its backend).
+    pub fn agg_stores(&self) -> Vec<Arc<AggStore>> {
+        self.aggs.lock().clone()
+    }
+
+    /// Writes every key changed since the last flush, and `progress`, to the backend in one
+    /// atomic batch, then makes it durable. A no-op for a memory table. On failure the keys stay
+    /// changed (the next flush retries them).
+    pub fn flush(&self, progress: Option<&Progress>) -> Result<()> {
+        let Some(b) = &self.backend else {
+            return Ok(());
+        };
+        let stores = self.agg_stores();
+        let (attr_slots, attrs) = self.attrs.lock().take_dirty();
+        let taken: Vec<_> = stores.iter().map(|s| s.take_dirty()).collect();
+        let progress_json = progress.map(|p| serde_json::to_vec(p).expect("progress serializes"));
+        let mut writes =
+            Vec::with_capacity(attrs.len() + taken.iter().map(|t| t.1.len()).sum::<usize>() + 1);
+        writes.extend(attrs.iter().map(|(k, v)| Write::Put {
+            space: ATTRS,
+            key: k,
+            value: v,
+        }));
+        for (s, (_, entries)) in stores.iter().zip(&taken) {
+            writes.extend(entries.iter().map(|(k, v)| Write::Put {
+                space: s.space(),
+                key: k,
+                value: v,
+            }));
+        }
+        if let Some(p) = &progress_json {
+            writes.push(Write::Put {
+                space: META,
+                key: PROGRESS,
+                value: p,
+            });
+        }
+        let done = b.write(&self.name, &writes).and_then(|()| b.sync());
+        if let Err(e) = done {
+            let mut d = self.attrs.lock();
+            for &s in &attr_slots {
+                d.touch(s);
+            }
+            drop(d);
+            for (s, (slots, _)) in stores.iter().zip(&taken) {
+                s.redirty(slots);
+            }
+            return Err(table_error(&self.name, e));
+        }
+        *self.last_flush.lock() = Instant::now();
+        if let Some(p) = progress {
+            *self.flushed.lock() = Some(p.clone());
+        }
+        Ok(())
+    }
+
+    /// [`flush`](Table::flush) when `flush_interval` has passed since the last one.
+    pub fn flush_if_due(&self, progress: Option<&Progress>) -> Result<()> {
+        if self.backend.is_some() && self.last_flush.lock().elapsed() >= self.options.flush_interval
+        {
+            self.flush(progress)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// An aggregator's settings in words, for mismatch messages.
+fn describe(a: &AggregatorSpec) -> String {
+    serde_json::to_string(a).unwrap_or_else(|_| format!("{a:?}"))
 }
 
 /// The tables of a process, by name (storey's `Context` tables): flows built in the same process
 /// share a table by naming it.
 #[derive(Default, Clone)]
 pub struct Tables {
-    map: Arc<Mutex<AHashMap<String, Arc<Table>>>>,
+    map: Arc<Mutex<ahash::AHashMap<String, Arc<Table>>>>,
 }
 
 impl Tables {
@@ -218,5 +409,34 @@ impl Tables {
             .entry(name.to_string())
             .or_insert_with(|| Table::memory(name))
             .clone()
+    }
+    /// The table named `name`, opened at `url` if it is not registered yet. A table already
+    /// registered under another URL is an error.
+    pub fn open(
+        &self,
+        name: &str,
+        url: &str,
+        base: &std::path::Path,
+        options: TableOptions,
+    ) -> Result<Arc<Table>> {
+        if let Some(t) = self.get(name) {
+            let wanted = backend::Location::parse(url, base).ok();
+            let memory = matches!(wanted, Some(backend::Location::Memory));
+            let same = wanted.is_some() && memory != t.is_persistent();
+            if !same {
+                return Err(Error::config(format!(
+                    "table '{name}' is already open at {} in this process",
+                    t.url()
+                )));
+            }
+            return Ok(t);
+        }
+        let t = Table::open(name, url, base, options)?;
+        self.insert(t.clone());
+        Ok(t)
+    }
+    /// Every registered table.
+    pub fn all(&self) -> Vec<Arc<Table>> {
+        self.map.lock().values().cloned().collect()
     }
 }

@@ -19,6 +19,16 @@ pub(crate) fn resolve(config: &mut PipelineConfig, tree: &Node, dir: &Path) {
         tree.get(path)
             .is_some_and(|n| matches!(n.origin, Origin::File { .. }))
     };
+    for (name, t) in config.tables.iter_mut() {
+        if !from_file(&format!("tables.{name}.url")) {
+            continue;
+        }
+        match t.url.split_once("://") {
+            None => t.url = join(dir, &t.url),
+            Some(("file", p)) => t.url = format!("file://{}", join(dir, p)),
+            Some(_) => {}
+        }
+    }
     let kind = config.source.kind();
     let at = format!("source.{kind}.path");
     match config.source.path_mut() {

@@ -15,10 +15,29 @@ use std::path::Path;
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TableConfig {
-    /// Where the table keeps its data. `memory://` keeps it in the process (shared by name with
-    /// other flows of the process).
+    /// Where the table keeps its data: `memory://` (the default) keeps it in the process (shared
+    /// by name with other flows of the process); a directory path or `file://DIR` is the
+    /// embedded on-disk store (relative to the pipeline file); `redis://HOST:PORT/DB?prefix=P`
+    /// and `postgres://USER@HOST:PORT/DB?schema=S` use those servers.
     #[serde(default = "memory_url")]
     pub url: String,
+    /// How often changed keys are written to a persistent table (`5s`, the default; `0s`:
+    /// after every source batch). A run always flushes when it ends or is interrupted; a
+    /// crash loses at most this much work, and the store says from which record to replay.
+    #[serde(default)]
+    pub flush_interval: Option<String>,
+}
+
+impl TableConfig {
+    /// The table's cache and flush options.
+    pub fn options(&self) -> Result<rill_table::TableOptions> {
+        let mut o = rill_table::TableOptions::default();
+        if let Some(f) = &self.flush_interval {
+            let d = rill_core::parse_duration(f).map_err(|e| e.at("flush_interval"))?;
+            o.flush_interval = std::time::Duration::from_nanos(d.nanos().max(0) as u64);
+        }
+        Ok(o)
+    }
 }
 
 fn memory_url() -> String {
@@ -270,14 +289,20 @@ impl Pipeline {
     fn prepare(&self, cx: &BuildContext, mode: Mode) -> Result<Flow> {
         let c = &self.config;
         for (name, t) in &c.tables {
-            if t.url != "memory://" {
-                return Err(Error::config(format!(
-                    "unsupported table url '{}': this build of rill supports memory:// tables",
-                    t.url
-                ))
-                .at(format!("tables.{name}.url")));
+            let options = t.options().map_err(|e| e.at(format!("tables.{name}")))?;
+            let at = format!("tables.{name}.url");
+            match mode {
+                // validate connects to nothing and creates no store: the URL's form is checked
+                Mode::Check => {
+                    rill_table::backend::Location::parse(&t.url, Path::new(""))
+                        .map_err(|why| Error::config(format!("table '{name}': {why}")).at(&at))?;
+                }
+                Mode::Build => {
+                    cx.tables
+                        .open(name, &t.url, Path::new(""), options)
+                        .map_err(|e| e.at(&at))?;
+                }
             }
-            cx.tables.get_or_create(name);
         }
         let source_at = format!("source.{}", c.source.kind());
         // the files first (a glob matching nothing is an error of `path`), then the options,

@@ -25,7 +25,7 @@ pub mod rename;
 pub mod sample_window;
 pub mod write_to_table;
 
-pub use aggregate_by_key::{AggStore, AggregateByKey};
+pub use aggregate_by_key::AggregateByKey;
 pub use batch::Batch;
 pub use choice::Choice;
 pub use collect::{Collect, Collected};

@@ -189,15 +189,41 @@ mod tests {
             s.write(
                 "t",
                 &[
-                    Write::Put { space: "attrs", key: b"\"a\"", value: b"1" },
-                    Write::Put { space: "attrs", key: b"\"b\"", value: b"\x00\xff" },
-                    Write::Put { space: "meta", key: b"\"a\"", value: b"m" },
+                    Write::Put {
+                        space: "attrs",
+                        key: b"\"a\"",
+                        value: b"1",
+                    },
+                    Write::Put {
+                        space: "attrs",
+                        key: b"\"b\"",
+                        value: b"\x00\xff",
+                    },
+                    Write::Put {
+                        space: "meta",
+                        key: b"\"a\"",
+                        value: b"m",
+                    },
                 ],
             )
             .unwrap();
-            s.write("t2", &[Write::Put { space: "attrs", key: b"\"a\"", value: b"other" }])
-                .unwrap();
-            s.write("t", &[Write::Delete { space: "attrs", key: b"\"b\"" }]).unwrap();
+            s.write(
+                "t2",
+                &[Write::Put {
+                    space: "attrs",
+                    key: b"\"a\"",
+                    value: b"other",
+                }],
+            )
+            .unwrap();
+            s.write(
+                "t",
+                &[Write::Delete {
+                    space: "attrs",
+                    key: b"\"b\"",
+                }],
+            )
+            .unwrap();
             s.sync().unwrap();
             // a second open in the process shares the handle (fjall's lock allows one)
             let again = Embedded::open(dir.path()).unwrap();
@@ -205,10 +231,14 @@ mod tests {
         }
         let s = Embedded::open(dir.path()).unwrap();
         assert_eq!(
-            s.get_many("t", "attrs", &[b"\"a\"", b"\"b\"", b"\"c\""]).unwrap(),
+            s.get_many("t", "attrs", &[b"\"a\"", b"\"b\"", b"\"c\""])
+                .unwrap(),
             vec![Some(b"1".to_vec()), None, None]
         );
-        assert_eq!(s.scan("t", "meta").unwrap(), vec![(b"\"a\"".to_vec(), b"m".to_vec())]);
+        assert_eq!(
+            s.scan("t", "meta").unwrap(),
+            vec![(b"\"a\"".to_vec(), b"m".to_vec())]
+        );
         assert_eq!(
             s.scan("t2", "attrs").unwrap(),
             vec![(b"\"a\"".to_vec(), b"other".to_vec())]
@@ -221,6 +251,9 @@ mod tests {
         std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
         let e = Embedded::open(dir.path()).unwrap_err();
         assert!(e.what.contains("not a rill store"), "{e}");
-        assert_eq!(std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(), "mine");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("notes.txt")).unwrap(),
+            "mine"
+        );
     }
 }

@@ -670,7 +670,6 @@ pub(crate) fn conformance(b: &dyn Backend) {
     b.sync().unwrap();
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

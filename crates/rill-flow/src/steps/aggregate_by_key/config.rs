@@ -107,18 +107,13 @@ impl<T> AggregateByKeyConfig<T> {
                 "an aggregator has `late: side_output`: give the step a `late_events` branch",
             ));
         }
-        let fixed = self
-            .aggregates
-            .iter()
-            .map(|a| matches!(a.windows, rill_agg::WindowSpec::Fixed { .. }))
-            .collect();
-        let aggs = Aggregations::new(self.aggregates.clone()).map_err(|e| e.at("aggregates"))?;
+        Aggregations::new(self.aggregates.clone()).map_err(|e| e.at("aggregates"))?;
         let table = cx
             .tables
             .get_or_create(self.table.as_deref().unwrap_or(step_name));
         let step = AggregateByKey::new(
             table,
-            aggs,
+            self.aggregates.clone(),
             inputs,
             KeySpec::new(self.key.as_ref())?,
             TimeSpec::new(self.time.as_deref(), &self.time_format),
@@ -126,7 +121,6 @@ impl<T> AggregateByKeyConfig<T> {
             &self.aliases,
             self.enrich_with.clone(),
             late_outlet,
-            fixed,
         )?;
         Ok(Box::new(step))
     }

@@ -3,18 +3,15 @@
 //! `<name>_<op>_<window>` features.
 
 mod config;
-mod key_index;
-mod store;
 
 pub use config::AggregateByKeyConfig;
-pub use store::{AggData, AggStore};
 
 use super::keyed::{KeySpec, TimeSpec};
 use crate::config::ExprFn;
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_agg::{Aggregations, DropReason, Emission, EmitPolicy, Emitter, Outcome};
 use rill_core::{Error, Event, FieldSlot, Record, Result, SchemaExtender, Str, Timestamp, Value};
-use rill_table::Table;
+use rill_table::{AggStore, Table};
 use std::borrow::Cow;
 use std::sync::Arc;
 
@@ -64,7 +61,7 @@ impl AggregateByKey {
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         table: Arc<Table>,
-        aggs: Aggregations,
+        specs: Vec<rill_agg::AggregatorSpec>,
         inputs: Vec<AggInput>,
         key: KeySpec,
         time: TimeSpec,
@@ -72,9 +69,9 @@ impl AggregateByKey {
         aliases: &std::collections::BTreeMap<String, String>,
         enrich: Vec<String>,
         late_outlet_name: Option<String>,
-        fixed: Vec<bool>,
     ) -> Result<AggregateByKey> {
-        let aggs = Arc::new(aggs);
+        let store = table.agg_store(specs)?;
+        let aggs = store.aggs.clone();
         let inputs_len = inputs.len();
         for a in aliases.keys() {
             if !aggs.feature_names().iter().any(|f| f == a) && !enrich.contains(a) {
@@ -87,9 +84,6 @@ impl AggregateByKey {
         let alias = |n: &str| aliases.get(n).cloned().unwrap_or_else(|| n.to_string());
         let mut out_names: Vec<String> = aggs.feature_names().iter().map(|n| alias(n)).collect();
         out_names.extend(enrich.iter().map(|n| alias(n)));
-        let store = table.component(&AggStore::component_id(&aggs), || {
-            AggStore::new(aggs.clone(), fixed)
-        })?;
         let emitter = Emitter::new(policy.clone(), &aggs)?;
         Ok(AggregateByKey {
             store,
@@ -126,7 +120,7 @@ impl AggregateByKey {
         let attrs = if self.enrich.is_empty() {
             None
         } else {
-            self.table.attrs(&event.key)
+            self.table.attrs(&event.key)?
         };
         let (store, enrich) = (&self.store, &self.enrich);
         self.extender.extend_with(rec, |out| {
@@ -200,8 +194,9 @@ impl AggregateByKey {
         // slots are never removed, so a slot found for this event's key stays right
         r.slot = match known {
             Some(s) => s,
-            None => data.slot(key, aggs),
+            None => data.slot(key, aggs)?,
         };
+        data.touch(r.slot);
         let st = &mut data.states[r.slot as usize];
         for (i, inp) in self.inputs.iter().enumerate() {
             if let Some(f) = &inp.filter {
@@ -297,7 +292,20 @@ impl Step for AggregateByKey {
     fn before_batch(&mut self, batch: &[Event]) {
         // look up (never create) each event's key: creating happens in `process`, in order
         self.ahead.clear();
-        let data = self.store.data.lock();
+        let mut data = self.store.data.lock();
+        if data.is_persistent() {
+            // keys neither cached nor known absent load from the backend in one read (an
+            // error here surfaces again, placed, when `process` meets the key)
+            let missing: Vec<Value> = batch
+                .iter()
+                .filter_map(|e| self.key.key_ref(e).ok())
+                .filter(|k| data.find(k).is_none())
+                .map(Cow::into_owned)
+                .collect();
+            if !missing.is_empty() {
+                let _ = data.load(&missing);
+            }
+        }
         // two passes, so the index lookups overlap: hash every key and prefetch its bucket,
         // then look them up (each key is extracted once: a key expression is evaluated once)
         let keys: Vec<Option<(u64, Cow<'_, Value>)>> = batch
@@ -439,6 +447,10 @@ impl Step for AggregateByKey {
 
     fn uses_timers(&self) -> bool {
         !self.every_event
+    }
+
+    fn tables(&self) -> Vec<Arc<Table>> {
+        vec![self.table.clone()]
     }
 
     fn counters(&self) -> Vec<(String, u64)> {

@@ -29,17 +29,17 @@ struct PerKey {
 impl PerKey {
     /// The key's current state.
     fn load(&self, key: &Value) -> Result<Value> {
-        self.table.with_entry(key, |e| match &self.initial {
+        let attrs = self.table.attrs(key)?.unwrap_or_default();
+        Ok(match &self.initial {
             Value::Record(init) => {
                 let mut state = init.clone();
-                for (k, v) in e.attrs.iter() {
+                for (k, v) in attrs.iter() {
                     state.set(k, v.clone());
                 }
                 Value::Record(state)
             }
-            Value::Null => Value::Record(e.attrs.clone()),
-            init => e
-                .attrs
+            Value::Null => Value::Record(attrs),
+            init => attrs
                 .get(&self.attr)
                 .cloned()
                 .unwrap_or_else(|| init.clone()),
@@ -102,7 +102,7 @@ impl MapWithState {
     /// });
     /// let events = ["a", "b", "a"].map(|k| Event::new(Value::Null).with_key(Value::from(k)));
     /// Flow::new().then("count", step).run_events(events).unwrap();
-    /// assert_eq!(table.attrs(&Value::from("a")).unwrap().get("n"), Some(&Value::Int(2)));
+    /// assert_eq!(table.attrs(&Value::from("a")).unwrap().unwrap().get("n"), Some(&Value::Int(2)));
     /// ```
     pub fn per_key_from(
         table: Arc<Table>,
@@ -122,6 +122,13 @@ impl MapWithState {
 }
 
 impl Step for MapWithState {
+    fn tables(&self) -> Vec<Arc<Table>> {
+        match &self.scope {
+            Scope::PerKey(p) => vec![p.table.clone()],
+            Scope::Global(_) => Vec::new(),
+        }
+    }
+
     fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
         match &mut self.scope {
             Scope::Global(state) => {

@@ -1,13 +1,12 @@
 //! `query_by_key`: enriches events with features read from a table — aggregations evaluated at
 //! the event's time and static attributes — without changing the table (storey `QueryByKey`).
 
-use super::aggregate_by_key::AggStore;
 use super::keyed::{KeyConfig, KeySpec, TimeSpec};
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{
     parse_duration, Error, Event, Result, SchemaExtender, TimeFormat, Timestamp, Value,
 };
-use rill_table::Table;
+use rill_table::{AggStore, Table};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -117,7 +116,7 @@ impl QueryByKey {
         if self.resolved.is_some() {
             return;
         }
-        let stores = self.table.components::<AggStore>();
+        let stores = self.table.agg_stores();
         let mut out = Vec::new();
         let mut missing_agg = false;
         for f in &self.features {
@@ -130,11 +129,9 @@ impl QueryByKey {
             });
             match found {
                 Some((si, fi)) => {
-                    let window = f
-                        .rsplit('_')
-                        .next()
-                        .and_then(|w| parse_duration(w).ok())
-                        .map(|d| d.nanos());
+                    let window = stores[si]
+                        .is_fixed_feature(fi)
+                        .then(|| stores[si].window_of(fi));
                     out.push(Source::Agg(si, fi, window));
                 }
                 None => {
@@ -155,7 +152,7 @@ impl QueryByKey {
             // aggregation state not created yet: nothing is known about any key
             return Ok(false);
         };
-        let attrs = self.table.attrs(key);
+        let attrs = self.table.attrs(key)?;
         let mut known = attrs.is_some();
         self.out.clear();
         let mut computed = 0;
@@ -170,14 +167,14 @@ impl QueryByKey {
                 ),
                 Source::Agg(si, fi, window) => {
                     let store = &self.stores[*si];
-                    let data = store.data.lock();
-                    let Some(slot) = data.find(key) else {
+                    let mut data = store.data.lock();
+                    let Some(slot) = data.lookup(key)? else {
                         self.out.push(Value::Null);
                         continue;
                     };
                     known = true;
                     let at = match (self.fixed, window) {
-                        (FixedWindowType::LastClosed, Some(w)) if store.is_fixed_feature(*fi) => {
+                        (FixedWindowType::LastClosed, Some(w)) => {
                             Timestamp(t.nanos().div_euclid(*w) * w - 1)
                         }
                         _ => t,
@@ -217,6 +214,10 @@ fn looks_like_aggregation(f: &str) -> bool {
 }
 
 impl Step for QueryByKey {
+    fn tables(&self) -> Vec<Arc<Table>> {
+        vec![self.table.clone()]
+    }
+
     fn process(&mut self, mut event: Event, cx: &mut Cx) -> StepResult {
         let key = match self.key.key_of(&event) {
             Ok(k) => k,

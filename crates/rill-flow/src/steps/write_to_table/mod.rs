@@ -55,6 +55,10 @@ impl WriteToTable {
 }
 
 impl Step for WriteToTable {
+    fn tables(&self) -> Vec<Arc<Table>> {
+        vec![self.table.clone()]
+    }
+
     fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
         let key = match self.key.key_of(&event) {
             Ok(k) => k,
