@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod serve;
+
 // Events are built and dropped at a high rate; mimalloc's thread-local free lists make that
 // markedly cheaper than glibc malloc.
 #[global_allocator]
@@ -56,6 +58,33 @@ enum Command {
     Validate {
         #[command(flatten)]
         args: PipelineArgs,
+    },
+    /// Print the features and attributes of keys from a table's store, one JSON line per key
+    /// (`{"key", "found", "at", "features", "attributes"}`).
+    Query {
+        /// The store: a directory (embedded store), `redis://…` or `postgres://…`.
+        url: String,
+        /// The keys (text; a number is tried as a number when no string key matches).
+        #[arg(required = true)]
+        keys: Vec<String>,
+        /// The table's name in the store (as in the pipeline's `tables:`).
+        #[arg(long)]
+        table: String,
+        /// Compute the features at this time (RFC 3339); default now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Serve features over HTTP: `GET /tables/{table}/keys/{key}?at=TIME`, `GET /tables`,
+    /// `GET /health`. Stops on SIGINT / SIGTERM.
+    Serve {
+        /// The store: a directory (embedded store), `redis://…` or `postgres://…`.
+        url: String,
+        /// A table to serve (repeatable).
+        #[arg(long = "table", required = true)]
+        tables: Vec<String>,
+        /// Address to listen on (`127.0.0.1:0` picks a free port, printed on stderr).
+        #[arg(long, default_value = "127.0.0.1:7070")]
+        listen: String,
     },
     /// Print the first rows of a CSV, JSON lines or Parquet file (chosen by its extension).
     Head {
@@ -288,6 +317,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             println!("{}: ok", args.pipeline.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Query {
+            url,
+            keys,
+            table,
+            at,
+        } => {
+            serve::query(&url, &table, &keys, at.as_deref())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            url,
+            tables,
+            listen,
+        } => {
+            serve::serve(&url, &tables, &listen)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Head { file, n, format } => {

@@ -21,8 +21,10 @@ mod agg_store;
 mod attr_store;
 pub mod backend;
 mod key_index;
+mod key_view;
 mod table;
 pub mod value_codec;
 
 pub use agg_store::{key_bytes, AggData, AggStore};
+pub use key_view::KeyView;
 pub use table::{Progress, Table, TableOptions, Tables, ATTRS, META};

@@ -137,29 +137,68 @@ impl Table {
             .as_ref()
             .map_or_else(|| "memory://".to_string(), |b| b.url().to_string());
         let mut t = Table::bare(name.to_string(), shown, backend.clone(), options);
-        if let Some(b) = &backend {
-            let meta = b.scan(name, META).map_err(|e| table_error(name, e))?;
-            for (k, v) in meta {
-                let bad = |why: String| Error::Table {
-                    table: name.to_string(),
-                    message: format!(
-                        "{}: the stored metadata '{}' is damaged: {why}",
-                        t.url,
-                        String::from_utf8_lossy(&k)
-                    ),
-                };
-                if k == PROGRESS {
-                    t.resumed = Some(serde_json::from_slice(&v).map_err(|e| bad(e.to_string()))?);
-                } else if k.starts_with(AGGREGATES.as_bytes()) {
-                    let stored: StoredAggregates =
-                        serde_json::from_slice(&v).map_err(|e| bad(e.to_string()))?;
-                    let store = AggStore::new(stored.aggregates).map_err(|e| bad(e.to_string()))?;
-                    store.attach(name, b.clone());
-                    t.aggs.get_mut().push(Arc::new(store));
+        t.resumed = t.read_meta()?;
+        Ok(Arc::new(t))
+    }
+
+    /// Reads the stored metadata: registers the aggregator sets not known yet (so their
+    /// features can be read) and returns the stored progress.
+    fn read_meta(&self) -> Result<Option<Progress>> {
+        let Some(b) = &self.backend else {
+            return Ok(None);
+        };
+        let name = &self.name;
+        let meta = b.scan(name, META).map_err(|e| table_error(name, e))?;
+        let mut progress = None;
+        for (k, v) in meta {
+            let bad = |why: String| Error::Table {
+                table: name.to_string(),
+                message: format!(
+                    "{}: the stored metadata '{}' is damaged: {why}",
+                    self.url,
+                    String::from_utf8_lossy(&k)
+                ),
+            };
+            if k == PROGRESS {
+                progress = Some(serde_json::from_slice(&v).map_err(|e| bad(e.to_string()))?);
+            } else if let Some(space) = k.strip_prefix(AGGREGATES.as_bytes()) {
+                if self
+                    .aggs
+                    .lock()
+                    .iter()
+                    .any(|s| s.space().as_bytes() == space)
+                {
+                    continue;
                 }
+                let stored: StoredAggregates =
+                    serde_json::from_slice(&v).map_err(|e| bad(e.to_string()))?;
+                let store = AggStore::new(stored.aggregates).map_err(|e| bad(e.to_string()))?;
+                if store.space().as_bytes() != space {
+                    return Err(bad(format!(
+                        "it describes aggregators whose state is kept under '{}', not '{}' \
+                         (written by another version of rill?)",
+                        store.space(),
+                        String::from_utf8_lossy(space)
+                    )));
+                }
+                store.attach(name, b.clone());
+                self.aggs.lock().push(Arc::new(store));
             }
         }
-        Ok(Arc::new(t))
+        Ok(progress)
+    }
+
+    /// Registers aggregator sets that another process has recorded since this table opened.
+    pub fn refresh_aggregates(&self) -> Result<()> {
+        self.read_meta().map(|_| ())
+    }
+
+    pub(crate) fn backend(&self) -> Option<&Arc<dyn Backend>> {
+        self.backend.as_ref()
+    }
+
+    pub(crate) fn backend_error(&self, e: backend::BackendError) -> Error {
+        table_error(&self.name, e)
     }
 
     /// The table's name.
@@ -221,7 +260,7 @@ impl Table {
         Ok(create.then(|| d.insert(key.clone(), Record::default())))
     }
 
-    fn damaged(&self, key: &Value, why: String) -> Error {
+    pub(crate) fn damaged(&self, key: &Value, why: String) -> Error {
         Error::Table {
             table: self.name.clone(),
             message: format!(

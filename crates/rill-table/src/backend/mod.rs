@@ -68,8 +68,12 @@ impl BackendError {
         let mut s = self.to_string();
         let mut cause = std::error::Error::source(self);
         while let Some(c) = cause {
-            s.push_str(": ");
-            s.push_str(&c.to_string());
+            // drivers often repeat their cause in their own message: say each part once
+            let text = c.to_string();
+            if !s.contains(&text) {
+                s.push_str(": ");
+                s.push_str(&text);
+            }
             cause = c.source();
         }
         s
