@@ -31,7 +31,7 @@ pub fn parse_at(at: Option<&str>) -> Result<Timestamp> {
     match at {
         None => Ok(Timestamp::now()),
         Some(s) => Timestamp::parse_iso(s)
-            .map_err(|e| anyhow::anyhow!("--at '{s}': not an RFC 3339 time ({e})")),
+            .map_err(|e| anyhow::anyhow!("at '{s}': not an RFC 3339 time ({e})")),
     }
 }
 
@@ -150,7 +150,9 @@ async fn get_key(
             format!("no table '{table}' (served: {known:?})"),
         );
     };
-    let at = match parse_at(q.at.as_deref()) {
+    // a `+` of a zone offset not percent-encoded in the URL arrives as a space
+    let at = q.at.map(|a| a.replace(' ', "+"));
+    let at = match parse_at(at.as_deref()) {
         Ok(at) => at,
         Err(e) => return error(StatusCode::BAD_REQUEST, e.to_string()),
     };

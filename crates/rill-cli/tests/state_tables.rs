@@ -1,0 +1,570 @@
+//! Persistent tables through the real binary, for every driver: the embedded store, Redis
+//! (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, database `test`). Each test uses its own
+//! directory, Redis prefix or PostgreSQL schema, so tests run in parallel.
+//!
+//! What must hold: a run over the first half of a file and a second run (another process) over
+//! the second half, on the same persistent table, give exactly the output of one run over the
+//! whole file; `rill query` and `rill serve` in yet another process read the features the runs
+//! left; a `kill -9` leaves the store at its last flush, and the next run says from which record
+//! to replay, after which the state is exactly that of an uninterrupted run.
+
+mod common;
+
+use common::rill;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// A unique name per test and process (Redis prefixes, PostgreSQL schemas).
+fn unique(what: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!(
+        "rill_{what}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `rows` click events over `keys` users, time ordered with some late ones, deterministic.
+fn clicks(rows: usize, keys: u64) -> String {
+    let mut s = String::from("time,user,click,amount,page\n");
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let t0 = 1_595_368_800i64; // 2020-07-21T22:00:00Z
+    for i in 0..rows {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        // mostly increasing time, every 17th event 20 minutes late
+        let late = if i % 17 == 0 { 1200 } else { 0 };
+        let t = t0 + (i as i64) * 37 - late;
+        let time = chrono_like(t);
+        let user = format!("u{}", x % keys);
+        let click = (x >> 8) % 2;
+        let amount = ((x >> 16) % 20_000) as f64 / 100.0;
+        let page = format!("p{}", (x >> 32) % 12);
+        s.push_str(&format!("{time},{user},{click},{amount},{page}\n"));
+    }
+    s
+}
+
+/// Seconds since the epoch as RFC 3339 UTC (no date library in the tests).
+fn chrono_like(t: i64) -> String {
+    let days = t.div_euclid(86_400);
+    let secs = t.rem_euclid(86_400);
+    // civil-from-days (Howard Hinnant)
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Aggregations (plain, quantile, distinct), attributes, per-key state and a query of the
+/// same table: every kind of state a table keeps.
+fn pipeline(url: &str, input: &str, out: &str) -> String {
+    format!(
+        r#"
+tables:
+  features: {{url: "{url}", flush_interval: 0s}}
+source:
+  csv: {{path: {input}, key: user, time: time}}
+steps:
+  - map_with_state:
+      table: features
+      initial: {{visits: 0}}
+      state: "state + {{visits: state.visits + 1}}"
+      output: "body + {{visits: new_state.visits}}"
+  - aggregate_by_key:
+      table: features
+      aggregates:
+        - {{name: clicks, field: click, ops: [count, sum], windows: {{sliding: [1h, 24h], period: 10m}}}}
+        - {{name: amount, field: amount, ops: [avg, max, p50, p99], windows: {{sliding: [2h], period: 10m}}}}
+        - {{name: pages, field: page, ops: [count_distinct], windows: {{sliding: [1h, 6h], period: 10m}}}}
+  - write_to_table: {{table: features, columns: [page]}}
+  - query_by_key:
+      table: features
+      features: [clicks_count_1h, pages_count_distinct_6h, page, visits]
+      aliases: {{clicks_count_1h: q_clicks_1h, pages_count_distinct_6h: q_pages_6h, page: q_page, visits: q_visits}}
+targets:
+  - csv: {{path: {out}}}
+"#
+    )
+}
+
+fn write(dir: &Path, name: &str, text: &str) {
+    std::fs::write(dir.join(name), text).unwrap();
+}
+
+fn run_ok(dir: &Path, args: &[&str]) -> String {
+    let o = rill(dir, args);
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(o.status.success(), "rill {args:?} failed: {err}");
+    err
+}
+
+/// The data split in two files at row `at` (both with the header).
+fn halves(dir: &Path, data: &str, at: usize) {
+    let mut lines = data.lines();
+    let header = lines.next().unwrap();
+    let rows: Vec<&str> = lines.collect();
+    let part = |rs: &[&str]| format!("{header}\n{}\n", rs.join("\n"));
+    write(dir, "first.csv", &part(&rows[..at]));
+    write(dir, "second.csv", &part(&rows[at..]));
+}
+
+/// Runs the whole file on a memory table, then the two halves on `url` in two processes,
+/// and demands the same output; returns the directory for further checks.
+fn restart_equals_one_run(url: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = clicks(3_000, 40);
+    write(d, "all.csv", &data);
+    halves(d, &data, 1_700);
+    write(
+        d,
+        "memory.yaml",
+        &pipeline("memory://", "all.csv", "whole.csv"),
+    );
+    write(
+        d,
+        "first.yaml",
+        &pipeline(url, "first.csv", "first_out.csv"),
+    );
+    write(
+        d,
+        "second.yaml",
+        &pipeline(url, "second.csv", "second_out.csv"),
+    );
+    run_ok(d, &["run", "memory.yaml"]);
+    let first = run_ok(d, &["run", "first.yaml"]);
+    assert!(
+        first.contains(": started empty; flushed through record 1700 of"),
+        "{first}"
+    );
+    let second = run_ok(d, &["run", "second.yaml"]);
+    assert!(
+        second.contains("started from the state of an earlier run (flushed after record 1700 of"),
+        "{second}"
+    );
+    let whole = std::fs::read_to_string(d.join("whole.csv")).unwrap();
+    let a = std::fs::read_to_string(d.join("first_out.csv")).unwrap();
+    let b = std::fs::read_to_string(d.join("second_out.csv")).unwrap();
+    let joined = format!("{a}{}", b.split_once('\n').unwrap().1);
+    assert_eq!(whole.lines().count(), 3_001);
+    assert_eq!(joined, whole, "the two runs on {url} differ from one run");
+    dir
+}
+
+/// The last output row of `key` in `whole.csv` as (header → value).
+fn last_row(dir: &Path, key: &str) -> Vec<(String, String)> {
+    let whole = std::fs::read_to_string(dir.join("whole.csv")).unwrap();
+    let mut lines = whole.lines();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
+    let row = lines
+        .filter(|l| l.split(',').nth(1) == Some(key))
+        .last()
+        .unwrap();
+    header
+        .into_iter()
+        .zip(row.split(',').map(String::from))
+        .collect()
+}
+
+/// `rill query` in another process gives, at the time of a key's last event, the features that
+/// event was emitted with (the run's output), and its attributes.
+fn query_matches_the_run(dir: &Path, url: &str) {
+    let row = last_row(dir, "u7");
+    let time = &row[0].1;
+    let o = rill(
+        dir,
+        &[
+            "query", url, "u7", "nobody", "--table", "features", "--at", time,
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = String::from_utf8(o.stdout).unwrap();
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    let got = &lines[0];
+    assert_eq!(got["found"], true);
+    assert_eq!(
+        lines[1],
+        serde_json::json!({"key": "nobody", "found": false})
+    );
+    let features = got["features"].as_object().unwrap();
+    let mut compared = 0;
+    for (name, value) in &row {
+        let Some(f) = features.get(name) else {
+            continue;
+        };
+        let expected: f64 = value.parse().unwrap();
+        assert_eq!(f.as_f64().unwrap(), expected, "{name} of u7 at {time}");
+        compared += 1;
+    }
+    assert_eq!(compared, 10, "every feature column compared");
+    let attrs = &got["attributes"];
+    let col = |n: &str| row.iter().find(|(k, _)| k == n).unwrap().1.clone();
+    assert_eq!(attrs["page"], serde_json::Value::String(col("page")));
+    assert_eq!(attrs["visits"].as_i64().unwrap().to_string(), col("visits"));
+}
+
+#[test]
+fn embedded_store_restart_and_query() {
+    let dir = restart_equals_one_run("state");
+    query_matches_the_run(dir.path(), "state");
+}
+
+#[test]
+fn redis_restart_and_query() {
+    let url = format!("redis://127.0.0.1:6379/0?prefix={}", unique("restart"));
+    let dir = restart_equals_one_run(&url);
+    query_matches_the_run(dir.path(), &url);
+    redis_clear(&url);
+}
+
+#[test]
+fn postgres_restart_and_query() {
+    let schema = unique("restart");
+    let url = format!("postgres://postgres@127.0.0.1:5432/test?schema={schema}");
+    let dir = restart_equals_one_run(&url);
+    query_matches_the_run(dir.path(), &url);
+    psql(&format!("DROP SCHEMA \"{schema}\" CASCADE"));
+}
+
+/// Deletes the test's Redis keys (its prefix).
+fn redis_clear(url: &str) {
+    let prefix = url.rsplit_once("prefix=").unwrap().1;
+    let keys = Command::new("redis-cli")
+        .args(["--scan", "--pattern", &format!("{prefix}:*")])
+        .output()
+        .unwrap();
+    for k in String::from_utf8_lossy(&keys.stdout).lines() {
+        Command::new("redis-cli").args(["DEL", k]).output().unwrap();
+    }
+}
+
+fn psql(sql: &str) -> String {
+    let o = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            "test",
+            "-tAc",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn the_postgres_layout_is_readable_with_psql() {
+    let schema = unique("layout");
+    let url = format!("postgres://postgres@127.0.0.1:5432/test?schema={schema}");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "all.csv", &clicks(200, 5));
+    write(d, "p.yaml", &pipeline(&url, "all.csv", "out.csv"));
+    run_ok(d, &["run", "p.yaml"]);
+    let spaces = psql(&format!(
+        "SELECT space, count(*) FROM \"{schema}\".rill_state WHERE tbl = 'features' GROUP BY space ORDER BY space"
+    ));
+    let lines: Vec<&str> = spaces.lines().collect();
+    // one aggregator set (5 keys), the attributes (5 keys), the metadata (set + progress)
+    assert_eq!(lines.len(), 3, "{spaces}");
+    assert!(
+        lines[0].starts_with("agg.") && lines[0].ends_with("|5"),
+        "{spaces}"
+    );
+    assert_eq!(lines[1], "attrs|5");
+    assert_eq!(lines[2], "meta|2");
+    let keys = psql(&format!(
+        "SELECT convert_from(key, 'UTF8') FROM \"{schema}\".rill_state WHERE space = 'attrs' ORDER BY key"
+    ));
+    assert_eq!(keys, "\"u0\"\n\"u1\"\n\"u2\"\n\"u3\"\n\"u4\"\n");
+    psql(&format!("DROP SCHEMA \"{schema}\" CASCADE"));
+}
+
+/// A GET over a plain TCP connection (HTTP/1.1, `Connection: close`): (status, body).
+fn get(addr: &str, path: &str) -> (u16, serde_json::Value) {
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = text.split_once("\r\n\r\n").unwrap().1;
+    (status, serde_json::from_str(body).unwrap())
+}
+
+#[test]
+fn serve_answers_what_query_answers() {
+    let dir = restart_equals_one_run("state");
+    let d = dir.path();
+    let row = last_row(d, "u3");
+    let time = &row[0].1;
+    let q = rill(
+        d,
+        &["query", "state", "u3", "--table", "features", "--at", time],
+    );
+    let expected: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_rill"))
+        .current_dir(d)
+        .args([
+            "serve",
+            "state",
+            "--table",
+            "features",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut child = KillOnDrop(child);
+    let mut err = child.0.stderr.take().unwrap();
+    let mut banner = Vec::new();
+    let mut byte = [0u8];
+    while err.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
+        banner.push(byte[0]);
+    }
+    let banner = String::from_utf8(banner).unwrap();
+    let addr = banner.rsplit("http://").next().unwrap().trim().to_string();
+    assert_eq!(
+        get(&addr, "/health"),
+        (200, serde_json::json!({"status": "ok"}))
+    );
+    let encoded = time.replace('+', "%2B");
+    let (status, body) = get(&addr, &format!("/tables/features/keys/u3?at={encoded}"));
+    assert_eq!(status, 200);
+    assert_eq!(body, expected);
+    // an unencoded `+` of a zone offset arrives as a space: still read as the offset
+    if time.contains('+') {
+        assert_eq!(
+            get(&addr, &format!("/tables/features/keys/u3?at={time}")).1,
+            expected
+        );
+    }
+    let (status, body) = get(&addr, "/tables/features/keys/nobody");
+    assert_eq!(
+        (status, body["found"].clone()),
+        (404, serde_json::json!(false))
+    );
+    let (status, body) = get(&addr, "/tables/nope/keys/u3");
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().unwrap().contains("no table 'nope'"));
+    let (status, body) = get(&addr, "/tables/features/keys/u3?at=yesterday");
+    assert_eq!(status, 400);
+    assert!(
+        body["error"].as_str().unwrap().contains("'yesterday'"),
+        "{body}"
+    );
+    common::signal(&child.0, "-TERM");
+    assert!(child.0.wait().unwrap().success());
+}
+
+/// Kills the server if the test fails before stopping it.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn kill_9_leaves_the_last_flush_and_says_where_to_replay_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let rows = 120_000;
+    let data = clicks(rows, 500);
+    write(d, "all.csv", &data);
+    write(
+        d,
+        "memory.yaml",
+        &pipeline("memory://", "all.csv", "whole.csv"),
+    );
+    write(d, "p.yaml", &pipeline("state", "all.csv", "out.csv"));
+    run_ok(d, &["run", "memory.yaml"]);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rill"))
+        .current_dir(d)
+        .args(["run", "p.yaml", "--set", "batch_size=64"])
+        .stderr(Stdio::null())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::wait_for_partial(d, "out.csv", 100_000, &mut child);
+    common::signal(&child, "-KILL");
+    child.wait().unwrap();
+    // the next run over nothing reports the flushed progress
+    write(d, "empty.csv", "time,user,click,amount,page\n");
+    let report = run_ok(
+        d,
+        &[
+            "run",
+            "p.yaml",
+            "--input",
+            "empty.csv",
+            "--set",
+            "targets.0.csv.path=empty_out.csv",
+        ],
+    );
+    let flushed: usize = report
+        .split("flushed after record ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no progress in: {report}"))
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(flushed > 0 && flushed < rows, "{report}");
+    // replaying the rest continues exactly where the store stands
+    let rest: Vec<&str> = data.lines().skip(1 + flushed).collect();
+    write(
+        d,
+        "rest.csv",
+        &format!("time,user,click,amount,page\n{}\n", rest.join("\n")),
+    );
+    run_ok(
+        d,
+        &[
+            "run",
+            "p.yaml",
+            "--input",
+            "rest.csv",
+            "--set",
+            "targets.0.csv.path=rest_out.csv",
+        ],
+    );
+    let whole = std::fs::read_to_string(d.join("whole.csv")).unwrap();
+    let tail: Vec<&str> = whole.lines().skip(1 + flushed).collect();
+    let rest_out = std::fs::read_to_string(d.join("rest_out.csv")).unwrap();
+    let got: Vec<&str> = rest_out.lines().skip(1).collect();
+    assert_eq!(got.len(), rows - flushed);
+    assert!(
+        got == tail,
+        "the replay after the crash differs from the uninterrupted run"
+    );
+}
+
+#[test]
+fn bad_urls_credentials_and_stores_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "all.csv", &clicks(50, 3));
+    let cases = [
+        ("mysql://127.0.0.1/x", "unknown scheme 'mysql://'"),
+        ("redis://127.0.0.1:1", "cannot connect"),
+        ("postgres://nobody:secret@127.0.0.1:5432/test", "***"),
+        (
+            "postgres://postgres@127.0.0.1:5432/no_such_database_here",
+            "does not exist",
+        ),
+    ];
+    for (url, says) in cases {
+        write(d, "p.yaml", &pipeline(url, "all.csv", "out.csv"));
+        let o = rill(d, &["run", "p.yaml"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(!o.status.success(), "{url}");
+        assert!(err.contains(says), "{url}: {err}");
+        assert!(
+            err.contains("tables.features.url") && err.contains("table 'features'"),
+            "{url}: {err}"
+        );
+        assert!(!err.contains("secret"), "{err}");
+        assert!(!err.contains("panicked"), "{err}");
+        assert!(!d.join("out.csv").exists(), "{url}: an output was written");
+    }
+    // a directory of other files is not taken for a store (and is left as it was)
+    std::fs::create_dir(d.join("mine")).unwrap();
+    write(d, "mine/notes.txt", "keep");
+    write(d, "p.yaml", &pipeline("mine", "all.csv", "out.csv"));
+    let o = rill(d, &["run", "p.yaml"]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a rill store"));
+    assert_eq!(
+        std::fs::read_to_string(d.join("mine/notes.txt")).unwrap(),
+        "keep"
+    );
+}
+
+#[test]
+fn a_damaged_store_or_another_definition_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "all.csv", &clicks(300, 5));
+    write(d, "p.yaml", &pipeline("state", "all.csv", "out.csv"));
+    run_ok(d, &["run", "p.yaml"]);
+    // the same aggregator name with other windows: never mixed in
+    let other = pipeline("state", "all.csv", "out2.csv")
+        .replace("sliding: [1h, 24h]", "sliding: [1h, 12h]");
+    write(d, "other.yaml", &other);
+    let o = rill(d, &["run", "other.yaml"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("holds aggregator 'clicks'") && err.contains("cannot be mixed"),
+        "{err}"
+    );
+    assert!(!d.join("out2.csv").exists());
+    // damage every data file of the store: an error, never a panic
+    for e in walk(&d.join("state")) {
+        if e.extension().is_none_or(|x| x != "lock") && std::fs::metadata(&e).unwrap().len() > 16 {
+            let mut bytes = std::fs::read(&e).unwrap();
+            for b in bytes.iter_mut().skip(8).step_by(7) {
+                *b ^= 0x5a;
+            }
+            std::fs::write(&e, bytes).unwrap();
+        }
+    }
+    let o = rill(d, &["query", "state", "u1", "--table", "features"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    let o2 = rill(d, &["run", "p.yaml"]);
+    let err2 = String::from_utf8_lossy(&o2.stderr);
+    assert!(!err2.contains("panicked"), "{err2}");
+    assert!(
+        !o.status.success() || !o2.status.success(),
+        "a damaged store went unnoticed: {err} {err2}"
+    );
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
