@@ -173,8 +173,8 @@ fn last_row(dir: &Path, key: &str) -> Vec<(String, String)> {
     let mut lines = whole.lines();
     let header: Vec<String> = lines.next().unwrap().split(',').map(String::from).collect();
     let row = lines
-        .filter(|l| l.split(',').nth(1) == Some(key))
-        .last()
+        .rev()
+        .find(|l| l.split(',').nth(1) == Some(key))
         .unwrap();
     header
         .into_iter()
