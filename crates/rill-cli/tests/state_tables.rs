@@ -568,3 +568,64 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[test]
+fn join_with_table_reads_what_another_run_left_in_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let data = clicks(400, 6);
+    write(d, "all.csv", &data);
+    write(d, "p.yaml", &pipeline("state", "all.csv", "out.csv"));
+    run_ok(d, &["run", "p.yaml"]);
+    write(d, "lookups.csv", "user,n\nu2,1\nnobody,2\nu5,3\n");
+    let join = |inner: bool| {
+        format!(
+            r#"
+tables:
+  features: {{url: state}}
+source:
+  csv: {{path: lookups.csv, key: user}}
+steps:
+  - join_with_table: {{table: features, attributes: [page, visits], inner: {inner}}}
+targets:
+  - jsonl: {{path: joined_{inner}.jsonl}}
+"#
+        )
+    };
+    write(d, "inner.yaml", &join(true));
+    write(d, "outer.yaml", &join(false));
+    let err = run_ok(d, &["run", "inner.yaml"]);
+    assert!(err.contains("no_match 1"), "{err}");
+    run_ok(d, &["run", "outer.yaml"]);
+    let last = |k: &str| {
+        let r = last_row_of(&std::fs::read_to_string(d.join("out.csv")).unwrap(), k);
+        (r["page"].clone(), r["visits"].parse::<i64>().unwrap())
+    };
+    let (p2, v2) = last("u2");
+    let (p5, v5) = last("u5");
+    let inner = std::fs::read_to_string(d.join("joined_true.jsonl")).unwrap();
+    assert_eq!(
+        inner,
+        format!(
+            "{{\"user\":\"u2\",\"n\":1,\"page\":\"{p2}\",\"visits\":{v2}}}\n{{\"user\":\"u5\",\"n\":3,\"page\":\"{p5}\",\"visits\":{v5}}}\n"
+        )
+    );
+    let outer = std::fs::read_to_string(d.join("joined_false.jsonl")).unwrap();
+    assert_eq!(outer.lines().nth(1).unwrap(), r#"{"user":"nobody","n":2}"#);
+    assert_eq!(outer.lines().count(), 3);
+}
+
+/// The last row of `key` (second column) of a CSV text, by column name.
+fn last_row_of(csv: &str, key: &str) -> std::collections::HashMap<String, String> {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let row = lines
+        .rev()
+        .find(|l| l.split(',').nth(1) == Some(key))
+        .unwrap();
+    header
+        .iter()
+        .map(|h| h.to_string())
+        .zip(row.split(',').map(String::from))
+        .collect()
+}

@@ -86,6 +86,14 @@ fn walk<T>(
                     k
                 })
             }
+            // the attributes a key has are known only from the data, unless they are listed
+            StepConfig::JoinWithTable(c) => match &c.attributes {
+                Some(a) => known.map(|mut k| {
+                    add_all(&mut k, a.clone());
+                    k
+                }),
+                None => None,
+            },
             StepConfig::Rename(c) => known.map(|mut k| {
                 for (from, to) in &c.mapping {
                     if let Some(p) = k.iter().position(|f| f == from) {

@@ -69,6 +69,8 @@ pub enum StepConfig<T> {
     QueryByKey(steps::query_by_key::QueryByKeyConfig),
     /// Store body fields as the key's static attributes in a table (storey `WriteToTable`).
     WriteToTable(steps::write_to_table::WriteToTableConfig),
+    /// Add the key's static attributes from a table to the body (storey `JoinWithTable`).
+    JoinWithTable(steps::join_with_table::JoinWithTableConfig),
     /// Resolve the emitter's awaitable result with the body.
     Complete(steps::complete::CompleteConfig),
     /// A side chain: every event also goes down `steps` into `targets`.
@@ -98,6 +100,7 @@ impl<T> StepConfig<T> {
             StepConfig::AggregateByKey(_) => "aggregate_by_key",
             StepConfig::QueryByKey(_) => "query_by_key",
             StepConfig::WriteToTable(_) => "write_to_table",
+            StepConfig::JoinWithTable(_) => "join_with_table",
             StepConfig::Complete(_) => "complete",
             StepConfig::Branch(_) => "branch",
             StepConfig::Choice(_) => "choice",
@@ -251,6 +254,9 @@ fn build_step<T>(
         StepConfig::Complete(c) => add(flow, "complete", None, c.build()?),
         StepConfig::QueryByKey(c) => add(flow, "query_by_key", c.name.as_deref(), c.build(cx)?),
         StepConfig::WriteToTable(c) => add(flow, "write_to_table", c.name.as_deref(), c.build(cx)?),
+        StepConfig::JoinWithTable(c) => {
+            add(flow, "join_with_table", c.name.as_deref(), c.build(cx)?)
+        }
         StepConfig::AggregateByKey(c) => {
             let mut flow = flow;
             let name = flow.unique_name(c.name.as_deref().unwrap_or("aggregate_by_key"));
