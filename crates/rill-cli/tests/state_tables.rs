@@ -629,3 +629,44 @@ fn last_row_of(csv: &str, key: &str) -> std::collections::HashMap<String, String
         .zip(row.split(',').map(String::from))
         .collect()
 }
+
+#[test]
+fn a_bounded_cache_changes_no_result() {
+    for url in [
+        "state".to_string(),
+        format!("redis://127.0.0.1:6379/0?prefix={}", unique("bounded")),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        write(d, "all.csv", &clicks(3_000, 40));
+        write(
+            d,
+            "memory.yaml",
+            &pipeline("memory://", "all.csv", "whole.csv"),
+        );
+        // 7 of 40 keys cached: flushes come early and keys leave memory and come back
+        let bounded = pipeline(&url, "all.csv", "bounded.csv").replace(
+            "flush_interval: 0s",
+            "flush_interval: 1h, cache_max_keys: 7",
+        );
+        write(d, "bounded.yaml", &bounded);
+        run_ok(d, &["run", "memory.yaml"]);
+        let report = run_ok(d, &["run", "bounded.yaml", "--set", "batch_size=16"]);
+        let evicted: u64 = report
+            .split("; ")
+            .find_map(|p| p.split_once(" keys evicted from the cache").map(|x| x.0))
+            .unwrap_or_else(|| panic!("no eviction on {url}: {report}"))
+            .parse()
+            .unwrap();
+        assert!(evicted > 1_000, "{report}");
+        let whole = std::fs::read_to_string(d.join("whole.csv")).unwrap();
+        let got = std::fs::read_to_string(d.join("bounded.csv")).unwrap();
+        assert!(
+            got == whole,
+            "a cache of 7 keys on {url} changed the output"
+        );
+        if url.starts_with("redis") {
+            redis_clear(&url);
+        }
+    }
+}

@@ -413,6 +413,7 @@ impl Graph {
                 url: t.url().to_string(),
                 resumed_from: t.resumed_from().cloned(),
                 flushed: t.last_flushed(),
+                evicted: t.evicted(),
             })
             .collect()
     }

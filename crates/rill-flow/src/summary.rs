@@ -54,6 +54,8 @@ pub struct TableReport {
     /// The progress of this run's last completed flush: after a crash the store holds the
     /// state as of this record, and a replay starts after it.
     pub flushed: Option<rill_table::Progress>,
+    /// Keys evicted from the cache (`cache_max_keys`) and loaded again when next seen.
+    pub evicted: u64,
 }
 
 impl fmt::Display for TableReport {
@@ -68,9 +70,13 @@ impl fmt::Display for TableReport {
             None => write!(f, ": started empty")?,
         }
         match &self.flushed {
-            Some(p) => write!(f, "; flushed through record {} of {}", p.records, p.source),
-            None => write!(f, "; nothing flushed"),
+            Some(p) => write!(f, "; flushed through record {} of {}", p.records, p.source)?,
+            None => write!(f, "; nothing flushed")?,
         }
+        if self.evicted > 0 {
+            write!(f, "; {} keys evicted from the cache", self.evicted)?;
+        }
+        Ok(())
     }
 }
 

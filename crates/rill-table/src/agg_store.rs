@@ -56,6 +56,9 @@ pub struct AggData {
     /// Keys looked up in the backend and not there (cleared when the key is created).
     absent: AHashSet<Value>,
     origin: Option<Origin>,
+    /// Set by a step that keeps slots across batches (an emit policy holding pending events
+    /// per slot): the store's keys are then never evicted.
+    pinned: bool,
 }
 
 /// The JSON text of a key: how keys are stored in every backend.
@@ -184,6 +187,46 @@ impl AggData {
     pub fn len(&self) -> usize {
         self.keys.len()
     }
+    /// Keeps every slot valid for the life of the store (no eviction): for a step that holds
+    /// slots across batches.
+    pub fn pin(&mut self) {
+        self.pinned = true;
+    }
+    /// Evicts clean keys until at most `max` are cached: first those not changed in the last
+    /// flush interval (`recent` holds the slots that were), then the oldest. Slots are
+    /// renumbered, so this runs only between batches, after a flush (nothing is dirty).
+    /// Evicted keys load again from the backend when next seen.
+    pub(crate) fn evict(&mut self, max: usize, recent: &[u32]) -> usize {
+        if self.pinned || self.origin.is_none() || self.keys.len() <= max || !self.dirty.is_empty()
+        {
+            return 0;
+        }
+        let n = self.keys.len();
+        let mut keep = vec![false; n];
+        let mut kept = 0;
+        // the most recently changed first (the end of `recent` is the latest first touch)
+        for &s in recent.iter().rev() {
+            if kept == max {
+                break;
+            }
+            if !keep[s as usize] {
+                keep[s as usize] = true;
+                kept += 1;
+            }
+        }
+        let keys = std::mem::take(&mut self.keys);
+        let states = std::mem::take(&mut self.states);
+        self.index = KeyIndex::default();
+        self.is_dirty.clear();
+        self.absent.clear();
+        for (i, (k, st)) in keys.into_iter().zip(states).enumerate() {
+            if keep[i] {
+                let h = self.hash(&k);
+                self.insert(h, k, st);
+            }
+        }
+        n - self.keys.len()
+    }
     /// True when no key is cached.
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
@@ -263,6 +306,11 @@ impl AggStore {
             out.push((key_bytes(&d.keys[s as usize]), v));
         }
         (slots, out)
+    }
+
+    /// Evicts clean keys beyond `max` (see [`AggData::evict`]); returns how many.
+    pub(crate) fn evict(&self, max: usize, recent: &[u32]) -> usize {
+        self.data.lock().evict(max, recent)
     }
 
     /// Marks `slots` dirty again (their flush failed).

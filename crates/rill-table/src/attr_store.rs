@@ -36,6 +36,37 @@ impl AttrData {
             self.dirty.push(slot);
         }
     }
+    /// Evicts clean keys until at most `max` are cached, keeping those in `recent` (changed in
+    /// the last flush interval) first. Runs after a flush (nothing is dirty).
+    pub fn evict(&mut self, max: usize, recent: &[u32]) -> usize {
+        if self.keys.len() <= max || !self.dirty.is_empty() {
+            return 0;
+        }
+        let n = self.keys.len();
+        let mut keep = vec![false; n];
+        let mut kept = 0;
+        for &s in recent.iter().rev() {
+            if kept == max {
+                break;
+            }
+            if !keep[s as usize] {
+                keep[s as usize] = true;
+                kept += 1;
+            }
+        }
+        let keys = std::mem::take(&mut self.keys);
+        let attrs = std::mem::take(&mut self.attrs);
+        self.slots.clear();
+        self.is_dirty.clear();
+        self.absent.clear();
+        for (i, (k, a)) in keys.into_iter().zip(attrs).enumerate() {
+            if keep[i] {
+                self.insert(k, a);
+            }
+        }
+        n - self.keys.len()
+    }
+
     /// The changed keys' `(key bytes, encoded attributes)`, clearing the dirty set.
     pub fn take_dirty(&mut self) -> crate::agg_store::Dirty {
         let slots = std::mem::take(&mut self.dirty);

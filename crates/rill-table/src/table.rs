@@ -26,12 +26,17 @@ pub struct TableOptions {
     /// Changed keys are written to the backend when this much time has passed since the last
     /// flush (checked between source batches), and always when the run ends.
     pub flush_interval: Duration,
+    /// At most this many keys stay cached per store (attributes, each aggregator set) of a
+    /// persistent table: beyond it a flush comes early and clean keys are evicted (the least
+    /// recently changed first), to be loaded again when next seen. `None`: no bound.
+    pub cache_max_keys: Option<usize>,
 }
 
 impl Default for TableOptions {
     fn default() -> Self {
         TableOptions {
             flush_interval: Duration::from_secs(5),
+            cache_max_keys: None,
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct Table {
     resumed: Option<Progress>,
     /// The progress of this process's last completed flush.
     flushed: Mutex<Option<Progress>>,
+    /// Keys evicted from the cache so far (`cache_max_keys`).
+    evicted: std::sync::atomic::AtomicU64,
 }
 
 impl std::fmt::Debug for Table {
@@ -119,6 +126,7 @@ impl Table {
             last_flush: Mutex::new(Instant::now()),
             resumed: None,
             flushed: Mutex::new(None),
+            evicted: Default::default(),
         }
     }
 
@@ -217,6 +225,11 @@ impl Table {
     /// The progress recorded by the last flush of an earlier run (read when the table opened).
     pub fn resumed_from(&self) -> Option<&Progress> {
         self.resumed.as_ref()
+    }
+
+    /// Keys evicted from the cache so far (`cache_max_keys`), over all stores of the table.
+    pub fn evicted(&self) -> u64 {
+        self.evicted.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The progress of this process's last completed flush.
@@ -406,13 +419,28 @@ impl Table {
         if let Some(p) = progress {
             *self.flushed.lock() = Some(p.clone());
         }
+        if let Some(max) = self.options.cache_max_keys {
+            let mut n = self.attrs.lock().evict(max, &attr_slots);
+            for (s, (slots, _)) in stores.iter().zip(&taken) {
+                n += s.evict(max, slots);
+            }
+            self.evicted
+                .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
+        }
         Ok(())
     }
 
-    /// [`flush`](Table::flush) when `flush_interval` has passed since the last one.
+    /// [`flush`](Table::flush) when `flush_interval` has passed since the last one, or when
+    /// a store caches more keys than `cache_max_keys` (so that they can be evicted).
     pub fn flush_if_due(&self, progress: Option<&Progress>) -> Result<()> {
-        if self.backend.is_some() && self.last_flush.lock().elapsed() >= self.options.flush_interval
-        {
+        if self.backend.is_none() {
+            return Ok(());
+        }
+        let over = self.options.cache_max_keys.is_some_and(|max| {
+            self.attrs.lock().keys.len() > max
+                || self.agg_stores().iter().any(|s| s.data.lock().len() > max)
+        });
+        if over || self.last_flush.lock().elapsed() >= self.options.flush_interval {
             self.flush(progress)
         } else {
             Ok(())

@@ -26,6 +26,11 @@ pub struct TableConfig {
     /// crash loses at most this much work, and the store says from which record to replay.
     #[serde(default)]
     pub flush_interval: Option<String>,
+    /// Bound the keys a persistent table caches (per aggregator set and for attributes):
+    /// beyond it, changed keys are flushed early and the least recently changed keys leave
+    /// memory, to be loaded from the store when next seen. Default: no bound.
+    #[serde(default)]
+    pub cache_max_keys: Option<usize>,
 }
 
 impl TableConfig {
@@ -36,6 +41,7 @@ impl TableConfig {
             let d = rill_core::parse_duration(f).map_err(|e| e.at("flush_interval"))?;
             o.flush_interval = std::time::Duration::from_nanos(d.nanos().max(0) as u64);
         }
+        o.cache_max_keys = self.cache_max_keys;
         Ok(o)
     }
 }

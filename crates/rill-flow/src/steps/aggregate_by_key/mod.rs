@@ -71,6 +71,10 @@ impl AggregateByKey {
         late_outlet_name: Option<String>,
     ) -> Result<AggregateByKey> {
         let store = table.agg_store(specs)?;
+        if policy != EmitPolicy::EveryEvent {
+            // pending emissions are kept per slot: slots must stay valid
+            store.data.lock().pin();
+        }
         let aggs = store.aggs.clone();
         let inputs_len = inputs.len();
         for a in aliases.keys() {
