@@ -67,6 +67,10 @@ fn run_from(
     let mut files = BTreeMap::new();
     for e in std::fs::read_dir(out).unwrap() {
         let e = e.unwrap();
+        // a table's store directory holds its own layout, not output
+        if e.path().is_dir() {
+            continue;
+        }
         files.insert(
             e.file_name().to_string_lossy().into_owned(),
             replace(&std::fs::read(e.path()).unwrap(), data_dir, "data/"),

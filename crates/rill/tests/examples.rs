@@ -16,7 +16,9 @@ fn repo() -> PathBuf {
 fn load(name: &str, out: &Path) -> Pipeline {
     let dir = repo().join("examples");
     let text = std::fs::read_to_string(dir.join(format!("{name}.yaml"))).unwrap();
-    let text = text.replace("path: out/", &format!("path: {}/", out.display()));
+    let text = text
+        .replace("path: out/", &format!("path: {}/", out.display()))
+        .replace("url: out/", &format!("url: {}/", out.display()));
     Pipeline::from_yaml_in(&text, name, &dir, &[]).unwrap()
 }
 
@@ -54,7 +56,13 @@ fn clicks() -> Vec<(String, i64, f64, String)> {
 
 #[test]
 fn every_example_has_a_test() {
-    let tested = ["quickstart", "dead_letter", "routing", "aggregates"];
+    let tested = [
+        "quickstart",
+        "dead_letter",
+        "routing",
+        "aggregates",
+        "state",
+    ];
     for entry in std::fs::read_dir(repo().join("examples")).unwrap() {
         let p = entry.unwrap().path();
         if p.extension().is_some_and(|e| e == "yaml") {
@@ -289,8 +297,10 @@ fn every_example_gives_the_same_output_at_batch_size_1() {
                 pipeline.config.batch_size = b;
             }
             let result = pipeline.run().map(|o| o.result).map_err(|e| e.to_string());
+            // the files a run writes (a store's directory holds its own layout, not output)
             let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir.path())
                 .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().is_file())
                 .map(|e| {
                     let e = e.unwrap();
                     (
@@ -315,4 +325,63 @@ fn every_example_gives_the_same_output_at_batch_size_1() {
             assert!(a.1 == b.1, "{stem}: {} differs at batch size 1", a.0);
         }
     }
+}
+
+#[test]
+fn state_keeps_features_in_the_embedded_store_and_a_second_run_continues() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = load("state", dir.path()).run().unwrap();
+    assert_eq!(out.summary.records_read, 40);
+    let rows = read_csv(&dir.path().join("state_features.csv"));
+    let header = &rows[0];
+    let col = |n: &str| header.iter().position(|h| h == n).unwrap();
+    // u1's last row: its features as emitted
+    let last = rows.iter().rev().find(|r| r[1] == "u1").unwrap();
+    let input = clicks();
+    let u1: Vec<_> = input.iter().filter(|c| c.0 == "u1").collect();
+    let clicks_24h: i64 = u1.iter().map(|c| c.1).sum();
+    assert_eq!(last[col("clicks_sum_24h")], format!("{clicks_24h}.0"));
+    assert_eq!(last[col("clicks_count_24h")], format!("{}.0", u1.len()));
+    // the store holds what the run emitted, for another process to read
+    let t = rill::table::Table::open(
+        "features",
+        &dir.path().join("state").display().to_string(),
+        Path::new(""),
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(t.resumed_from().unwrap().records, 40);
+    let at = rill::core::Timestamp::parse_iso(&last[0]).unwrap();
+    let view = t.read_key(&Value::from("u1"), at).unwrap().unwrap();
+    let feature = |n: &str| {
+        view.features
+            .iter()
+            .find(|(k, _)| k.as_str() == n)
+            .unwrap()
+            .1
+            .clone()
+    };
+    assert_eq!(feature("clicks_sum_24h"), Value::Float(clicks_24h as f64));
+    assert_eq!(
+        view.attrs.unwrap().get("activity_status"),
+        Some(&Value::from(u1.last().unwrap().3.as_str()))
+    );
+    drop(t);
+    // a second run over the same input continues the stored state: every event is there
+    // twice, so each row's 24h count at least doubles (the window at an event's time holds
+    // the first run's copies up to the end of that 10m bucket) and the last rows' exactly
+    let first_counts: Vec<f64> = rows[1..]
+        .iter()
+        .map(|r| r[col("clicks_count_24h")].parse().unwrap())
+        .collect();
+    load("state", dir.path()).run().unwrap();
+    let rows = read_csv(&dir.path().join("state_features.csv"));
+    let again: Vec<f64> = rows[1..]
+        .iter()
+        .map(|r| r[col("clicks_count_24h")].parse().unwrap())
+        .collect();
+    assert_eq!(
+        again,
+        first_counts.iter().map(|c| 2.0 * c).collect::<Vec<_>>()
+    );
 }
