@@ -37,9 +37,18 @@ fn entries() -> Vec<(Vec<u8>, Vec<u8>)> {
         .map(|k| {
             let mut st = aggs.new_state();
             for e in 0..20i64 {
-                let t = Timestamp(1_595_368_800_000_000_000 + e * 4_320_000_000_000 + (next() % 1_000_000_000) as i64);
+                let t = Timestamp(
+                    1_595_368_800_000_000_000
+                        + e * 4_320_000_000_000
+                        + (next() % 1_000_000_000) as i64,
+                );
                 aggs.update(&mut st, 0, t, &Value::Int((next() % 2) as i64));
-                aggs.update(&mut st, 1, t, &Value::Float((next() % 20_000) as f64 / 100.0));
+                aggs.update(
+                    &mut st,
+                    1,
+                    t,
+                    &Value::Float((next() % 20_000) as f64 / 100.0),
+                );
                 aggs.update(&mut st, 2, t, &Value::Int(1));
             }
             let mut v = Vec::new();
@@ -62,7 +71,11 @@ fn bench(c: &mut Criterion) {
     let fjall = Embedded::open(&dir.path().join("fjall")).unwrap();
     let writes: Vec<Write<'_>> = entries
         .iter()
-        .map(|(k, v)| Write::Put { space: "agg.w1", key: k, value: v })
+        .map(|(k, v)| Write::Put {
+            space: "agg.w1",
+            key: k,
+            value: v,
+        })
         .collect();
     g.bench_function("fjall_flush_10k_keys", |b| {
         b.iter(|| {

@@ -233,6 +233,15 @@ impl AggData {
     }
 }
 
+impl std::fmt::Debug for AggStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AggStore")
+            .field("space", &self.space)
+            .field("features", &self.aggs.feature_names())
+            .finish()
+    }
+}
+
 impl AggStore {
     /// A store for `specs` (validated and compiled here). `space` is its backend space.
     pub(crate) fn new(specs: Vec<AggregatorSpec>) -> Result<AggStore> {

@@ -27,4 +27,4 @@ pub mod value_codec;
 
 pub use agg_store::{key_bytes, AggData, AggStore};
 pub use key_view::KeyView;
-pub use table::{Progress, Table, TableOptions, Tables, ATTRS, META};
+pub use table::{Progress, Table, TableOptions, TableSnapshot, Tables, ATTRS, META};

@@ -448,6 +448,66 @@ impl Table {
     }
 }
 
+/// A consistent copy of everything a table caches (see [`Table::snapshot`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSnapshot {
+    /// Each cached key's attributes, in first-seen order.
+    pub attrs: Vec<(Value, Record)>,
+    /// Per aggregator set (by its backend space): each cached key's encoded state.
+    pub aggs: Vec<(String, Vec<(Value, Vec<u8>)>)>,
+}
+
+impl Table {
+    /// A copy of the cached state — attributes and every aggregator set — taken between
+    /// batches, where it is the state as of one record (a checkpoint stores it with the source
+    /// offsets). For a persistent table with a bounded cache, evicted keys are in the store.
+    pub fn snapshot(&self) -> TableSnapshot {
+        let attrs = {
+            let d = self.attrs.lock();
+            d.keys
+                .iter()
+                .cloned()
+                .zip(d.attrs.iter().cloned())
+                .collect()
+        };
+        let aggs = self
+            .agg_stores()
+            .iter()
+            .map(|s| (s.space().to_string(), s.snapshot()))
+            .collect();
+        TableSnapshot { attrs, aggs }
+    }
+
+    /// Replaces the cached state by `snap` (from [`Table::snapshot`] of a table with the same
+    /// aggregator sets); every restored key is marked changed, so the next flush writes it.
+    pub fn restore(&self, snap: &TableSnapshot) -> Result<()> {
+        let stores = self.agg_stores();
+        for (space, _) in &snap.aggs {
+            if !stores.iter().any(|s| s.space() == space) {
+                return Err(Error::Table {
+                    table: self.name.clone(),
+                    message: format!(
+                        "the snapshot holds aggregator set '{space}', which this table does not have"
+                    ),
+                });
+            }
+        }
+        for (space, entries) in &snap.aggs {
+            let s = stores.iter().find(|s| s.space() == space).expect("checked");
+            s.restore(entries)?;
+        }
+        let mut d = self.attrs.lock();
+        *d = AttrData::default();
+        for (k, a) in &snap.attrs {
+            let slot = d.insert(k.clone(), a.clone());
+            if self.backend.is_some() {
+                d.touch(slot);
+            }
+        }
+        Ok(())
+    }
+}
+
 /// An aggregator's settings in words, for mismatch messages.
 fn describe(a: &AggregatorSpec) -> String {
     serde_json::to_string(a).unwrap_or_else(|_| format!("{a:?}"))
