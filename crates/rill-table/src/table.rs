@@ -454,8 +454,11 @@ pub struct TableSnapshot {
     /// Each cached key's attributes, in first-seen order.
     pub attrs: Vec<(Value, Record)>,
     /// Per aggregator set (by its backend space): each cached key's encoded state.
-    pub aggs: Vec<(String, Vec<(Value, Vec<u8>)>)>,
+    pub aggs: Vec<(String, KeyStates)>,
 }
+
+/// Keys with their encoded aggregation state.
+pub type KeyStates = Vec<(Value, Vec<u8>)>;
 
 impl Table {
     /// A copy of the cached state — attributes and every aggregator set — taken between
