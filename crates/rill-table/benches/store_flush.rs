@@ -5,6 +5,7 @@
 //! `cargo bench -p rill-table --bench store_flush`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use redb::ReadableDatabase;
 use rill_agg::{Aggregations, AggregatorSpec};
 use rill_core::{Timestamp, Value};
 use rill_table::backend::{embedded::Embedded, Backend, Write};
