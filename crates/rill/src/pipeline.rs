@@ -294,6 +294,17 @@ impl Pipeline {
     /// Checks everything a run checks before its first record, and builds the flow.
     fn prepare(&self, cx: &BuildContext, mode: Mode) -> Result<Flow> {
         let c = &self.config;
+        let source_at = format!("source.{}", c.source.kind());
+        // the files first (a glob matching nothing is an error of `path`), then the options,
+        // then the columns the options name
+        c.source.check_files().map_err(|e| e.at(&source_at))?;
+        c.source.build().map_err(|e| e.at(&source_at))?;
+        c.source.check_columns().map_err(|e| e.at(&source_at))?;
+        let known = c.source.known_fields().map_err(|e| e.at(&source_at))?;
+        rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))?;
+        let inputs = c.source.paths().map_err(|e| e.at(&source_at))?;
+        crate::checks::check_targets(c, &inputs)?;
+        // tables last among the checks: opening a store creates it (and connects to a server)
         for (name, t) in &c.tables {
             let options = t.options().map_err(|e| e.at(format!("tables.{name}")))?;
             let at = format!("tables.{name}.url");
@@ -310,16 +321,6 @@ impl Pipeline {
                 }
             }
         }
-        let source_at = format!("source.{}", c.source.kind());
-        // the files first (a glob matching nothing is an error of `path`), then the options,
-        // then the columns the options name
-        c.source.check_files().map_err(|e| e.at(&source_at))?;
-        c.source.build().map_err(|e| e.at(&source_at))?;
-        c.source.check_columns().map_err(|e| e.at(&source_at))?;
-        let known = c.source.known_fields().map_err(|e| e.at(&source_at))?;
-        rill_flow::config::check_fields(&c.steps, known, &source_name(&c.source))?;
-        let inputs = c.source.paths().map_err(|e| e.at(&source_at))?;
-        crate::checks::check_targets(c, &inputs)?;
         let target = |t: &TargetConfig| {
             let step: Box<dyn rill_flow::Step> = match mode {
                 Mode::Build => t.build(),
