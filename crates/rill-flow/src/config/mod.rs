@@ -6,12 +6,14 @@
 mod expr;
 mod fields;
 mod reach;
+mod shard;
 pub mod string_or_struct;
 mod visit;
 
 pub use expr::{ExprFn, EVENT_VARS};
 pub use fields::check_fields;
 pub use reach::{dead_ends, Warning};
+pub use shard::{shard_plan, ShardPlan};
 pub use string_or_struct::StringOrStruct;
 use visit::join;
 pub use visit::{for_each_target, for_each_target_mut};
