@@ -566,12 +566,7 @@ impl Coordinator<'_, '_> {
             self.seen += 1;
             limit(self.graph, self.seen, false)?;
         }
-        if self.timers
-            && self
-                .graph
-                .next_deadline()
-                .is_some_and(|d| d <= b.watermark)
-        {
+        if self.timers && self.graph.next_deadline().is_some_and(|d| d <= b.watermark) {
             self.graph.fire_timers(b.watermark)?;
         }
         let more = b.read?;
