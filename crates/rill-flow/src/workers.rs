@@ -63,6 +63,9 @@ pub struct WorkerPlan<'a> {
     pub reason: Option<String>,
     /// The tables of the full flow's build, by name: each worker gets a sibling of each.
     pub tables: &'a Tables,
+    /// Gather the workers' keys of each memory table into it after the run (for later flows
+    /// of the process); false when nothing reads the tables afterwards.
+    pub keep_tables: bool,
     /// Builds a worker's prefix.
     pub build: PrefixBuilder<'a>,
 }
@@ -123,7 +126,10 @@ pub fn run_workers(
         for t in plan.tables.all() {
             tables.insert(t.sibling().map_err(fail)?);
         }
-        let cx = BuildContext { tables };
+        let cx = BuildContext {
+            tables,
+            private: true,
+        };
         let flow = (plan.build)(prefix, &cx).map_err(fail)?;
         let shard = Shard::build(flow, &graph, source.name(), opts).map_err(fail)?;
         if shard.graph.node_names().get(..prefix) != names.get(..prefix) {
@@ -189,7 +195,9 @@ pub fn run_workers(
     });
     let done = r.and_then(|end| {
         let result = graph.terminate(end)?;
-        absorb_memory_tables(&graph)?;
+        if plan.keep_tables {
+            absorb_memory_tables(&graph)?;
+        }
         Ok(result)
     });
     match done {

@@ -354,7 +354,12 @@ impl Pipeline {
 
     /// Runs the pipeline to the end of its source.
     pub fn run(&self) -> std::result::Result<RunOutcome, RunError> {
-        self.run_with(&BuildContext::default())
+        // the tables are this run's alone: nothing can read them afterwards
+        let cx = BuildContext {
+            private: true,
+            ..Default::default()
+        };
+        self.run_cancellable(&cx, None)
     }
 
     /// Runs with shared tables (several pipelines of one process).
@@ -418,6 +423,7 @@ impl Pipeline {
                 key: plan.key,
                 reason: plan.reason,
                 tables: &cx.tables,
+                keep_tables: !cx.private,
                 build: &build,
             };
             rill_flow::run_workers(graph, plan, source.as_mut(), &opts)

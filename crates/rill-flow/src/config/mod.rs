@@ -30,6 +30,9 @@ use serde::Deserialize;
 pub struct BuildContext {
     /// Tables shared by name between steps and flows.
     pub tables: Tables,
+    /// True when nothing reads the tables after the run (`rill run`): a sharded run then
+    /// leaves each memory table's keys in its workers' copies instead of gathering them.
+    pub private: bool,
 }
 
 /// One entry of a pipeline's `steps:` list. Each kind's options are documented on its struct.
