@@ -350,7 +350,11 @@ fn run(cli: Cli) -> Result<ExitCode> {
             let data_on_stdout = p.writes_to_stdout();
             let (cancel, term) = install_signal_handlers()?;
             let started = std::time::Instant::now();
-            match p.run_cancellable(&Default::default(), Some(cancel)) {
+            let cx = rill::flow::config::BuildContext {
+                private: true,
+                ..Default::default()
+            };
+            match p.run_cancellable(&cx, Some(cancel)) {
                 Ok(outcome) => {
                     let stopped_by = outcome.cancelled.then(|| {
                         if term.load(Ordering::Relaxed) {

@@ -18,6 +18,7 @@ pub mod source;
 pub mod step;
 pub mod steps;
 mod summary;
+mod workers;
 
 pub use controller::{Controller, ControllerOptions};
 pub use graph::{ErrorPolicy, Flow, NodeRef};
@@ -26,3 +27,4 @@ pub use runtime::Graph;
 pub use source::{IterSource, Source, SourceBatch};
 pub use step::{Cx, Failure, Step, StepResult};
 pub use summary::{RunSummary, StepStats, TableReport};
+pub use workers::{run_workers, PrefixBuilder, WorkerPlan};

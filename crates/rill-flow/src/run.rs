@@ -51,7 +51,7 @@ pub enum MaxRejects {
 
 impl MaxRejects {
     /// The error when `bad` of `read` records exceed the limit (`end`: the input is done).
-    fn check(self, bad: u64, read: u64, end: bool) -> Result<()> {
+    pub(crate) fn check(self, bad: u64, read: u64, end: bool) -> Result<()> {
         let (over, limit) = match self {
             MaxRejects::Count(n) => (bad > n, n.to_string()),
             MaxRejects::Fraction(f) => (

@@ -31,7 +31,7 @@ pub struct Graph {
     nodes: Vec<Node>,
     order: Vec<usize>,
     roots: Vec<usize>,
-    policy: ErrorPolicy,
+    pub(crate) policy: ErrorPolicy,
     dead_letter: Option<usize>,
     cx: Cx,
     /// Events still to deliver, the next on top (depth-first order).
@@ -43,6 +43,11 @@ pub struct Graph {
     pub(crate) event_time: bool,
     /// Every table a step uses, once each: flushed between source batches and at the end.
     tables: Vec<Arc<Table>>,
+    /// Per table of `tables`: the siblings the workers of a sharded run keep their keys in,
+    /// flushed with it in one batch (empty when the graph runs alone).
+    pub(crate) siblings: Vec<Vec<Arc<Table>>>,
+    /// Counts of steps run by the workers of a sharded run, added to this graph's own.
+    pub(crate) extra_stats: Vec<StepStats>,
 }
 
 impl Graph {
@@ -131,6 +136,8 @@ impl Graph {
             }
         }
         Ok(Graph {
+            siblings: vec![Vec::new(); tables.len()],
+            extra_stats: Vec::new(),
             tables,
             nodes,
             order,
@@ -166,14 +173,74 @@ impl Graph {
             source: self.summary.source.clone(),
             records: self.summary.records_read,
         };
-        for t in &self.tables {
-            if force {
-                t.flush(Some(&progress))?;
-            } else {
-                t.flush_if_due(Some(&progress))?;
+        for (t, sib) in self.tables.iter().zip(&self.siblings) {
+            if force || t.flush_due() {
+                t.flush_with(sib, Some(&progress))?;
             }
         }
         Ok(())
+    }
+
+    /// True when a persistent table's `flush_interval` has passed.
+    pub(crate) fn flush_due(&self) -> bool {
+        self.tables.iter().any(|t| t.flush_due())
+    }
+
+    /// The index of the step named `name`.
+    pub(crate) fn node_index(&self, name: &str) -> Option<usize> {
+        self.nodes.iter().position(|n| n.name == name)
+    }
+
+    /// The names of the nodes in insertion order (the order the flow added them).
+    pub(crate) fn node_names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
+    /// The names of the tables node `i` uses.
+    pub(crate) fn node_tables(&self, i: usize) -> Vec<String> {
+        self.nodes[i]
+            .step
+            .tables()
+            .iter()
+            .map(|t| t.name().to_string())
+            .collect()
+    }
+
+    /// True when node `i` feeds awaitable results or keeps timers (a sharded run checks that
+    /// the steps it shards do neither).
+    pub(crate) fn node_has_timers(&self, i: usize) -> bool {
+        self.nodes[i].step.uses_timers() || self.nodes[i].step.completes_events()
+    }
+
+    /// Delivers `event`, emitted by step `after` (run elsewhere: a worker of a sharded run),
+    /// to that step's outlets, depth first as if `after` had just emitted it.
+    pub(crate) fn inject(&mut self, after: usize, event: Event, now: Timestamp) -> Result<()> {
+        self.now = now;
+        push_to_all(&mut self.stack, &self.nodes[after].outlets, event);
+        self.drain_stack(0)
+    }
+
+    /// Delivers a dead letter made by a worker of a sharded run (its step failed there) to
+    /// the dead-letter target, or reports it as the worker would have without one.
+    pub(crate) fn inject_dead_letter(&mut self, dead: Event, now: Timestamp) -> Result<()> {
+        self.now = now;
+        match self.dead_letter {
+            Some(d) => {
+                self.stack.push((d, dead));
+                self.drain_stack(0)
+            }
+            None => {
+                let error = match &dead.body {
+                    Value::Record(r) => r.get("error").cloned().unwrap_or(Value::Null),
+                    _ => Value::Null,
+                };
+                match error {
+                    Value::Str(e) => eprintln!("rill: dead letter: {e}"),
+                    other => eprintln!("rill: dead letter: {}", rill_core::json::to_json(&other)),
+                }
+                Ok(())
+            }
+        }
     }
 
     /// The tables the flow's steps use.
@@ -363,6 +430,16 @@ impl Graph {
     /// Terminates every step in topological order (what a step flushes is delivered before the
     /// next one terminates); returns the termination result.
     pub(crate) fn terminate(&mut self, now: Timestamp) -> Result<Option<Value>> {
+        let r = self.terminate_steps(now)?;
+        self.summary.steps = self.step_stats();
+        self.flush_tables(true)?;
+        self.summary.tables = self.table_reports();
+        Ok(r)
+    }
+
+    /// [`Graph::terminate`] without the flush and the summary (a worker of a sharded run: the
+    /// graph that merges its outputs flushes its tables).
+    pub(crate) fn terminate_steps(&mut self, now: Timestamp) -> Result<Option<Value>> {
         self.now = now;
         let mut results = Vec::new();
         for oi in 0..self.order.len() {
@@ -379,32 +456,38 @@ impl Graph {
                 results.push(v);
             }
         }
-        self.summary.steps = self.step_stats();
-        self.flush_tables(true)?;
-        self.summary.tables = self.table_reports();
         // storey: the first non-None terminal result
         Ok(results.into_iter().next())
     }
 
-    /// Each step's counts, in execution order, with the counters steps keep themselves.
-    fn step_stats(&self) -> Vec<StepStats> {
+    /// Each step's counts, in execution order, with the counters steps keep themselves (and
+    /// those of the workers of a sharded run). Counters are sorted by name: an order that
+    /// does not depend on which event first bumped which counter, so the summary is the same
+    /// for every worker count.
+    pub(crate) fn step_stats(&self) -> Vec<StepStats> {
         self.order
             .iter()
             .map(|&i| {
                 let mut st = self.nodes[i].stats.clone();
                 for (k, v) in self.nodes[i].step.counters() {
-                    match st.counters.iter_mut().find(|(n, _)| *n == k) {
-                        Some((_, x)) => *x += v,
-                        None => st.counters.push((k, v)),
+                    add_counter(&mut st.counters, k, v);
+                }
+                for x in self.extra_stats.iter().filter(|x| x.name == st.name) {
+                    st.events_in += x.events_in;
+                    st.events_out += x.events_out;
+                    st.errors += x.errors;
+                    for (k, v) in &x.counters {
+                        add_counter(&mut st.counters, k.clone(), *v);
                     }
                 }
+                st.counters.sort_by(|a, b| a.0.cmp(&b.0));
                 st
             })
             .collect()
     }
 
     /// What happened to the persistent tables, for the summary.
-    fn table_reports(&self) -> Vec<crate::TableReport> {
+    pub(crate) fn table_reports(&self) -> Vec<crate::TableReport> {
         self.tables
             .iter()
             .filter(|t| t.is_persistent())
@@ -423,6 +506,13 @@ impl Graph {
         self.summary.steps = self.step_stats();
         self.summary.tables = self.table_reports();
         self.summary.clone()
+    }
+}
+
+fn add_counter(counters: &mut Vec<(String, u64)>, k: String, v: u64) {
+    match counters.iter_mut().find(|(n, _)| *n == k) {
+        Some((_, x)) => *x += v,
+        None => counters.push((k, v)),
     }
 }
 

@@ -375,26 +375,43 @@ impl Table {
     /// atomic batch, then makes it durable. A no-op for a memory table. On failure the keys stay
     /// changed (the next flush retries them).
     pub fn flush(&self, progress: Option<&Progress>) -> Result<()> {
+        self.flush_with(&[], progress)
+    }
+
+    /// [`flush`](Table::flush) of this table together with its [`siblings`](Table::sibling):
+    /// the changed keys of all of them and `progress` go to the backend in one atomic batch, so
+    /// the stored progress never runs ahead of any sibling's keys. The siblings must not be in
+    /// use by another thread meanwhile (their state is read as it stands).
+    pub fn flush_with(&self, siblings: &[Arc<Table>], progress: Option<&Progress>) -> Result<()> {
         let Some(b) = &self.backend else {
             return Ok(());
         };
-        let stores = self.agg_stores();
-        let (attr_slots, attrs) = self.attrs.lock().take_dirty();
-        let taken: Vec<_> = stores.iter().map(|s| s.take_dirty()).collect();
+        let all: Vec<&Table> = std::iter::once(self)
+            .chain(siblings.iter().map(|t| &**t))
+            .collect();
+        let stores: Vec<Vec<Arc<AggStore>>> = all.iter().map(|t| t.agg_stores()).collect();
+        let attrs: Vec<_> = all.iter().map(|t| t.attrs.lock().take_dirty()).collect();
+        let taken: Vec<Vec<_>> = stores
+            .iter()
+            .map(|ss| ss.iter().map(|s| s.take_dirty()).collect())
+            .collect();
         let progress_json = progress.map(|p| serde_json::to_vec(p).expect("progress serializes"));
-        let mut writes =
-            Vec::with_capacity(attrs.len() + taken.iter().map(|t| t.1.len()).sum::<usize>() + 1);
-        writes.extend(attrs.iter().map(|(k, v)| Write::Put {
-            space: ATTRS,
-            key: k,
-            value: v,
-        }));
-        for (s, (_, entries)) in stores.iter().zip(&taken) {
+        let mut writes = Vec::new();
+        for (_, entries) in &attrs {
             writes.extend(entries.iter().map(|(k, v)| Write::Put {
-                space: s.space(),
+                space: ATTRS,
                 key: k,
                 value: v,
             }));
+        }
+        for (ss, tk) in stores.iter().zip(&taken) {
+            for (s, (_, entries)) in ss.iter().zip(tk) {
+                writes.extend(entries.iter().map(|(k, v)| Write::Put {
+                    space: s.space(),
+                    key: k,
+                    value: v,
+                }));
+            }
         }
         if let Some(p) = &progress_json {
             writes.push(Write::Put {
@@ -405,13 +422,16 @@ impl Table {
         }
         let done = b.write(&self.name, &writes).and_then(|()| b.sync());
         if let Err(e) = done {
-            let mut d = self.attrs.lock();
-            for &s in &attr_slots {
-                d.touch(s);
+            for (t, (slots, _)) in all.iter().zip(&attrs) {
+                let mut d = t.attrs.lock();
+                for &s in slots {
+                    d.touch(s);
+                }
             }
-            drop(d);
-            for (s, (slots, _)) in stores.iter().zip(&taken) {
-                s.redirty(slots);
+            for (ss, tk) in stores.iter().zip(&taken) {
+                for (s, (slots, _)) in ss.iter().zip(tk) {
+                    s.redirty(slots);
+                }
             }
             return Err(table_error(&self.name, e));
         }
@@ -420,9 +440,15 @@ impl Table {
             *self.flushed.lock() = Some(p.clone());
         }
         if let Some(max) = self.options.cache_max_keys {
-            let mut n = self.attrs.lock().evict(max, &attr_slots);
-            for (s, (slots, _)) in stores.iter().zip(&taken) {
-                n += s.evict(max, slots);
+            // each cache (this table's and every worker's) keeps its own bound
+            let mut n = 0;
+            for ((t, (attr_slots, _)), (ss, tk)) in
+                all.iter().zip(&attrs).zip(stores.iter().zip(&taken))
+            {
+                n += t.attrs.lock().evict(max, attr_slots);
+                for (s, (slots, _)) in ss.iter().zip(tk) {
+                    n += s.evict(max, slots);
+                }
             }
             self.evicted
                 .fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
@@ -430,17 +456,70 @@ impl Table {
         Ok(())
     }
 
-    /// [`flush`](Table::flush) when `flush_interval` has passed since the last one, or when
-    /// a store caches more keys than `cache_max_keys` (so that they can be evicted).
-    pub fn flush_if_due(&self, progress: Option<&Progress>) -> Result<()> {
+    /// True when [`flush_if_due`](Table::flush_if_due) would flush now: `flush_interval` has
+    /// passed since the last flush, or a store caches more keys than `cache_max_keys` (so that
+    /// they can be evicted).
+    pub fn flush_due(&self) -> bool {
         if self.backend.is_none() {
-            return Ok(());
+            return false;
         }
         let over = self.options.cache_max_keys.is_some_and(|max| {
             self.attrs.lock().keys.len() > max
                 || self.agg_stores().iter().any(|s| s.data.lock().len() > max)
         });
-        if over || self.last_flush.lock().elapsed() >= self.options.flush_interval {
+        over || self.last_flush.lock().elapsed() >= self.options.flush_interval
+    }
+
+    /// A second, empty cache in front of the same backend, with the same name, URL, options
+    /// and aggregation stores (fresh, empty ones of the same aggregators): a worker of a
+    /// sharded run keeps its own keys in it, with no lock shared with other workers. A
+    /// persistent sibling loads its keys from the backend on first sight, like the table; it
+    /// is flushed through [`flush_with`](Table::flush_with) of the table it was made from.
+    pub fn sibling(&self) -> Result<Arc<Table>> {
+        let mut t = Table::bare(
+            self.name.clone(),
+            self.url.clone(),
+            self.backend.clone(),
+            self.options.clone(),
+        );
+        t.resumed = self.resumed.clone();
+        for s in self.agg_stores() {
+            let new = AggStore::new(s.specs().to_vec())?;
+            if let Some(b) = &self.backend {
+                new.attach(&self.name, b.clone());
+            }
+            t.aggs.get_mut().push(Arc::new(new));
+        }
+        Ok(Arc::new(t))
+    }
+
+    /// Copies the state of memory `siblings` into this memory table (after a sharded run, so
+    /// other flows of the process see every key): attributes merged key by key, each
+    /// aggregation store's keys restored from the siblings' stores of the same aggregators.
+    pub fn absorb(&self, siblings: &[Arc<Table>]) -> Result<()> {
+        for sib in siblings {
+            let d = sib.attrs.lock();
+            for (k, a) in d.keys.iter().zip(&d.attrs) {
+                self.merge_attrs(k, a)?;
+            }
+        }
+        for store in self.agg_stores() {
+            let mut entries = store.snapshot();
+            for sib in siblings {
+                for s in sib.agg_stores() {
+                    if s.space() == store.space() {
+                        entries.extend(s.snapshot());
+                    }
+                }
+            }
+            store.restore(&entries)?;
+        }
+        Ok(())
+    }
+
+    /// [`flush`](Table::flush) when [`flush_due`](Table::flush_due).
+    pub fn flush_if_due(&self, progress: Option<&Progress>) -> Result<()> {
+        if self.flush_due() {
             self.flush(progress)
         } else {
             Ok(())

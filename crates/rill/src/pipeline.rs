@@ -109,6 +109,18 @@ pub struct PipelineConfig {
     /// (`1%`). Default: no limit.
     #[serde(default, deserialize_with = "max_rejects")]
     pub max_rejects: Option<rill_flow::MaxRejects>,
+    /// Threads for the keyed work (default 1). With N > 1 the pipeline's leading per-key
+    /// steps — stateless ones and `aggregate_by_key` (every event), `query_by_key`,
+    /// `write_to_table`, per-key `map_with_state`, all by the same key — run in N workers,
+    /// each owning the keys that hash to it; the rest runs on one thread over their outputs
+    /// in input order. Outputs, their order and the summary are those of one worker. A
+    /// pipeline that cannot be sharded runs on one thread, and the summary says why.
+    #[serde(default = "one_worker")]
+    pub workers: usize,
+}
+
+fn one_worker() -> usize {
+    1
 }
 
 /// Parses `max_rejects`: a count (`100`) or a percentage (`1%`, `0.5%`).
@@ -321,16 +333,7 @@ impl Pipeline {
                 }
             }
         }
-        let target = |t: &TargetConfig| {
-            let step: Box<dyn rill_flow::Step> = match mode {
-                Mode::Build => t.build(),
-                Mode::Check => t
-                    .check()
-                    .map(|_| Box::new(rill_flow::steps::Filter::new(|_| true)) as _),
-            }
-            .map_err(|e| e.at(t.kind()))?;
-            Ok((target_name(t), step))
-        };
+        let target = |t: &TargetConfig| target_step(t, mode);
         let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)?;
         flow = flow.error_policy(c.error_policy);
         if let Some(dl) = &c.dead_letter {
@@ -358,7 +361,12 @@ impl Pipeline {
 
     /// Runs the pipeline to the end of its source.
     pub fn run(&self) -> std::result::Result<RunOutcome, RunError> {
-        self.run_with(&BuildContext::default())
+        // the tables are this run's alone: nothing can read them afterwards
+        let cx = BuildContext {
+            private: true,
+            ..Default::default()
+        };
+        self.run_cancellable(&cx, None)
     }
 
     /// Runs with shared tables (several pipelines of one process).
@@ -378,6 +386,8 @@ impl Pipeline {
             error: self.locate(error),
             summary: Default::default(),
         };
+        // tables another flow of the process registered hold state the workers would not see
+        let shared = !cx.tables.all().is_empty();
         let flow = self.prepare(cx, Mode::Build).map_err(fail)?;
         let graph = flow.build().map_err(fail)?;
         let mut source = self.config.source.build().map_err(fail)?;
@@ -390,18 +400,66 @@ impl Pipeline {
             cancel,
             max_rejects: self.config.max_rejects,
         };
-        let warnings = self.warnings();
-        match rill_flow::run(graph, source.as_mut(), &opts) {
+        let mut warnings = self.warnings();
+        let workers = self.config.workers.max(1);
+        let outcome = if workers == 1 {
+            rill_flow::run(graph, source.as_mut(), &opts)
+        } else if shared {
+            warnings.push(format!(
+                "workers: {workers} asked for, the run used one: the process's tables are \
+                 shared with flows run before this one"
+            ));
+            rill_flow::run(graph, source.as_mut(), &opts)
+        } else {
+            let plan = rill_flow::config::shard_plan(&self.config.steps);
+            if let (Some(why), true) = (&plan.reason, plan.prefix > 0) {
+                warnings.push(format!(
+                    "workers: only the steps before step {} run in the workers: {why}",
+                    plan.prefix
+                ));
+            }
+            let steps = &self.config.steps;
+            let build = |prefix: usize, cx: &BuildContext| {
+                let target = |t: &TargetConfig| target_step(t, Mode::Build);
+                build_chain(Flow::new(), &steps[..prefix], &[], cx, &target)
+                    .map_err(|e| self.locate(e))
+            };
+            let plan = rill_flow::WorkerPlan {
+                workers,
+                prefix: plan.prefix,
+                key: plan.key,
+                reason: plan.reason,
+                tables: &cx.tables,
+                keep_tables: !cx.private,
+                build: &build,
+            };
+            rill_flow::run_workers(graph, plan, source.as_mut(), &opts)
+        };
+        match outcome {
             Ok(mut outcome) => {
+                warnings.append(&mut outcome.summary.warnings);
                 outcome.summary.warnings = warnings;
                 Ok(outcome)
             }
             Err(mut e) => {
+                warnings.append(&mut e.summary.warnings);
                 e.summary.warnings = warnings;
                 Err(e)
             }
         }
     }
+}
+
+/// A target's step and its name in the summary (`Check`: its options checked, a stand-in step).
+fn target_step(t: &TargetConfig, mode: Mode) -> Result<(String, Box<dyn rill_flow::Step>)> {
+    let step: Box<dyn rill_flow::Step> = match mode {
+        Mode::Build => t.build(),
+        Mode::Check => t
+            .check()
+            .map(|_| Box::new(rill_flow::steps::Filter::new(|_| true)) as _),
+    }
+    .map_err(|e| e.at(t.kind()))?;
+    Ok((target_name(t), step))
 }
 
 /// The source's file(s), for messages.

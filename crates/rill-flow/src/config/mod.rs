@@ -6,12 +6,14 @@
 mod expr;
 mod fields;
 mod reach;
+mod shard;
 pub mod string_or_struct;
 mod visit;
 
 pub use expr::{ExprFn, EVENT_VARS};
 pub use fields::check_fields;
 pub use reach::{dead_ends, Warning};
+pub use shard::{shard_plan, ShardPlan};
 pub use string_or_struct::StringOrStruct;
 use visit::join;
 pub use visit::{for_each_target, for_each_target_mut};
@@ -28,6 +30,9 @@ use serde::Deserialize;
 pub struct BuildContext {
     /// Tables shared by name between steps and flows.
     pub tables: Tables,
+    /// True when nothing reads the tables after the run (`rill run`): a sharded run then
+    /// leaves each memory table's keys in its workers' copies instead of gathering them.
+    pub private: bool,
 }
 
 /// One entry of a pipeline's `steps:` list. Each kind's options are documented on its struct.

@@ -1,7 +1,7 @@
 //! Built-in steps, one folder each. This file is the one list of them.
 
 mod group;
-mod keyed;
+pub(crate) mod keyed;
 mod reshape;
 
 pub mod aggregate_by_key;
