@@ -665,6 +665,37 @@ fn a_bounded_cache_changes_no_result() {
             got == whole,
             "a cache of 7 keys on {url} changed the output"
         );
+        // two workers, each with its own bounded cache over the same store
+        let fresh = if url == "state" {
+            "state_w2".to_string()
+        } else {
+            url.replace("bounded", "bounded_w2")
+        };
+        let w2 = bounded
+            .replace(&format!("url: \"{url}\""), &format!("url: \"{fresh}\""))
+            .replace("bounded.csv", "w2.csv");
+        write(d, "w2.yaml", &w2);
+        let report = run_ok(
+            d,
+            &[
+                "run",
+                "w2.yaml",
+                "--set",
+                "batch_size=16",
+                "--set",
+                "workers=2",
+            ],
+        );
+        assert!(!report.contains("warning"), "{report}");
+        assert!(report.contains("keys evicted from the cache"), "{report}");
+        let got = std::fs::read_to_string(d.join("w2.csv")).unwrap();
+        assert!(
+            got == whole,
+            "two workers with bounded caches on {url} changed the output"
+        );
+        if fresh.starts_with("redis") {
+            redis_clear(&fresh);
+        }
         if url.starts_with("redis") {
             redis_clear(&url);
         }

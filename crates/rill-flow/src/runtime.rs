@@ -174,16 +174,20 @@ impl Graph {
             records: self.summary.records_read,
         };
         for (t, sib) in self.tables.iter().zip(&self.siblings) {
-            if force || t.flush_due() {
+            if force || t.flush_due() || sib.iter().any(|s| s.over_cache_bound()) {
                 t.flush_with(sib, Some(&progress))?;
             }
         }
         Ok(())
     }
 
-    /// True when a persistent table's `flush_interval` has passed.
+    /// True when a persistent table's `flush_interval` has passed or one of its caches (this
+    /// graph's or a worker's) holds more keys than its `cache_max_keys`.
     pub(crate) fn flush_due(&self) -> bool {
-        self.tables.iter().any(|t| t.flush_due())
+        self.tables
+            .iter()
+            .zip(&self.siblings)
+            .any(|(t, sib)| t.flush_due() || sib.iter().any(|s| s.over_cache_bound()))
     }
 
     /// The index of the step named `name`.

@@ -463,11 +463,17 @@ impl Table {
         if self.backend.is_none() {
             return false;
         }
-        let over = self.options.cache_max_keys.is_some_and(|max| {
-            self.attrs.lock().keys.len() > max
-                || self.agg_stores().iter().any(|s| s.data.lock().len() > max)
-        });
-        over || self.last_flush.lock().elapsed() >= self.options.flush_interval
+        self.over_cache_bound() || self.last_flush.lock().elapsed() >= self.options.flush_interval
+    }
+
+    /// True when a persistent table caches more keys than `cache_max_keys` in one of its stores
+    /// (a flush then evicts): the runtime asks every worker's cache of a sharded run.
+    pub fn over_cache_bound(&self) -> bool {
+        self.backend.is_some()
+            && self.options.cache_max_keys.is_some_and(|max| {
+                self.attrs.lock().keys.len() > max
+                    || self.agg_stores().iter().any(|s| s.data.lock().len() > max)
+            })
     }
 
     /// A second, empty cache in front of the same backend, with the same name, URL, options
