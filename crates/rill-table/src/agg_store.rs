@@ -61,9 +61,43 @@ pub struct AggData {
     pinned: bool,
 }
 
+/// Which of `n` slots an eviction keeps: at most `max` of the slots changed in the last flush
+/// interval, the most recently changed first (the end of `recent` is the latest first touch).
+pub(crate) fn keep_recent(n: usize, max: usize, recent: &[u32]) -> Vec<bool> {
+    let mut keep = vec![false; n];
+    let mut kept = 0;
+    for &s in recent.iter().rev() {
+        if kept == max {
+            break;
+        }
+        if !keep[s as usize] {
+            keep[s as usize] = true;
+            kept += 1;
+        }
+    }
+    keep
+}
+
 /// The JSON text of a key: how keys are stored in every backend.
 pub fn key_bytes(key: &Value) -> Vec<u8> {
     rill_core::json::to_json(key).to_string().into_bytes()
+}
+
+/// Decodes the state stored for `key` in `table` (at `url`), or says it is damaged.
+pub(crate) fn decode_stored(
+    aggs: &Aggregations,
+    table: &str,
+    url: &str,
+    key: &Value,
+    bytes: &[u8],
+) -> Result<KeyState> {
+    aggs.decode_state(bytes).map_err(|e| Error::Table {
+        table: table.to_string(),
+        message: format!(
+            "{url}: the stored aggregation state of key {} does not decode: {e}",
+            rill_core::json::to_json(key)
+        ),
+    })
 }
 
 impl AggData {
@@ -149,6 +183,7 @@ impl AggData {
             })?;
         let aggs = origin.aggs.clone();
         let table = origin.table.clone();
+        let origin_backend = origin.backend.clone();
         for (&i, bytes) in wanted.iter().zip(got) {
             let key = &keys[i];
             // a key twice in `keys`: the first occurrence loaded it
@@ -161,13 +196,7 @@ impl AggData {
                     self.absent.insert(key.clone());
                 }
                 Some(b) => {
-                    let state = aggs.decode_state(&b).map_err(|e| Error::Table {
-                        table: table.clone(),
-                        message: format!(
-                            "the stored aggregation state of key {} does not decode: {e}",
-                            rill_core::json::to_json(key)
-                        ),
-                    })?;
+                    let state = decode_stored(&aggs, &table, origin_backend.url(), key, &b)?;
                     let h = self.hash(key);
                     out[i] = Some(self.insert(h, key.clone(), state));
                 }
@@ -202,18 +231,7 @@ impl AggData {
             return 0;
         }
         let n = self.keys.len();
-        let mut keep = vec![false; n];
-        let mut kept = 0;
-        // the most recently changed first (the end of `recent` is the latest first touch)
-        for &s in recent.iter().rev() {
-            if kept == max {
-                break;
-            }
-            if !keep[s as usize] {
-                keep[s as usize] = true;
-                kept += 1;
-            }
-        }
+        let keep = keep_recent(n, max, recent);
         let keys = std::mem::take(&mut self.keys);
         let states = std::mem::take(&mut self.states);
         self.index = KeyIndex::default();

@@ -43,17 +43,7 @@ impl AttrData {
             return 0;
         }
         let n = self.keys.len();
-        let mut keep = vec![false; n];
-        let mut kept = 0;
-        for &s in recent.iter().rev() {
-            if kept == max {
-                break;
-            }
-            if !keep[s as usize] {
-                keep[s as usize] = true;
-                kept += 1;
-            }
-        }
+        let keep = crate::agg_store::keep_recent(n, max, recent);
         let keys = std::mem::take(&mut self.keys);
         let attrs = std::mem::take(&mut self.attrs);
         self.slots.clear();

@@ -4,7 +4,7 @@
 
 use crate::agg_store::key_bytes;
 use crate::table::{Table, ATTRS};
-use rill_core::{Error, Record, Result, Str, Timestamp, Value};
+use rill_core::{Record, Result, Str, Timestamp, Value};
 
 /// One key's features (every aggregation feature of the table, `<name>_<op>_<window>`, at the
 /// time asked) and static attributes.
@@ -67,14 +67,13 @@ impl Table {
                         .map_err(|e| self.backend_error(e))?;
                     match got.into_iter().next().flatten() {
                         Some(bytes) => {
-                            let st = s.aggs.decode_state(&bytes).map_err(|e| Error::Table {
-                                table: self.name().to_string(),
-                                message: format!(
-                                    "{}: the stored aggregation state of key {} does not decode: {e}",
-                                    self.url(),
-                                    rill_core::json::to_json(key)
-                                ),
-                            })?;
+                            let st = crate::agg_store::decode_stored(
+                                &s.aggs,
+                                self.name(),
+                                self.url(),
+                                key,
+                                &bytes,
+                            )?;
                             found = true;
                             push_features(&s.aggs, &st, at, &mut features);
                         }
@@ -86,13 +85,7 @@ impl Table {
                     .map_err(|e| self.backend_error(e))?;
                 match got.into_iter().next().flatten() {
                     None => None,
-                    Some(bytes) => match crate::value_codec::decode(&bytes) {
-                        Ok(Value::Record(r)) => Some(r),
-                        Ok(other) => {
-                            return Err(self.damaged(key, format!("a {}", other.type_name())))
-                        }
-                        Err(why) => return Err(self.damaged(key, why)),
-                    },
+                    Some(bytes) => Some(self.decode_attrs(key, &bytes)?),
                 }
             }
         };

@@ -258,13 +258,7 @@ impl Table {
                     .get_many(&self.name, ATTRS, &[&key_bytes(key)])
                     .map_err(|e| table_error(&self.name, e))?;
                 if let Some(bytes) = got.into_iter().next().flatten() {
-                    let attrs = match crate::value_codec::decode(&bytes) {
-                        Ok(Value::Record(r)) => r,
-                        Ok(other) => {
-                            return Err(self.damaged(key, format!("a {}", other.type_name())))
-                        }
-                        Err(why) => return Err(self.damaged(key, why)),
-                    };
+                    let attrs = self.decode_attrs(key, &bytes)?;
                     return Ok(Some(d.insert(key.clone(), attrs)));
                 }
                 d.absent.insert(key.clone());
@@ -273,15 +267,21 @@ impl Table {
         Ok(create.then(|| d.insert(key.clone(), Record::default())))
     }
 
-    pub(crate) fn damaged(&self, key: &Value, why: String) -> Error {
-        Error::Table {
+    /// Decodes the attributes stored for `key`, or says they are damaged.
+    pub(crate) fn decode_attrs(&self, key: &Value, bytes: &[u8]) -> Result<Record> {
+        let why = match crate::value_codec::decode(bytes) {
+            Ok(Value::Record(r)) => return Ok(r),
+            Ok(other) => format!("a {}", other.type_name()),
+            Err(why) => why,
+        };
+        Err(Error::Table {
             table: self.name.clone(),
             message: format!(
                 "{}: the stored attributes of key {} are damaged: {why}",
                 self.url,
                 rill_core::json::to_json(key)
             ),
-        }
+        })
     }
 
     /// The key's attributes, if the key has any (loaded from the backend on first sight).
