@@ -246,6 +246,12 @@ mod tests {
     }
 
     #[test]
+    fn passes_the_conformance_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        super::super::conformance(&*Embedded::open(dir.path()).unwrap());
+    }
+
+    #[test]
     fn refuses_a_directory_of_other_files() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("notes.txt"), "mine").unwrap();
