@@ -297,19 +297,6 @@ impl Step for AggregateByKey {
         // look up (never create) each event's key: creating happens in `process`, in order
         self.ahead.clear();
         let mut data = self.store.data.lock();
-        if data.is_persistent() {
-            // keys neither cached nor known absent load from the backend in one read (an
-            // error here surfaces again, placed, when `process` meets the key)
-            let missing: Vec<Value> = batch
-                .iter()
-                .filter_map(|e| self.key.key_ref(e).ok())
-                .filter(|k| data.find(k).is_none())
-                .map(Cow::into_owned)
-                .collect();
-            if !missing.is_empty() {
-                let _ = data.load(&missing);
-            }
-        }
         // two passes, so the index lookups overlap: hash every key and prefetch its bucket,
         // then look them up (each key is extracted once: a key expression is evaluated once)
         let keys: Vec<Option<(u64, Cow<'_, Value>)>> = batch
@@ -321,6 +308,19 @@ impl Step for AggregateByKey {
                 Some((h, k))
             })
             .collect();
+        if data.is_persistent() {
+            // keys neither cached nor known absent load from the backend in one read (an
+            // error here surfaces again, placed, when `process` meets the key)
+            let missing: Vec<Value> = keys
+                .iter()
+                .flatten()
+                .filter(|(h, k)| data.find_hashed(*h, k).is_none())
+                .map(|(_, k)| k.clone().into_owned())
+                .collect();
+            if !missing.is_empty() {
+                let _ = data.load(&missing);
+            }
+        }
         for k in &keys {
             let slot = k
                 .as_ref()
