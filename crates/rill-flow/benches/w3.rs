@@ -3,7 +3,7 @@
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rill_core::{Event, Timestamp, Value};
-use rill_flow::config::{build_chain, BuildContext, StepConfig};
+use rill_flow::config::{build_chain, StepConfig};
 use rill_flow::{steps, Flow};
 
 const N: i64 = 100_000;
@@ -40,17 +40,11 @@ fn expressions() -> Flow {
         {"reduce": {"initial": 0, "expr": "acc + body"}}
     ]))
     .unwrap();
-    let no_targets = |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> {
-        unreachable!("no targets")
-    };
-    build_chain(
-        Flow::new(),
-        &cfg,
-        &[],
-        &BuildContext::default(),
-        &no_targets,
-    )
-    .unwrap()
+    let no_targets =
+        |_: &()| -> rill_core::Result<(String, std::sync::Arc<dyn rill_flow::StepFactory>)> {
+            unreachable!("no targets")
+        };
+    build_chain(Flow::new(), &cfg, &[], &no_targets).unwrap()
 }
 
 fn bench(c: &mut Criterion) {

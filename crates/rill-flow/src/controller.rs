@@ -1,8 +1,8 @@
 //! Push sources: a controller whose `emit` feeds a running flow (storey's `SyncEmitSource` /
 //! `AsyncEmitSource` and their `FlowController`s).
 
+use crate::graph::Graph;
 use crate::run::{RunError, RunOutcome};
-use crate::runtime::Graph;
 use crate::Flow;
 use parking_lot::Mutex;
 use rill_core::{Completion, Error, Event, FieldSlot, Result, ResultHandle, Timestamp, Value};
@@ -70,7 +70,7 @@ pub struct Controller {
 
 impl Flow {
     /// Starts the flow on a worker thread and returns its controller (wall-clock timers).
-    pub fn start(self, opts: ControllerOptions) -> Result<Controller> {
+    pub fn start(&self, opts: ControllerOptions) -> Result<Controller> {
         let graph = self.build()?;
         Controller::spawn(graph, opts)
     }

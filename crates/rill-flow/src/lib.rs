@@ -1,30 +1,36 @@
 //! rill-flow: flows of steps (storey's model) on a fast synchronous runtime.
 //!
 //! A flow is a DAG of [`Step`]s fed by a [`Source`] (pull: files, tables) or by a
-//! [`Controller`] (push: `emit`). Steps run on one worker thread and exchange events through
-//! per-step inboxes processed in topological order, so a batch of events crosses the whole graph
-//! with no locks, no channels and no per-event allocation inside the engine.
+//! [`Controller`] (push: `emit`). A [`Flow`] describes the graph; [`Flow::build`] makes a runnable
+//! [`Graph`], which takes each event depth first through every step before the next one (storey's
+//! meaning), on one thread, with no locks, no channels and no per-event allocation inside the
+//! engine. `workers: N` ([`run_workers`]) shards the leading per-key steps across threads.
 
 // A step failure hands the event back for recovery or dead-lettering, so `Err` is large; the
 // hot `Ok(())` path does not pay for it beyond the return slot.
 #![allow(clippy::result_large_err)]
 
+mod build_context;
 pub mod config;
 mod controller;
+mod expr_fn;
+mod flow;
 mod graph;
 mod run;
-mod runtime;
 pub mod source;
 pub mod step;
+pub mod step_factory;
 pub mod steps;
+pub mod string_or_struct;
 mod summary;
 mod workers;
 
 pub use controller::{Controller, ControllerOptions};
-pub use graph::{ErrorPolicy, Flow, NodeRef};
+pub use flow::{ErrorPolicy, Flow, NodeRef};
+pub use graph::Graph;
 pub use run::{run, Clock, MaxRejects, RunError, RunOptions, RunOutcome};
-pub use runtime::Graph;
 pub use source::{IterSource, Source, SourceBatch};
 pub use step::{Cx, Failure, Step, StepResult};
+pub use step_factory::StepFactory;
 pub use summary::{RunSummary, StepStats, TableReport};
-pub use workers::{run_workers, PrefixBuilder, WorkerPlan};
+pub use workers::{run_workers, WorkerPlan};

@@ -1,6 +1,6 @@
 //! Running a flow from a pull source on the current thread (files, tables, in-memory events).
 
-use crate::runtime::Graph;
+use crate::graph::Graph;
 use crate::source::{IterSource, Source, SourceBatch};
 use crate::summary::RunSummary;
 use crate::Flow;
@@ -108,7 +108,7 @@ impl std::error::Error for RunError {}
 
 impl Flow {
     /// Runs the flow over `source` on this thread until the source is exhausted.
-    pub fn run(self, source: &mut dyn Source) -> std::result::Result<RunOutcome, RunError> {
+    pub fn run(&self, source: &mut dyn Source) -> std::result::Result<RunOutcome, RunError> {
         let graph = self.build().map_err(|error| RunError {
             error,
             summary: Box::default(),
@@ -118,7 +118,7 @@ impl Flow {
 
     /// Runs the flow over in-memory events (tests, examples). Events keep their given time.
     pub fn run_events(
-        self,
+        &self,
         events: impl IntoIterator<Item = Event>,
     ) -> std::result::Result<RunOutcome, RunError> {
         let mut src = IterSource::new("events", events.into_iter().collect::<Vec<_>>());

@@ -20,9 +20,9 @@
 //! Table flushes wait for every batch in flight, then write each table's keys from all its
 //! siblings in one batch with the run's progress.
 
-use crate::config::BuildContext;
+use crate::build_context::BuildContext;
+use crate::graph::Graph;
 use crate::run::{Clock, RunError, RunOptions, RunOutcome};
-use crate::runtime::Graph;
 use crate::source::{Source, SourceBatch};
 use crate::step::{Cx, Failure, Step, StepResult};
 use crate::steps::keyed::KeySpec;
@@ -44,12 +44,8 @@ const IN_FLIGHT: usize = 4;
 /// summary of their own).
 const EXIT: &str = "workers.exit";
 
-/// Builds one worker's instance of the flow's first `prefix` steps over `cx` (its sibling
-/// tables). It must build the same steps, with the same names, as the full flow's first ones.
-pub type PrefixBuilder<'a> = &'a dyn Fn(usize, &BuildContext) -> Result<Flow>;
-
 /// What [`run_workers`] shards.
-pub struct WorkerPlan<'a> {
+pub struct WorkerPlan {
     /// Worker threads wanted (≥ 2).
     pub workers: usize,
     /// How many of the flow's first steps may run in workers (from
@@ -61,22 +57,20 @@ pub struct WorkerPlan<'a> {
     /// Why the prefix ends where it does, if a step there could not be sharded (the warning
     /// when nothing can be).
     pub reason: Option<String>,
-    /// The tables of the full flow's build, by name: each worker gets a sibling of each.
-    pub tables: &'a Tables,
     /// Gather the workers' keys of each memory table into it after the run (for later flows
     /// of the process); false when nothing reads the tables afterwards.
     pub keep_tables: bool,
-    /// Builds a worker's prefix.
-    pub build: PrefixBuilder<'a>,
 }
 
-/// Runs `graph` (the whole flow, built on this thread) over `source` with its first
-/// `plan.prefix` steps in `plan.workers` workers; outputs, summary and errors are those of
+/// Runs `flow` over `source` with its first `plan.prefix` steps in `plan.workers` workers.
+/// `graph` is `flow` built on this thread (by the caller, which places its build errors); the
+/// prefix is built once more per worker, over the worker's siblings of the flow's tables. Outputs, summary and errors are those of
 /// [`crate::run`] on one thread. When nothing can be sharded it runs on one thread and says why
 /// in the summary's warnings.
 pub fn run_workers(
+    flow: &Flow,
     mut graph: Graph,
-    plan: WorkerPlan<'_>,
+    plan: WorkerPlan,
     source: &mut dyn Source,
     opts: &RunOptions,
 ) -> std::result::Result<RunOutcome, RunError> {
@@ -123,21 +117,16 @@ pub fn run_workers(
     let mut shards = Vec::with_capacity(plan.workers);
     for _ in 0..plan.workers {
         let tables = Tables::default();
-        for t in plan.tables.all() {
+        for t in flow.build_context().tables.all() {
             tables.insert(t.sibling().map_err(fail)?);
         }
         let cx = BuildContext {
             tables,
             private: true,
         };
-        let flow = (plan.build)(prefix, &cx).map_err(fail)?;
-        let shard = Shard::build(flow, &graph, source.name(), opts).map_err(fail)?;
-        if shard.graph.node_names().get(..prefix) != names.get(..prefix) {
-            return Err(fail(Error::config(
-                "a worker's steps are not named as the flow's first steps",
-            )));
-        }
-        shards.push(shard);
+        // the flow's own first steps: the same names, built afresh over the worker's tables
+        let part = flow.prefix(prefix).map_err(fail)?.context(cx);
+        shards.push(Shard::build(part, &graph, source.name(), opts).map_err(fail)?);
     }
     // each table's siblings, flushed with it
     for (j, t) in graph.tables().to_vec().iter().enumerate() {
@@ -292,6 +281,7 @@ impl Router {
 }
 
 /// Collects what a worker's sharded steps emit (`dead`: its dead letters).
+#[derive(Clone)]
 struct Collector {
     out: Arc<Mutex<Vec<(bool, Event)>>>,
     dead: bool,
@@ -344,10 +334,10 @@ impl Shard {
             out: out.clone(),
             dead,
         };
-        flow.then_boxed(EXIT, Box::new(collector(false)));
+        flow = flow.then(EXIT, collector(false));
         flow = flow.error_policy(main.policy);
         if main.policy == crate::ErrorPolicy::DeadLetter {
-            flow.set_dead_letter(Box::new(collector(true)));
+            flow = flow.dead_letter(collector(true));
         }
         let mut graph = flow.build()?;
         graph.set_source_name(source);

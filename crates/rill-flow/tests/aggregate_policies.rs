@@ -7,10 +7,12 @@ use rill_flow::Flow;
 
 fn flow(steps: serde_json::Value, cx: &BuildContext) -> (Flow, rill_flow::steps::Collected) {
     let cfg: Vec<StepConfig<()>> = serde_json::from_value(steps).unwrap();
-    let none = |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> { unreachable!() };
+    let none = |_: &()| -> rill_core::Result<(String, std::sync::Arc<dyn rill_flow::StepFactory>)> {
+        unreachable!()
+    };
     let (sink, got) = Collect::new();
     (
-        build_chain(Flow::new(), &cfg, &[], cx, &none)
+        build_chain(Flow::new().context(cx.clone()), &cfg, &[], &none)
             .unwrap()
             .then("sink", sink),
         got,
@@ -138,23 +140,20 @@ fn late_side_output_goes_to_its_branch_and_is_counted() {
     use std::sync::Mutex;
     // targets are named collectors: the builder keeps a handle per name
     let handles: Mutex<HashMap<String, rill_flow::steps::Collected>> = Mutex::default();
-    let build = |name: &String| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> {
-        let (c, h) = Collect::new();
-        handles.lock().unwrap().insert(name.clone(), h);
-        Ok((name.clone(), Box::new(c)))
-    };
+    let build =
+        |name: &String| -> rill_core::Result<(String, std::sync::Arc<dyn rill_flow::StepFactory>)> {
+            let (c, h) = Collect::new();
+            handles.lock().unwrap().insert(name.clone(), h);
+            Ok((
+                name.clone(),
+                rill_flow::step_factory::from_fn(move |_| Ok(Box::new(c.clone()))),
+            ))
+        };
     let steps = serde_json::json!([{"aggregate_by_key": {"table": "late",
         "late_events": {"steps": [{"map": "body + {late: true}"}], "targets": ["late"]},
         "aggregates": [{"name": "s", "field": "x", "ops": ["sum"], "windows": {"sliding": ["1h"], "period": "10m"}, "late": "side_output"}]}}]);
     let cfg: Vec<StepConfig<String>> = serde_json::from_value(steps).unwrap();
-    let f = build_chain(
-        Flow::new(),
-        &cfg,
-        &["main".to_string()],
-        &BuildContext::default(),
-        &build,
-    )
-    .unwrap();
+    let f = build_chain(Flow::new(), &cfg, &["main".to_string()], &build).unwrap();
     let out = f
         .run_events([
             ev("a", "21:41", 1),

@@ -57,8 +57,10 @@ fn agg_step_config(step: &serde_json::Value, table: &str) -> serde_json::Value {
 fn build(configs: serde_json::Value, cx: &BuildContext) -> (Flow, rill_flow::steps::Collected) {
     let configs: Vec<StepConfig<()>> = serde_json::from_value(configs).unwrap();
     let no_targets =
-        |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> { unreachable!() };
-    let flow = build_chain(Flow::new(), &configs, &[], cx, &no_targets).unwrap();
+        |_: &()| -> rill_core::Result<(String, std::sync::Arc<dyn rill_flow::StepFactory>)> {
+            unreachable!()
+        };
+    let flow = build_chain(Flow::new().context(cx.clone()), &configs, &[], &no_targets).unwrap();
     let (sink, got) = Collect::new();
     (flow.then("sink", sink), got)
 }

@@ -446,6 +446,7 @@ fn reify_metadata_and_for_each() {
 }
 
 /// A step whose terminate fails: the error names the step.
+#[derive(Clone)]
 struct BadFlush;
 impl Step for BadFlush {
     fn process(&mut self, _e: Event, _cx: &mut rill_flow::Cx) -> rill_flow::StepResult {

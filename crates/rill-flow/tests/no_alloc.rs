@@ -5,7 +5,7 @@
 //! steady size.
 
 use rill_core::{Event, Record, Schema, Timestamp, Value};
-use rill_flow::config::{build_chain, BuildContext, StepConfig};
+use rill_flow::config::{build_chain, StepConfig};
 use rill_flow::Flow;
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -73,8 +73,10 @@ fn w1_like_flow() -> Flow {
                     "expr": "{n: acc.n + 1, clicks: acc.clicks + clicks_sum_1h, max: acc.max + amount_max_1h}"}}
     ]))
     .unwrap();
-    let none = |_: &()| -> rill_core::Result<(String, Box<dyn rill_flow::Step>)> { unreachable!() };
-    build_chain(Flow::new(), &steps, &[], &BuildContext::default(), &none).unwrap()
+    let none = |_: &()| -> rill_core::Result<(String, std::sync::Arc<dyn rill_flow::StepFactory>)> {
+        unreachable!()
+    };
+    build_chain(Flow::new(), &steps, &[], &none).unwrap()
 }
 
 /// Allocations made while running the flow over `n` events (built beforehand), and its result.

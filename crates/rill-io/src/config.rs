@@ -230,6 +230,13 @@ impl TargetConfig {
             TargetConfig::Parquet(c) => Box::new(ParquetTarget::new(c.clone())?),
         })
     }
+
+    /// The target as a step of a [`rill_flow::Flow`]: each build of the flow builds the
+    /// target anew ([`TargetConfig::build`]).
+    pub fn factory(&self) -> std::sync::Arc<dyn rill_flow::StepFactory> {
+        let t = self.clone();
+        rill_flow::step_factory::from_fn(move |_| t.build())
+    }
 }
 
 #[cfg(test)]

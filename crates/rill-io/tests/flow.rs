@@ -22,16 +22,16 @@ fn csv_to_chained_targets_with_dead_letters() {
     src_cfg.time = Some("time".into());
     let mut source = SourceConfig::Csv(src_cfg).build().unwrap();
 
-    let target = |cfg: TargetConfig| cfg.build().unwrap();
+    let target = |cfg: TargetConfig| cfg.factory();
     let mut csv_cfg = CsvTargetConfig::new(out("a.csv"));
     csv_cfg.columns = Some(vec!["user=$key".into(), "$time".into(), "click".into()]);
     let mut flow = Flow::new();
-    flow.then_boxed("csv", target(TargetConfig::Csv(csv_cfg)));
-    flow.then_boxed(
+    flow.then_factory("csv", target(TargetConfig::Csv(csv_cfg)));
+    flow.then_factory(
         "jsonl",
         target(TargetConfig::Jsonl(JsonlTargetConfig::new(out("b.jsonl")))),
     );
-    flow.then_boxed(
+    flow.then_factory(
         "parquet",
         target(TargetConfig::Parquet(ParquetTargetConfig::new(out(
             "c.parquet",

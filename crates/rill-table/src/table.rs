@@ -74,6 +74,8 @@ pub struct Table {
     options: TableOptions,
     attrs: Mutex<AttrData>,
     aggs: Mutex<Vec<Arc<AggStore>>>,
+    /// `aggs.len()`, readable without the lock (stores are only ever added).
+    agg_count: std::sync::atomic::AtomicUsize,
     last_flush: Mutex<Instant>,
     /// The progress stored by the last flush of an earlier run, read at open.
     resumed: Option<Progress>,
@@ -123,6 +125,7 @@ impl Table {
             options,
             attrs: Mutex::new(AttrData::default()),
             aggs: Mutex::new(Vec::new()),
+            agg_count: Default::default(),
             last_flush: Mutex::new(Instant::now()),
             resumed: None,
             flushed: Mutex::new(None),
@@ -190,7 +193,7 @@ impl Table {
                     )));
                 }
                 store.attach(name, b.clone());
-                self.aggs.lock().push(Arc::new(store));
+                self.add_store(&mut self.aggs.lock(), Arc::new(store));
             }
         }
         Ok(progress)
@@ -362,8 +365,20 @@ impl Table {
             new.attach(&self.name, b.clone());
         }
         let new = Arc::new(new);
-        stores.push(new.clone());
+        self.add_store(&mut stores, new.clone());
         Ok(new)
+    }
+
+    fn add_store(&self, stores: &mut Vec<Arc<AggStore>>, store: Arc<AggStore>) {
+        stores.push(store);
+        self.agg_count
+            .store(stores.len(), std::sync::atomic::Ordering::Release);
+    }
+
+    /// How many aggregation stores the table holds. Stores are only ever added, so a reader
+    /// that mapped feature names to stores (`query_by_key`) maps again only when this changes.
+    pub fn agg_generation(&self) -> usize {
+        self.agg_count.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Every aggregation store of the table (in this process, or recorded in its backend).
@@ -496,6 +511,7 @@ impl Table {
             }
             t.aggs.get_mut().push(Arc::new(new));
         }
+        *t.agg_count.get_mut() = t.aggs.get_mut().len();
         Ok(Arc::new(t))
     }
 

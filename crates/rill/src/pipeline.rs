@@ -5,11 +5,13 @@ use crate::yaml::{Node, Origin};
 use crate::Override;
 use rill_core::{Error, Result};
 use rill_flow::config::{build_chain, BuildContext, StepConfig};
+use rill_flow::step_factory::{from_fn, StepFactory};
 use rill_flow::{ErrorPolicy, Flow, RunError, RunOptions, RunOutcome};
 use rill_io::{SourceConfig, TargetConfig};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Arc;
 
 /// A table declared by a pipeline.
 #[derive(Debug, Clone, Deserialize)]
@@ -334,7 +336,12 @@ impl Pipeline {
             }
         }
         let target = |t: &TargetConfig| target_step(t, mode);
-        let mut flow = build_chain(Flow::new(), &c.steps, &c.targets, cx, &target)?;
+        let mut flow = build_chain(
+            Flow::new().context(cx.clone()),
+            &c.steps,
+            &c.targets,
+            &target,
+        )?;
         flow = flow.error_policy(c.error_policy);
         if let Some(dl) = &c.dead_letter {
             if c.error_policy != ErrorPolicy::DeadLetter {
@@ -344,7 +351,7 @@ impl Pipeline {
                 .at("dead_letter"));
             }
             let (_, step) = target(dl).map_err(|e| e.at("dead_letter"))?;
-            flow.set_dead_letter(step);
+            flow.set_dead_letter(rill_flow::config::located(step, "dead_letter".into()));
         }
         Ok(flow)
     }
@@ -354,7 +361,7 @@ impl Pipeline {
     /// Creates nothing (no output directory, no file).
     pub fn validate(&self) -> Result<()> {
         self.prepare(&BuildContext::default(), Mode::Check)
-            .and_then(Flow::build)
+            .and_then(|flow| flow.build())
             .map(|_| ())
             .map_err(|e| self.locate(e))
     }
@@ -389,7 +396,6 @@ impl Pipeline {
         // tables another flow of the process registered hold state the workers would not see
         let shared = !cx.tables.all().is_empty();
         let flow = self.prepare(cx, Mode::Build).map_err(fail)?;
-        let graph = flow.build().map_err(fail)?;
         let mut source = self.config.source.build().map_err(fail)?;
         let opts = RunOptions {
             batch_size: self.config.batch_size.max(1),
@@ -402,13 +408,15 @@ impl Pipeline {
         };
         let mut warnings = self.warnings();
         let workers = self.config.workers.max(1);
-        let outcome = if workers == 1 {
-            rill_flow::run(graph, source.as_mut(), &opts)
-        } else if shared {
+        let alone = workers == 1 || shared;
+        if workers > 1 && shared {
             warnings.push(format!(
                 "workers: {workers} asked for, the run used one: the process's tables are \
                  shared with flows run before this one"
             ));
+        }
+        let graph = flow.build().map_err(fail)?;
+        let outcome = if alone {
             rill_flow::run(graph, source.as_mut(), &opts)
         } else {
             let plan = rill_flow::config::shard_plan(&self.config.steps);
@@ -418,22 +426,14 @@ impl Pipeline {
                     plan.prefix
                 ));
             }
-            let steps = &self.config.steps;
-            let build = |prefix: usize, cx: &BuildContext| {
-                let target = |t: &TargetConfig| target_step(t, Mode::Build);
-                build_chain(Flow::new(), &steps[..prefix], &[], cx, &target)
-                    .map_err(|e| self.locate(e))
-            };
             let plan = rill_flow::WorkerPlan {
                 workers,
                 prefix: plan.prefix,
                 key: plan.key,
                 reason: plan.reason,
-                tables: &cx.tables,
                 keep_tables: !cx.private,
-                build: &build,
             };
-            rill_flow::run_workers(graph, plan, source.as_mut(), &opts)
+            rill_flow::run_workers(&flow, graph, plan, source.as_mut(), &opts)
         };
         match outcome {
             Ok(mut outcome) => {
@@ -450,15 +450,17 @@ impl Pipeline {
     }
 }
 
-/// A target's step and its name in the summary (`Check`: its options checked, a stand-in step).
-fn target_step(t: &TargetConfig, mode: Mode) -> Result<(String, Box<dyn rill_flow::Step>)> {
-    let step: Box<dyn rill_flow::Step> = match mode {
-        Mode::Build => t.build(),
-        Mode::Check => t
-            .check()
-            .map(|_| Box::new(rill_flow::steps::Filter::new(|_| true)) as _),
-    }
-    .map_err(|e| e.at(t.kind()))?;
+/// A target's name in the summary and the factory of its step (`Check`: its options checked
+/// now, and a stand-in step that writes nothing).
+fn target_step(t: &TargetConfig, mode: Mode) -> Result<(String, Arc<dyn StepFactory>)> {
+    let kind = t.kind();
+    let step = match mode {
+        Mode::Build => rill_flow::config::located(t.factory(), kind.into()),
+        Mode::Check => {
+            t.check().map_err(|e| e.at(kind))?;
+            from_fn(|_| Ok(Box::new(rill_flow::steps::Filter::new(|_| true))))
+        }
+    };
     Ok((target_name(t), step))
 }
 

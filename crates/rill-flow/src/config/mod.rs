@@ -3,37 +3,27 @@
 //! `StepConfig<T>` is generic over the target configuration `T` (defined by the I/O layer), so
 //! branches and routes can end in targets while this crate stays below the I/O crate.
 
-mod expr;
 mod fields;
 mod reach;
 mod shard;
-pub mod string_or_struct;
 mod visit;
 
-pub use expr::{ExprFn, EVENT_VARS};
+pub use crate::build_context::BuildContext;
+pub use crate::expr_fn::{ExprFn, EVENT_VARS};
+pub use crate::string_or_struct::{self, StringOrStruct};
 pub use fields::check_fields;
 pub use reach::{dead_ends, Warning};
 pub use shard::{shard_plan, ShardPlan};
-pub use string_or_struct::StringOrStruct;
 use visit::join;
 pub use visit::{for_each_target, for_each_target_mut};
 
-use crate::graph::Flow;
+use crate::flow::Flow;
 use crate::step::Step;
+use crate::step_factory::{FnFactory, StepFactory};
 use crate::steps;
 use rill_core::{Error, Result};
-use rill_table::Tables;
 use serde::Deserialize;
-
-/// What building a step from configuration may need: the process's tables by name.
-#[derive(Clone, Default)]
-pub struct BuildContext {
-    /// Tables shared by name between steps and flows.
-    pub tables: Tables,
-    /// True when nothing reads the tables after the run (`rill run`): a sharded run then
-    /// leaves each memory table's keys in its workers' copies instead of gathering them.
-    pub private: bool,
-}
+use std::sync::Arc;
 
 /// One entry of a pipeline's `steps:` list. Each kind's options are documented on its struct.
 #[derive(Debug, Clone, Deserialize)]
@@ -69,7 +59,7 @@ pub enum StepConfig<T> {
     /// Fold every event into an accumulator (the run's result).
     Reduce(steps::reduce::ReduceConfig),
     /// Keyed windowed aggregations into a table (storey `AggregateByKey`).
-    AggregateByKey(steps::aggregate_by_key::AggregateByKeyConfig<T>),
+    AggregateByKey(steps::aggregate_by_key::AggregateByKeyConfig<BranchConfig<T>>),
     /// Read aggregations and static attributes of the key from a table (storey `QueryByKey`).
     QueryByKey(steps::query_by_key::QueryByKeyConfig),
     /// Store body fields as the key's static attributes in a table (storey `WriteToTable`).
@@ -171,36 +161,36 @@ pub struct RecoverConfig<T> {
     pub targets: Vec<T>,
 }
 
-/// Builds a target config into a step and its name in the run summary (provided by the I/O
-/// layer).
-pub type TargetBuilder<'a, T> = &'a dyn Fn(&T) -> Result<(String, Box<dyn Step>)>;
+/// Turns a target config into its name in the run summary and the factory of its step
+/// (provided by the I/O layer).
+pub type TargetBuilder<'a, T> = &'a dyn Fn(&T) -> Result<(String, Arc<dyn StepFactory>)>;
 
-/// Appends `configs` (and then `targets`) to `flow` after its tail. A failing step or target
-/// is a configuration error at its path (`steps.2.filter`, `targets.0`; see [`Error::at`]).
-pub fn build_chain<T>(
+/// Appends `configs` (and then `targets`) to `flow` after its tail, as step factories: the
+/// chain's layout is checked now, each step's options when the flow is built. Either way a
+/// failing step or target is a configuration error at its path (`steps.2.filter`,
+/// `targets.0`; see [`Error::at`]).
+pub fn build_chain<T: Clone + Send + Sync + 'static>(
     flow: Flow,
     configs: &[StepConfig<T>],
     targets: &[T],
-    cx: &BuildContext,
     target: TargetBuilder<'_, T>,
 ) -> Result<Flow> {
-    build_chain_at(flow, configs, targets, cx, target, "")
+    build_chain_at(flow, configs, targets, target, "")
 }
 
 /// [`build_chain`] for the chain at `base` (`""` for the pipeline's own steps and targets,
 /// `steps.2.branch` for a branch): its steps are at `base.steps`, its targets at `base.targets`.
-fn build_chain_at<T>(
+fn build_chain_at<T: Clone + Send + Sync + 'static>(
     mut flow: Flow,
     configs: &[StepConfig<T>],
     targets: &[T],
-    cx: &BuildContext,
     target: TargetBuilder<'_, T>,
     base: &str,
 ) -> Result<Flow> {
     let steps_at = join(base, "steps");
     for (i, c) in configs.iter().enumerate() {
         let at = format!("{steps_at}.{i}");
-        flow = build_step(flow, configs, i, cx, target, &at).map_err(|e| match e {
+        flow = build_step(flow, configs, i, target, &at).map_err(|e| match e {
             StepError::Own(e) => e.at(format!("{at}.{}", c.kind())),
             StepError::Sub(e) => e,
         })?;
@@ -210,10 +200,11 @@ fn build_chain_at<T>(
         let tail = flow.tail;
         let targets_at = join(base, "targets");
         for (j, t) in targets.iter().enumerate() {
-            let (name, step) = target(t).map_err(|e| e.at(format!("{targets_at}.{j}")))?;
+            let at = format!("{targets_at}.{j}");
+            let (name, step) = target(t).map_err(|e| e.at(&at))?;
             // every target hangs off the same tail
             flow.tail = tail;
-            flow.then_boxed(&name, step);
+            flow.then_factory(&name, located(step, at));
         }
     }
     Ok(flow)
@@ -233,34 +224,39 @@ impl From<Error> for StepError {
 }
 
 /// Appends step `i` of `configs`, which is at `at` (`steps.2`).
-fn build_step<T>(
+fn build_step<T: Clone + Send + Sync + 'static>(
     flow: Flow,
     configs: &[StepConfig<T>],
     i: usize,
-    cx: &BuildContext,
     target: TargetBuilder<'_, T>,
     at: &str,
 ) -> std::result::Result<Flow, StepError> {
     let ended = flow_ends(configs, i);
     let sub = |kind: &str, rest: &str| format!("{at}.{kind}{rest}");
+    let kind = configs[i].kind();
+    let add = |flow, name: Option<&str>, make| add(flow, kind, name, at, make);
     Ok(match &configs[i] {
-        StepConfig::Map(c) => add(flow, "map", c.name.as_deref(), c.build()?),
-        StepConfig::Filter(c) => add(flow, "filter", c.name.as_deref(), c.build()?),
-        StepConfig::FlatMap(c) => add(flow, "flat_map", c.name.as_deref(), c.build()?),
-        StepConfig::Extend(c) => add(flow, "extend", c.name.as_deref(), c.build()?),
-        StepConfig::Rename(c) => add(flow, "rename", None, c.build()?),
-        StepConfig::DropColumns(c) => add(flow, "drop_columns", None, c.build()?),
-        StepConfig::ReifyMetadata(c) => add(flow, "reify_metadata", None, c.build()?),
-        StepConfig::MapWithState(c) => add(flow, "map_with_state", c.name.as_deref(), c.build(cx)?),
-        StepConfig::Batch(c) => add(flow, "batch", c.name.as_deref(), c.build()?),
-        StepConfig::SampleWindow(c) => add(flow, "sample_window", c.name.as_deref(), c.build()?),
-        StepConfig::Partition(c) => add(flow, "partition", c.name.as_deref(), c.build()?),
-        StepConfig::Reduce(c) => add(flow, "reduce", c.name.as_deref(), c.build()?),
-        StepConfig::Complete(c) => add(flow, "complete", None, c.build()?),
-        StepConfig::QueryByKey(c) => add(flow, "query_by_key", c.name.as_deref(), c.build(cx)?),
-        StepConfig::WriteToTable(c) => add(flow, "write_to_table", c.name.as_deref(), c.build(cx)?),
+        StepConfig::Map(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::Filter(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::FlatMap(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::Extend(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::Rename(c) => add(flow, None, factory(c, |c, _| c.build())),
+        StepConfig::DropColumns(c) => add(flow, None, factory(c, |c, _| c.build())),
+        StepConfig::ReifyMetadata(c) => add(flow, None, factory(c, |c, _| c.build())),
+        StepConfig::MapWithState(c) => {
+            add(flow, c.name.as_deref(), factory(c, |c, cx| c.build(cx)))
+        }
+        StepConfig::Batch(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::SampleWindow(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::Partition(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::Reduce(c) => add(flow, c.name.as_deref(), factory(c, |c, _| c.build())),
+        StepConfig::Complete(c) => add(flow, None, factory(c, |c, _| c.build())),
+        StepConfig::QueryByKey(c) => add(flow, c.name.as_deref(), factory(c, |c, cx| c.build(cx))),
+        StepConfig::WriteToTable(c) => {
+            add(flow, c.name.as_deref(), factory(c, |c, cx| c.build(cx)))
+        }
         StepConfig::JoinWithTable(c) => {
-            add(flow, "join_with_table", c.name.as_deref(), c.build(cx)?)
+            add(flow, c.name.as_deref(), factory(c, |c, cx| c.build(cx)))
         }
         StepConfig::AggregateByKey(c) => {
             let mut flow = flow;
@@ -269,8 +265,10 @@ fn build_step<T>(
                 .late_events
                 .as_ref()
                 .map(|_| format!("{name}_late_events"));
-            let step = c.build(cx, &name, late.clone())?;
-            flow.then_boxed(&name, step);
+            let (config, step_name, outlet) = (c.clone(), name.clone(), late.clone());
+            let make = move |cx: &BuildContext| config.build(cx, &step_name, outlet.clone());
+            let make: Arc<dyn StepFactory> = Arc::new(FnFactory(make));
+            flow.then_factory(&name, located(make, format!("{at}.{kind}")));
             match (&c.late_events, late) {
                 (Some(b), Some(route)) => {
                     not_empty(&b.steps, &b.targets, "late_events branch")
@@ -278,7 +276,7 @@ fn build_step<T>(
                     let mut inner = Ok(());
                     let base = sub("aggregate_by_key", ".late_events");
                     let f = flow.route(&route, |f| {
-                        chain_or_err(f, &b.steps, &b.targets, cx, target, &base, &mut inner)
+                        chain_or_err(f, &b.steps, &b.targets, target, &base, &mut inner)
                     });
                     inner.map_err(StepError::Sub)?;
                     f
@@ -289,8 +287,8 @@ fn build_step<T>(
         StepConfig::Branch(b) => {
             let mut inner = Ok(());
             let base = sub("branch", "");
-            let f = flow
-                .branch(|f| chain_or_err(f, &b.steps, &b.targets, cx, target, &base, &mut inner));
+            let f =
+                flow.branch(|f| chain_or_err(f, &b.steps, &b.targets, target, &base, &mut inner));
             inner.map_err(StepError::Sub)?;
             f
         }
@@ -334,13 +332,13 @@ fn build_step<T>(
             for (j, r) in ch.routes.iter().enumerate() {
                 let base = sub("choice", &format!(".routes.{j}"));
                 f = f.route(&r.name, |f| {
-                    chain_or_err(f, &r.steps, &r.targets, cx, target, &base, &mut inner)
+                    chain_or_err(f, &r.steps, &r.targets, target, &base, &mut inner)
                 });
             }
             if let Some(o) = &ch.otherwise {
                 let base = sub("choice", ".otherwise");
                 f = f.route("otherwise", |f| {
-                    chain_or_err(f, &o.steps, &o.targets, cx, target, &base, &mut inner)
+                    chain_or_err(f, &o.steps, &o.targets, target, &base, &mut inner)
                 });
             }
             inner.map_err(StepError::Sub)?;
@@ -362,7 +360,7 @@ fn build_step<T>(
             let first = f.nodes.len();
             let base = sub("recover", "");
             f = f.recover(kinds[0], |f| {
-                chain_or_err(f, &r.steps, &r.targets, cx, target, &base, &mut inner)
+                chain_or_err(f, &r.steps, &r.targets, target, &base, &mut inner)
             });
             inner.map_err(StepError::Sub)?;
             if let Some(owner) = f.tail {
@@ -391,24 +389,46 @@ fn flow_ends<T>(configs: &[StepConfig<T>], i: usize) -> bool {
         .all(|c| matches!(c, StepConfig::Recover(_)))
 }
 
-fn chain_or_err<T>(
+fn chain_or_err<T: Clone + Send + Sync + 'static>(
     f: Flow,
     steps: &[StepConfig<T>],
     targets: &[T],
-    cx: &BuildContext,
     target: TargetBuilder<'_, T>,
     base: &str,
     err: &mut Result<()>,
 ) -> Flow {
     // the closure-based builder API cannot return errors: stash the error, return an empty
     // flow, and let the caller report the error right after
-    build_chain_at(f, steps, targets, cx, target, base).unwrap_or_else(|e| {
+    build_chain_at(f, steps, targets, target, base).unwrap_or_else(|e| {
         *err = Err(e);
         Flow::new()
     })
 }
 
-fn add(mut flow: Flow, kind: &str, name: Option<&str>, step: Box<dyn Step>) -> Flow {
-    flow.then_boxed(name.unwrap_or(kind), step);
+/// The factory of a step built from its config `c` (a copy of it, kept by the flow).
+fn factory<C>(c: &C, build: fn(&C, &BuildContext) -> Result<Box<dyn Step>>) -> Arc<dyn StepFactory>
+where
+    C: Clone + Send + Sync + 'static,
+{
+    let c = c.clone();
+    Arc::new(FnFactory(move |cx: &BuildContext| build(&c, cx)))
+}
+
+/// `step`, its build errors placed at `at` (see [`Error::at`]).
+pub fn located(step: Arc<dyn StepFactory>, at: String) -> Arc<dyn StepFactory> {
+    Arc::new(FnFactory(move |cx: &BuildContext| {
+        step.build(cx).map_err(|e| e.at(&at))
+    }))
+}
+
+/// Appends the step of kind `kind` at `at` (its build errors placed at `at.kind`).
+fn add(
+    mut flow: Flow,
+    kind: &str,
+    name: Option<&str>,
+    at: &str,
+    make: Arc<dyn StepFactory>,
+) -> Flow {
+    flow.then_factory(name.unwrap_or(kind), located(make, format!("{at}.{kind}")));
     flow
 }

@@ -2,7 +2,13 @@
 
 use rill_core::{Event, FieldSlot, Value};
 
+super::cloneable_fn!(
+    /// A group-key function: any `FnMut(&Event) -> Value` closure that is `Clone + Send`.
+    pub GroupKeyFn: FnMut(&Event) -> Value
+);
+
 /// How events are grouped.
+#[derive(Clone)]
 pub enum GroupBy {
     /// One group for all events.
     None,
@@ -11,7 +17,7 @@ pub enum GroupBy {
     /// By a body field (a missing field groups under `null`).
     Field(FieldSlot),
     /// By a function of the event.
-    Fn(Box<dyn FnMut(&Event) -> Value + Send>),
+    Fn(Box<dyn GroupKeyFn>),
 }
 
 impl GroupBy {

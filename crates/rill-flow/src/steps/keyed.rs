@@ -1,6 +1,6 @@
 //! Where keyed steps (aggregate_by_key, query_by_key, write_to_table) take their key and time.
 
-use crate::config::ExprFn;
+use crate::expr_fn::ExprFn;
 use rill_core::{Error, Event, FieldSlot, Result, TimeFormat, Timestamp, Value};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -22,6 +22,7 @@ pub enum KeyConfig {
 }
 
 /// A compiled key extractor.
+#[derive(Clone)]
 pub(crate) enum KeySpec {
     Event,
     Field(FieldSlot),

@@ -1,5 +1,17 @@
 //! Built-in steps, one folder each. This file is the one list of them.
 
+/// Declares `$name`, a boxed-closure trait whose boxes clone (so a step holding one is `Clone`
+/// and can be built once per build of its flow): any `Clone + Send` closure of that signature.
+macro_rules! cloneable_fn {
+    ($(#[$doc:meta])* $vis:vis $name:ident: $($sig:tt)+) => {
+        $(#[$doc])*
+        $vis trait $name: $($sig)+ + dyn_clone::DynClone + Send {}
+        impl<F: $($sig)+ + Clone + Send> $name for F {}
+        dyn_clone::clone_trait_object!($name);
+    };
+}
+pub(crate) use cloneable_fn;
+
 mod group;
 pub(crate) mod keyed;
 mod reshape;
@@ -37,7 +49,7 @@ pub use extend::Extend;
 pub use filter::Filter;
 pub use flat_map::FlatMap;
 pub use for_each::ForEach;
-pub use group::GroupBy;
+pub use group::{GroupBy, GroupKeyFn};
 pub use join_with_table::JoinWithTable;
 pub use keyed::KeyConfig;
 pub use map::Map;

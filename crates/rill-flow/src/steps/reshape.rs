@@ -6,11 +6,12 @@ use rill_core::{Event, Record, Schema, Str, Value};
 use std::sync::Arc;
 
 /// A reshaping plan: input schema → output fields as (name, input index).
-pub(crate) type Plan = Box<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send>;
+pub(crate) type Plan = Arc<dyn Fn(&Schema) -> Vec<(Str, usize)> + Send + Sync>;
 
 /// The step behind `rename` and `drop_columns`: applies a plan to record bodies (other bodies
 /// pass unchanged).
-pub(crate) struct Reshape(Reshaper<Plan>);
+#[derive(Clone)]
+pub(crate) struct Reshape(Reshaper);
 
 impl Reshape {
     pub fn new(plan: Plan) -> Self {
@@ -29,6 +30,7 @@ impl Step for Reshape {
 }
 
 /// Output layout for one input schema: output schema and, per output field, its input index.
+#[derive(Clone)]
 pub(crate) struct Layout {
     in_id: u64,
     out: Arc<Schema>,
@@ -37,14 +39,15 @@ pub(crate) struct Layout {
 }
 
 /// Caches the layout of the last input schema seen.
-pub(crate) struct Reshaper<F> {
-    plan: F,
+#[derive(Clone)]
+pub(crate) struct Reshaper {
+    plan: Plan,
     layout: Option<Layout>,
 }
 
-impl<F: Fn(&Schema) -> Vec<(Str, usize)>> Reshaper<F> {
+impl Reshaper {
     /// `plan` maps an input schema to the output fields as (name, input index).
-    pub fn new(plan: F) -> Self {
+    pub fn new(plan: Plan) -> Self {
         Reshaper { plan, layout: None }
     }
 

@@ -1,5 +1,6 @@
 use super::{AggInput, AggregateByKey, Input};
-use crate::config::{BuildContext, ExprFn};
+use crate::build_context::BuildContext;
+use crate::expr_fn::ExprFn;
 use crate::step::Step;
 use crate::steps::keyed::{KeyConfig, KeySpec, TimeSpec};
 use rill_agg::{Aggregations, AggregatorSpec, EmitPolicy};
@@ -22,7 +23,7 @@ use std::collections::BTreeMap;
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct AggregateByKeyConfig<T> {
+pub struct AggregateByKeyConfig<B> {
     /// The table that holds the state (created in memory if the pipeline does not declare it);
     /// `query_by_key` reads it by this name. Default: a table named after the step.
     #[serde(default)]
@@ -49,15 +50,16 @@ pub struct AggregateByKeyConfig<T> {
     #[serde(default)]
     pub enrich_with: Vec<String>,
     /// Where events go that an aggregator with `late: side_output` finds late: steps and
-    /// targets, like a `branch`. They are not emitted on the main chain.
+    /// targets, like a `branch`. They are not emitted on the main chain. (`B` is the
+    /// configuration module's `BranchConfig`: a parameter, so this file does not import it.)
     #[serde(default = "Option::default")]
-    pub late_events: Option<crate::config::BranchConfig<T>>,
+    pub late_events: Option<B>,
     /// The step's name.
     #[serde(default)]
     pub name: Option<String>,
 }
 
-impl<T> AggregateByKeyConfig<T> {
+impl<B> AggregateByKeyConfig<B> {
     /// Builds the step; `late_outlet` names the route late events go to (for `late: side_output`).
     pub fn build(
         &self,

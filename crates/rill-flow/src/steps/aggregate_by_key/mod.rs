@@ -7,7 +7,7 @@ mod config;
 pub use config::AggregateByKeyConfig;
 
 use super::keyed::{KeySpec, TimeSpec};
-use crate::config::ExprFn;
+use crate::expr_fn::ExprFn;
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_agg::{Aggregations, DropReason, Emission, EmitPolicy, Emitter, Outcome};
 use rill_core::{Error, Event, FieldSlot, Record, Result, SchemaExtender, Str, Timestamp, Value};

@@ -4,6 +4,7 @@ use super::group::GroupBy;
 use crate::step::{Cx, Step, StepResult};
 use rill_core::{Duration, Event, Result, Timestamp, Value};
 
+#[derive(Clone)]
 struct Pending {
     key: Value,
     events: Vec<Event>,
@@ -16,6 +17,7 @@ struct Pending {
 /// group's first event (a real timer on the flow's clock), and for every remaining group at
 /// termination (in first-insertion order). The batch event's key is the group key (`null`
 /// without grouping), its time the time of its last event.
+#[derive(Clone)]
 pub struct Batch {
     max_events: Option<usize>,
     flush_after: Option<Duration>,

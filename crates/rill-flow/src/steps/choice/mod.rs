@@ -3,12 +3,14 @@
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Error, Event, Result};
 
-type Pred = Box<dyn FnMut(&Event) -> Result<bool> + Send>;
+super::cloneable_fn!(pub(crate) PredBody: FnMut(&Event) -> Result<bool>);
+type Pred = Box<dyn PredBody>;
 
 /// Each route is an outlet name with a condition. With `all_matches` (storey 1.14's
 /// `select_outlets`, the default) an event goes to every route whose condition holds; otherwise
 /// only to the first. When none holds it goes to the `otherwise` outlet, if any, else it is
 /// dropped (counted as `unrouted`).
+#[derive(Clone)]
 pub struct Choice {
     routes: Vec<(String, Pred, usize)>,
     otherwise: Option<(String, usize)>,
@@ -28,7 +30,7 @@ impl Choice {
     pub fn when(
         mut self,
         name: &str,
-        cond: impl FnMut(&Event) -> Result<bool> + Send + 'static,
+        cond: impl FnMut(&Event) -> Result<bool> + Clone + Send + 'static,
     ) -> Choice {
         self.routes
             .push((name.to_string(), Box::new(cond), usize::MAX));

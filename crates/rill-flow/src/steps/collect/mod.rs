@@ -6,7 +6,9 @@ use rill_core::Event;
 use std::sync::Arc;
 
 /// Appends each event to a shared list and passes it on. Read the list through the
-/// [`Collected`] handle returned by [`Collect::new`].
+/// [`Collected`] handle returned by [`Collect::new`]. Clones (each build of a flow holding it)
+/// append to the same list.
+#[derive(Clone)]
 pub struct Collect {
     into: Arc<Mutex<Vec<Event>>>,
 }

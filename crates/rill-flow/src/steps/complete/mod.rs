@@ -5,7 +5,7 @@ use rill_core::{Event, Value};
 
 /// Sets the awaitable result of each event to its body (or, with `full_event`, to a record
 /// `{key, time, id, body}`), then passes the event on.
-#[derive(Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Complete {
     full_event: bool,
 }

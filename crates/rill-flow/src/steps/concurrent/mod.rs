@@ -37,28 +37,54 @@ impl Default for ConcurrentOptions {
 
 /// Replaces each body with `f(event)` computed on worker threads; up to `max_in_flight` events
 /// are in progress and results leave in input order. An event whose last attempt fails fails
-/// with that error (error policy / recovery).
+/// with that error (error policy / recovery). The threads start with the first event; a clone
+/// (another build of the flow) shares `f` and starts threads of its own.
 pub struct Concurrent {
+    f: WorkFn,
+    opts: ConcurrentOptions,
     jobs: Option<flume::Sender<(Event, flume::Sender<Result<Value>>)>>,
     workers: Vec<std::thread::JoinHandle<()>>,
     queue: VecDeque<InFlight>,
     max_in_flight: usize,
 }
 
+impl Clone for Concurrent {
+    fn clone(&self) -> Self {
+        Concurrent::with(self.f.clone(), self.opts.clone())
+    }
+}
+
 impl Concurrent {
-    /// Starts the worker threads.
+    /// The step; its worker threads start with the first event.
     pub fn new(
         opts: ConcurrentOptions,
         f: impl Fn(&Event) -> Result<Value> + Send + Sync + 'static,
     ) -> Concurrent {
-        let f: WorkFn = Arc::new(f);
-        let n = opts.max_in_flight.max(1);
+        Concurrent::with(Arc::new(f), opts)
+    }
+
+    fn with(f: WorkFn, opts: ConcurrentOptions) -> Concurrent {
+        Concurrent {
+            max_in_flight: opts.max_in_flight.max(1),
+            f,
+            opts,
+            jobs: None,
+            workers: Vec::new(),
+            queue: VecDeque::new(),
+        }
+    }
+
+    /// Starts the worker threads (once).
+    fn start(&mut self) {
+        if !self.workers.is_empty() {
+            return;
+        }
         let (tx, rx) = flume::unbounded::<(Event, flume::Sender<Result<Value>>)>();
-        let workers = (0..n)
+        self.workers = (0..self.max_in_flight)
             .map(|i| {
                 let rx = rx.clone();
-                let f = f.clone();
-                let opts = opts.clone();
+                let f = self.f.clone();
+                let opts = self.opts.clone();
                 std::thread::Builder::new()
                     .name(format!("rill-concurrent-{i}"))
                     .spawn(move || {
@@ -69,12 +95,7 @@ impl Concurrent {
                     .expect("spawning a worker thread")
             })
             .collect();
-        Concurrent {
-            jobs: Some(tx),
-            workers,
-            queue: VecDeque::new(),
-            max_in_flight: n,
-        }
+        self.jobs = Some(tx);
     }
 
     /// Emits finished results from the head of the queue; with `block`, waits for the head.
@@ -142,6 +163,7 @@ fn attempt(
 
 impl Step for Concurrent {
     fn process(&mut self, event: Event, cx: &mut Cx) -> StepResult {
+        self.start();
         let (tx, rx) = flume::bounded(1);
         if let Some(jobs) = &self.jobs {
             if jobs.send((event.clone(), tx)).is_err() {

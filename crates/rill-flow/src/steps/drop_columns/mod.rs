@@ -5,13 +5,14 @@ use crate::step::{Cx, Step, StepResult};
 use rill_core::{Event, Schema, Str};
 
 /// Removes the listed fields from record bodies (absent ones are ignored).
+#[derive(Clone)]
 pub struct DropColumns(Reshape);
 
 impl DropColumns {
     /// Drops `columns`.
     pub fn new<I: IntoIterator<Item = S>, S: Into<Str>>(columns: I) -> DropColumns {
         let cols: Vec<Str> = columns.into_iter().map(Into::into).collect();
-        let plan: Plan = Box::new(move |s: &Schema| {
+        let plan: Plan = std::sync::Arc::new(move |s: &Schema| {
             s.names()
                 .iter()
                 .enumerate()

@@ -3,10 +3,12 @@
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Error, Event, Record, Result, SchemaExtender, Value};
 
-type ExtFn = Box<dyn FnMut(&Event) -> Result<Value> + Send>;
+super::cloneable_fn!(pub(crate) ExtBody: FnMut(&Event) -> Result<Value>);
+type ExtFn = Box<dyn ExtBody>;
 
 /// Writes the fields of `f(body)` (a record) into the body: existing fields are overwritten in
 /// place, new ones appended. Output schemas are cached per (body schema, extension schema).
+#[derive(Clone)]
 pub struct Extend {
     f: ExtFn,
     cache: Option<(u64, SchemaExtender)>,
@@ -14,21 +16,21 @@ pub struct Extend {
 
 impl Extend {
     /// A fallible function returning a `Value::Record`.
-    pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Send + 'static) -> Extend {
+    pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Clone + Send + 'static) -> Extend {
         Extend {
             f: Box::new(move |e: &Event| f(&e.body)),
             cache: None,
         }
     }
     /// A fallible function of the whole event returning a `Value::Record`.
-    pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Send + 'static) -> Extend {
+    pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Clone + Send + 'static) -> Extend {
         Extend {
             f: Box::new(f),
             cache: None,
         }
     }
     /// An infallible function returning the fields to set.
-    pub fn new(mut f: impl FnMut(&Value) -> Record + Send + 'static) -> Extend {
+    pub fn new(mut f: impl FnMut(&Value) -> Record + Clone + Send + 'static) -> Extend {
         Extend {
             f: Box::new(move |e: &Event| Ok(Value::Record(f(&e.body)))),
             cache: None,

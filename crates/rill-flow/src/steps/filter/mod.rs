@@ -3,28 +3,30 @@
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Event, Result, Value};
 
-type Pred = Box<dyn FnMut(&Event) -> Result<bool> + Send>;
+super::cloneable_fn!(pub(crate) PredBody: FnMut(&Event) -> Result<bool>);
+type Pred = Box<dyn PredBody>;
 
 /// Passes an event on iff the predicate is true; the others are counted as `filtered`.
+#[derive(Clone)]
 pub struct Filter {
     pred: Pred,
 }
 
 impl Filter {
     /// An infallible predicate on the body.
-    pub fn new(mut f: impl FnMut(&Value) -> bool + Send + 'static) -> Filter {
+    pub fn new(mut f: impl FnMut(&Value) -> bool + Clone + Send + 'static) -> Filter {
         Filter {
             pred: Box::new(move |e: &Event| Ok(f(&e.body))),
         }
     }
     /// A fallible predicate on the body.
-    pub fn try_new(mut f: impl FnMut(&Value) -> Result<bool> + Send + 'static) -> Filter {
+    pub fn try_new(mut f: impl FnMut(&Value) -> Result<bool> + Clone + Send + 'static) -> Filter {
         Filter {
             pred: Box::new(move |e: &Event| f(&e.body)),
         }
     }
     /// A predicate on the whole event.
-    pub fn with_event(f: impl FnMut(&Event) -> Result<bool> + Send + 'static) -> Filter {
+    pub fn with_event(f: impl FnMut(&Event) -> Result<bool> + Clone + Send + 'static) -> Filter {
         Filter { pred: Box::new(f) }
     }
 }

@@ -3,29 +3,31 @@
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Error, Event, Result, Value};
 
-type FlatFn = Box<dyn FnMut(&Event) -> Result<Value> + Send>;
+super::cloneable_fn!(pub(crate) FlatBody: FnMut(&Event) -> Result<Value>);
+type FlatFn = Box<dyn FlatBody>;
 
 /// Emits one event per element of `f(body)` (which must be a list); each keeps the source
 /// event's key, time and id. A non-list result fails the event.
+#[derive(Clone)]
 pub struct FlatMap {
     f: FlatFn,
 }
 
 impl FlatMap {
     /// A body function returning the elements.
-    pub fn new(mut f: impl FnMut(&Value) -> Vec<Value> + Send + 'static) -> FlatMap {
+    pub fn new(mut f: impl FnMut(&Value) -> Vec<Value> + Clone + Send + 'static) -> FlatMap {
         FlatMap {
             f: Box::new(move |e: &Event| Ok(Value::List(f(&e.body)))),
         }
     }
     /// A fallible function returning a `Value::List`.
-    pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Send + 'static) -> FlatMap {
+    pub fn try_new(mut f: impl FnMut(&Value) -> Result<Value> + Clone + Send + 'static) -> FlatMap {
         FlatMap {
             f: Box::new(move |e: &Event| f(&e.body)),
         }
     }
     /// A fallible function of the whole event returning a `Value::List`.
-    pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Send + 'static) -> FlatMap {
+    pub fn with_event(f: impl FnMut(&Event) -> Result<Value> + Clone + Send + 'static) -> FlatMap {
         FlatMap { f: Box::new(f) }
     }
     /// Identity flatten: a list body becomes one event per element (storey `Flatten`).

@@ -3,16 +3,18 @@
 use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Event, Result};
 
-type EachFn = Box<dyn FnMut(&Event) -> Result<()> + Send>;
+super::cloneable_fn!(pub(crate) EachBody: FnMut(&Event) -> Result<()>);
+type EachFn = Box<dyn EachBody>;
 
 /// Calls `f(&event)`, then forwards the event unchanged.
+#[derive(Clone)]
 pub struct ForEach {
     f: EachFn,
 }
 
 impl ForEach {
     /// A side-effect on each event.
-    pub fn new(f: impl FnMut(&Event) -> Result<()> + Send + 'static) -> ForEach {
+    pub fn new(f: impl FnMut(&Event) -> Result<()> + Clone + Send + 'static) -> ForEach {
         ForEach { f: Box::new(f) }
     }
 }

@@ -37,7 +37,7 @@ pub struct JoinWithTableConfig {
 
 impl JoinWithTableConfig {
     /// Builds the step.
-    pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
+    pub fn build(&self, cx: &crate::build_context::BuildContext) -> Result<Box<dyn Step>> {
         Ok(Box::new(JoinWithTable {
             table: cx.tables.get_or_create(&self.table),
             key: KeySpec::new(self.key.as_ref())?,
@@ -47,7 +47,9 @@ impl JoinWithTableConfig {
     }
 }
 
-/// The step.
+/// The step. Given by value to [`crate::Flow::then`], every build of the flow joins with this
+/// very table.
+#[derive(Clone)]
 pub struct JoinWithTable {
     table: Arc<Table>,
     key: KeySpec,

@@ -6,8 +6,10 @@ use rill_core::{Error, Event, Record, Result, Str, Value};
 use rill_table::Table;
 use std::sync::Arc;
 
-type StateFn = Box<dyn FnMut(&Event, Value) -> Result<(Value, Value)> + Send>;
+super::cloneable_fn!(pub(crate) StateBody: FnMut(&Event, Value) -> Result<(Value, Value)>);
+type StateFn = Box<dyn StateBody>;
 
+#[derive(Clone)]
 enum Scope {
     Global(Value),
     /// Per-key state lives in the table (see [`PerKey`]).
@@ -20,6 +22,7 @@ enum Scope {
 /// which act as defaults for fields the key does not have yet) and the new state is merged back,
 /// so other steps (`query_by_key`, `enrich_with`) read its fields by name (storey's layout). Any
 /// other state (`initial: 0`) is kept as the single attribute `attr`.
+#[derive(Clone)]
 struct PerKey {
     table: Arc<Table>,
     initial: Value,
@@ -63,6 +66,7 @@ impl PerKey {
 }
 
 /// `f(body, state) -> (output body, new state)`.
+#[derive(Clone)]
 pub struct MapWithState {
     f: StateFn,
     scope: Scope,
@@ -72,7 +76,7 @@ impl MapWithState {
     /// One state for the whole flow, starting at `initial`.
     pub fn global(
         initial: Value,
-        mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
+        mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Clone + Send + 'static,
     ) -> Self {
         MapWithState {
             f: Box::new(move |e: &Event, s| f(&e.body, s)),
@@ -81,9 +85,11 @@ impl MapWithState {
     }
     /// One state per event key, kept in `table` (storey `group_by_key=True`): the function gets
     /// the key's attributes as a record (empty for a new key) and returns a record merged back.
+    /// Every build of the flow uses this very table; a step that should use each build's own
+    /// (a worker's copy) is made in [`crate::Flow::then_with`] from `cx.tables`.
     pub fn per_key(
         table: Arc<Table>,
-        f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
+        f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Clone + Send + 'static,
     ) -> Self {
         Self::per_key_from(table, Value::Null, "map_with_state", f)
     }
@@ -108,7 +114,7 @@ impl MapWithState {
         table: Arc<Table>,
         initial: Value,
         attr: &str,
-        mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Send + 'static,
+        mut f: impl FnMut(&Value, Value) -> Result<(Value, Value)> + Clone + Send + 'static,
     ) -> Self {
         MapWithState {
             f: Box::new(move |e: &Event, s| f(&e.body, s)),
@@ -206,10 +212,10 @@ pub struct MapWithStateConfig {
 
 impl MapWithStateConfig {
     /// Builds the step.
-    pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
+    pub fn build(&self, cx: &crate::build_context::BuildContext) -> Result<Box<dyn Step>> {
         let state =
-            crate::config::ExprFn::compile(&self.state, &["state"]).map_err(|e| e.at("state"))?;
-        let output = crate::config::ExprFn::compile(
+            crate::expr_fn::ExprFn::compile(&self.state, &["state"]).map_err(|e| e.at("state"))?;
+        let output = crate::expr_fn::ExprFn::compile(
             self.output.as_deref().unwrap_or("body"),
             &["state", "new_state"],
         )

@@ -1,5 +1,6 @@
-use crate::config::{ExprFn, StringOrStruct};
+use crate::expr_fn::ExprFn;
 use crate::step::Step;
+use crate::string_or_struct::StringOrStruct;
 use rill_core::Result;
 use serde::Deserialize;
 

@@ -4,10 +4,12 @@ use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Event, Record, Result, Schema, Value};
 use std::sync::Arc;
 
-type Pred = Box<dyn FnMut(&Event) -> Result<bool> + Send>;
+super::cloneable_fn!(pub(crate) PredBody: FnMut(&Event) -> Result<bool>);
+type Pred = Box<dyn PredBody>;
 
 /// Body becomes `{left: body, right: null}` when the predicate holds, else
 /// `{left: null, right: body}`.
+#[derive(Clone)]
 pub struct Partition {
     pred: Pred,
     schema: Arc<Schema>,
@@ -15,7 +17,7 @@ pub struct Partition {
 
 impl Partition {
     /// Partitions by a predicate on the event.
-    pub fn new(pred: impl FnMut(&Event) -> Result<bool> + Send + 'static) -> Partition {
+    pub fn new(pred: impl FnMut(&Event) -> Result<bool> + Clone + Send + 'static) -> Partition {
         Partition {
             pred: Box::new(pred),
             schema: Schema::new(["left", "right"]),

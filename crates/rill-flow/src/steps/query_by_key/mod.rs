@@ -3,9 +3,7 @@
 
 use super::keyed::{KeyConfig, KeySpec, TimeSpec};
 use crate::step::{Cx, Failure, Step, StepResult};
-use rill_core::{
-    parse_duration, Error, Event, Result, SchemaExtender, TimeFormat, Timestamp, Value,
-};
+use rill_core::{Error, Event, Result, SchemaExtender, TimeFormat, Timestamp, Value};
 use rill_table::{AggStore, Table};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -68,7 +66,9 @@ enum Source {
 pub struct QueryByKey {
     table: Arc<Table>,
     features: Vec<String>,
-    resolved: Option<Vec<Source>>,
+    /// Where each feature comes from, as of the table's `agg_generation` in `generation`.
+    resolved: Vec<Source>,
+    generation: Option<usize>,
     stores: Vec<Arc<AggStore>>,
     fixed: FixedWindowType,
     key: KeySpec,
@@ -83,7 +83,7 @@ pub struct QueryByKey {
 
 impl QueryByKeyConfig {
     /// Builds the step.
-    pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
+    pub fn build(&self, cx: &crate::build_context::BuildContext) -> Result<Box<dyn Step>> {
         if self.features.is_empty() {
             return Err(Error::config("query_by_key needs at least one feature"));
         }
@@ -95,7 +95,8 @@ impl QueryByKeyConfig {
         let mut step = QueryByKey {
             table: cx.tables.get_or_create(&self.table),
             features: self.features.clone(),
-            resolved: None,
+            resolved: Vec::new(),
+            generation: None,
             stores: Vec::new(),
             fixed: self.fixed_window,
             key: KeySpec::new(self.key.as_ref())?,
@@ -110,15 +111,16 @@ impl QueryByKeyConfig {
 }
 
 impl QueryByKey {
-    /// Maps each requested feature to an aggregation store of the table or to a static attribute.
-    /// Retried until aggregation state exists (another flow may create it after this one).
+    /// Maps each requested feature to an aggregation store of the table or, when no store
+    /// has it, to a static attribute. Mapped again whenever the table gains a store (another
+    /// flow may create one after this step was built): one atomic load per event otherwise.
     fn resolve(&mut self) {
-        if self.resolved.is_some() {
+        let generation = self.table.agg_generation();
+        if self.generation == Some(generation) {
             return;
         }
         let stores = self.table.agg_stores();
-        let mut out = Vec::new();
-        let mut missing_agg = false;
+        self.resolved.clear();
         for f in &self.features {
             let found = stores.iter().enumerate().find_map(|(si, s)| {
                 s.aggs
@@ -127,31 +129,24 @@ impl QueryByKey {
                     .position(|n| n == f)
                     .map(|fi| (si, fi))
             });
-            match found {
+            self.resolved.push(match found {
                 Some((si, fi)) => {
                     let window = stores[si]
                         .is_fixed_feature(fi)
                         .then(|| stores[si].window_of(fi));
-                    out.push(Source::Agg(si, fi, window));
+                    Source::Agg(si, fi, window)
                 }
-                None => {
-                    missing_agg |= looks_like_aggregation(f);
-                    out.push(Source::Static(f.clone()))
-                }
-            }
+                None => Source::Static(f.clone()),
+            });
         }
-        if !missing_agg {
-            self.stores = stores;
-            self.resolved = Some(out);
-        }
+        // `stores` may have grown since `generation` was read: then the next event maps again
+        self.generation = Some(generation);
+        self.stores = stores;
     }
 
     fn read(&mut self, key: &Value, t: Timestamp) -> Result<bool> {
         self.resolve();
-        let Some(sources) = &self.resolved else {
-            // aggregation state not created yet: nothing is known about any key
-            return Ok(false);
-        };
+        let sources = &self.resolved;
         let attrs = self.table.attrs(key)?;
         let mut known = attrs.is_some();
         self.out.clear();
@@ -202,15 +197,6 @@ impl QueryByKey {
         }
         Ok(known)
     }
-}
-
-/// `<name>_<op>_<int><unit>`: storey's rule for telling aggregation features from attributes.
-fn looks_like_aggregation(f: &str) -> bool {
-    let mut parts = f.rsplitn(3, '_');
-    let (Some(w), Some(op), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    parse_duration(w).is_ok() && op.parse::<rill_agg::Op>().is_ok()
 }
 
 impl Step for QueryByKey {

@@ -5,11 +5,13 @@ use crate::step::{Cx, Failure, Step, StepResult};
 use rill_core::{Event, Record, Result, Value};
 use std::sync::Arc;
 
+super::cloneable_fn!(pub(crate) FoldBody: FnMut(&mut Value, &Event) -> Result<()>);
 /// Updates the accumulator in place; leaves it unchanged when it fails.
-type FoldFn = Box<dyn FnMut(&mut Value, &Event) -> Result<()> + Send>;
+type FoldFn = Box<dyn FoldBody>;
 
 /// `acc = f(acc, body)` per event; `acc` is returned by `await_termination`. Terminal: it emits
 /// nothing.
+#[derive(Clone)]
 pub struct Reduce {
     acc: Option<Value>,
     f: FoldFn,
@@ -19,14 +21,14 @@ impl Reduce {
     /// Folds bodies.
     pub fn new(
         initial: Value,
-        mut f: impl FnMut(Value, &Value) -> Result<Value> + Send + 'static,
+        mut f: impl FnMut(Value, &Value) -> Result<Value> + Clone + Send + 'static,
     ) -> Reduce {
         Reduce::by_ref(initial, move |a: &Value, e: &Event| f(a.clone(), &e.body))
     }
     /// Folds whole events (storey `full_event=True`).
     pub fn with_event(
         initial: Value,
-        mut f: impl FnMut(Value, &Event) -> Result<Value> + Send + 'static,
+        mut f: impl FnMut(Value, &Event) -> Result<Value> + Clone + Send + 'static,
     ) -> Reduce {
         Reduce::by_ref(initial, move |a: &Value, e: &Event| f(a.clone(), e))
     }
@@ -34,7 +36,7 @@ impl Reduce {
     /// accumulator is unchanged when `f` fails.
     pub fn by_ref(
         initial: Value,
-        mut f: impl FnMut(&Value, &Event) -> Result<Value> + Send + 'static,
+        mut f: impl FnMut(&Value, &Event) -> Result<Value> + Clone + Send + 'static,
     ) -> Reduce {
         Reduce::in_place(initial, move |acc: &mut Value, e: &Event| {
             *acc = f(acc, e)?;
@@ -46,7 +48,7 @@ impl Reduce {
     /// fails.
     pub fn in_place(
         initial: Value,
-        f: impl FnMut(&mut Value, &Event) -> Result<()> + Send + 'static,
+        f: impl FnMut(&mut Value, &Event) -> Result<()> + Clone + Send + 'static,
     ) -> Reduce {
         Reduce {
             acc: Some(initial),
@@ -81,7 +83,7 @@ pub struct ReduceConfig {
 impl ReduceConfig {
     /// Builds the step.
     pub fn build(&self) -> Result<Box<dyn Step>> {
-        let f = crate::config::ExprFn::compile(&self.expr, &["acc"]).map_err(|e| e.at("expr"))?;
+        let f = crate::expr_fn::ExprFn::compile(&self.expr, &["acc"]).map_err(|e| e.at("expr"))?;
         // A record literal (`{n: acc.n + 1, …}`) has its fields evaluated into a scratch vector,
         // then swapped into the accumulator record once it has the literal's shape (from the
         // second event on), so a fold allocates nothing per event. Any other expression reads

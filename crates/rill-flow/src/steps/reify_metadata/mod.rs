@@ -43,6 +43,7 @@ impl Attribute {
 }
 
 /// Writes the chosen attributes into body fields (overwriting fields of the same name).
+#[derive(Clone)]
 pub struct ReifyMetadata {
     attrs: Vec<Attribute>,
     extender: SchemaExtender,

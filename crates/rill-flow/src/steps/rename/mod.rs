@@ -6,6 +6,7 @@ use rill_core::{Event, Schema, Str};
 
 /// Renames `old → new` for fields present in the body; a renamed field moves to the end (as
 /// in storey); missing fields are ignored. Non-record bodies pass unchanged.
+#[derive(Clone)]
 pub struct Rename(Reshape);
 
 impl Rename {
@@ -20,7 +21,7 @@ impl Rename {
             .into_iter()
             .map(|(a, b)| (a.into(), b.into()))
             .collect();
-        let plan: Plan = Box::new(move |s: &Schema| {
+        let plan: Plan = std::sync::Arc::new(move |s: &Schema| {
             let renamed = |n: &Str| mapping.iter().any(|(o, _)| o == n);
             let mut out: Vec<(Str, usize)> = s
                 .names()

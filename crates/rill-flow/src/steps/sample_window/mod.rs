@@ -15,7 +15,7 @@ pub enum EmitPeriod {
     Last,
 }
 
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Group {
     count: usize,
     last: Option<Event>,
@@ -23,6 +23,7 @@ struct Group {
 
 /// Emits one event per `window_size` events of a group; with `emit_before_termination`, the
 /// last event seen of each group that did not just emit is emitted at termination.
+#[derive(Clone)]
 pub struct SampleWindow {
     size: usize,
     period: EmitPeriod,

@@ -27,7 +27,7 @@ pub struct WriteToTableConfig {
 
 impl WriteToTableConfig {
     /// Builds the step.
-    pub fn build(&self, cx: &crate::config::BuildContext) -> Result<Box<dyn Step>> {
+    pub fn build(&self, cx: &crate::build_context::BuildContext) -> Result<Box<dyn Step>> {
         Ok(Box::new(WriteToTable {
             table: cx.tables.get_or_create(&self.table),
             columns: self.columns.clone(),
