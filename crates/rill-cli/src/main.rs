@@ -52,6 +52,11 @@ enum Command {
         /// Print nothing but errors.
         #[arg(long, short)]
         quiet: bool,
+        /// While the run lasts, serve its tables over HTTP on this address (as `rill serve`
+        /// does; `127.0.0.1:0` picks a free port, printed on stderr): the one way to serve an
+        /// embedded store while a run writes it, since one process at a time may open it.
+        #[arg(long, value_name = "ADDR")]
+        serve: Option<String>,
     },
     /// Check a pipeline file (options, expressions, inputs, targets, graph) without running
     /// it or creating anything; warnings go to stderr.
@@ -344,6 +349,7 @@ fn run(cli: Cli) -> Result<ExitCode> {
             args,
             json_summary,
             quiet,
+            serve: listen,
         } => {
             let p = load(&args)?;
             // a target on stdout owns it: the summary and the result go to stderr
@@ -354,7 +360,14 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 private: true,
                 ..Default::default()
             };
-            match p.run_cancellable(&cx, Some(cancel)) {
+            let server = listen
+                .map(|l| serve::RunServer::start(cx.tables.clone(), &l, p.config.workers.max(1)))
+                .transpose()?;
+            let outcome = p.run_cancellable(&cx, Some(cancel));
+            if let Some(server) = server {
+                server.stop()?;
+            }
+            match outcome {
                 Ok(outcome) => {
                     let stopped_by = outcome.cancelled.then(|| {
                         if term.load(Ordering::Relaxed) {

@@ -1,5 +1,5 @@
-//! `rill query` and `rill serve`: features of keys read from a table's store by another
-//! process (storey's serving function).
+//! `rill query`, `rill serve` and `rill run --serve`: features of keys read from a table's
+//! store (storey's serving function), by another process or by the run that writes it.
 //!
 //! Keys are given as text: a key is looked up as that string first and, when the table has
 //! nothing under it and the text is a JSON number (or `true`/`false`), as that value (CSV keys
@@ -7,8 +7,7 @@
 
 use anyhow::{Context, Result};
 use rill::core::{Timestamp, Value};
-use rill::table::{KeyView, Table, TableOptions};
-use std::collections::BTreeMap;
+use rill::table::{KeyView, Table, TableOptions, Tables};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -73,27 +72,100 @@ pub fn query(url: &str, table: &str, keys: &[String], at: Option<&str>) -> Resul
 
 /// `rill serve`: an HTTP server over the tables (blocking until SIGINT/SIGTERM).
 pub fn serve(url: &str, tables: &[String], listen: &str) -> Result<()> {
-    let mut open = BTreeMap::new();
+    let open = Tables::default();
     for name in tables {
-        open.insert(name.clone(), open_table(url, name)?);
+        open.insert(open_table(url, name)?);
     }
-    let state = Arc::new(open);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .context("starting the server's runtime")?;
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .with_context(|| format!("cannot listen on {listen}"))?;
-        let addr = listener.local_addr()?;
-        // the address on stderr, so scripts and tests started with port 0 learn it
-        eprintln!("serving {} on http://{addr}", tables.join(", "));
-        axum::serve(listener, routes(state))
+    let served = Served {
+        tables: open,
+        split_memory: false,
+    };
+    let (listener, addr) = bind(listen)?;
+    eprintln!("serving {} on http://{addr}", tables.join(", "));
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        axum::serve(listener, routes(Arc::new(served)))
             .with_graceful_shutdown(shutdown())
             .await
             .context("serving")
     })
+}
+
+/// What the server answers from.
+struct Served {
+    /// The tables, by name (a run's, which opens them as it starts).
+    tables: Tables,
+    /// True when a sharded run holds memory tables' keys in its workers: such a table is not
+    /// served (it would miss keys), persistent ones are (from their store).
+    split_memory: bool,
+}
+
+/// A server answering from a running pipeline's tables (`rill run --serve`), on a thread of its
+/// own; it stops when [`RunServer::stop`] is called (the run has ended).
+pub struct RunServer {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<()>>>,
+}
+
+impl RunServer {
+    /// Binds `listen` now (an address in use is an error before the run starts) and serves
+    /// `tables` from then on. `workers`: the run's worker count.
+    pub fn start(tables: Tables, listen: &str, workers: usize) -> Result<RunServer> {
+        let (listener, addr) = bind(listen)?;
+        eprintln!("serving the run's tables on http://{addr}");
+        let served = Arc::new(Served {
+            tables,
+            split_memory: workers > 1,
+        });
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let rt = runtime()?;
+        let thread = std::thread::Builder::new()
+            .name("rill-serve".into())
+            .spawn(move || {
+                rt.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    axum::serve(listener, routes(served))
+                        .with_graceful_shutdown(async {
+                            let _ = stopped.await;
+                        })
+                        .await
+                        .context("serving")
+                })
+            })
+            .context("starting the server thread")?;
+        Ok(RunServer {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops serving (requests in progress finish) and waits for the server thread.
+    pub fn stop(mut self) -> Result<()> {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            Some(Err(_)) => anyhow::bail!("the server thread panicked"),
+            None => Ok(()),
+        }
+    }
+}
+
+/// A listening socket on `listen`, and the address it got (`:0` picks a free port).
+fn bind(listen: &str) -> Result<(std::net::TcpListener, std::net::SocketAddr)> {
+    let listener = std::net::TcpListener::bind(listen)
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    Ok((listener, addr))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the server's runtime")
 }
 
 async fn shutdown() {
@@ -105,7 +177,7 @@ async fn shutdown() {
     }
 }
 
-type Shared = Arc<BTreeMap<String, Arc<Table>>>;
+type Shared = Arc<Served>;
 
 fn routes(state: Shared) -> axum::Router {
     use axum::routing::get;
@@ -122,9 +194,11 @@ fn routes(state: Shared) -> axum::Router {
 async fn list_tables(
     axum::extract::State(state): axum::extract::State<Shared>,
 ) -> axum::Json<serde_json::Value> {
-    let tables: Vec<serde_json::Value> = state
+    let mut all = state.tables.all();
+    all.sort_by(|a, b| a.name().cmp(b.name()));
+    let tables: Vec<serde_json::Value> = all
         .iter()
-        .map(|(n, t)| serde_json::json!({"name": n, "url": t.url()}))
+        .map(|t| serde_json::json!({"name": t.name(), "url": t.url()}))
         .collect();
     axum::Json(serde_json::json!({ "tables": tables }))
 }
@@ -143,13 +217,24 @@ async fn get_key(
     use axum::http::StatusCode;
     let error =
         |code: StatusCode, msg: String| (code, axum::Json(serde_json::json!({"error": msg})));
-    let Some(t) = state.get(&table).cloned() else {
-        let known: Vec<&String> = state.keys().collect();
+    let Some(t) = state.tables.get(&table) else {
+        let mut known: Vec<String> = state.tables.all().iter().map(|t| t.name().into()).collect();
+        known.sort();
         return error(
             StatusCode::NOT_FOUND,
             format!("no table '{table}' (served: {known:?})"),
         );
     };
+    if state.split_memory && !t.is_persistent() {
+        return error(
+            StatusCode::CONFLICT,
+            format!(
+                "table '{table}' is a memory table, and the run's workers each hold a part of \
+                 its keys: give it a persistent url (served from its store), or run with \
+                 workers: 1"
+            ),
+        );
+    }
     // a `+` of a zone offset not percent-encoded in the URL arrives as a space
     let at = q.at.map(|a| a.replace(' ', "+"));
     let at = match parse_at(at.as_deref()) {
