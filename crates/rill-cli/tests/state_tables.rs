@@ -809,8 +809,12 @@ fn a_sharded_run_does_not_serve_a_memory_table_it_splits() {
     let mut run = serving_run(d, &["--set", "workers=2"]);
     writeln!(run.stdin, "{}", clicks(20, 3).trim_end()).unwrap();
     run.stdin.flush().unwrap();
-    let (status, body) = get(&run.addr, "/tables/features/keys/u1");
-    assert_eq!(status, 409, "{body}");
+    // (404 until the run has opened its tables)
+    let body = poll(&run.addr, "/tables/features/keys/u1", |status, _| {
+        status != 404
+    });
+    let (status, again) = get(&run.addr, "/tables/features/keys/u1");
+    assert_eq!((status, &again), (409, &body));
     assert!(
         body["error"].as_str().unwrap().contains("memory table"),
         "{body}"

@@ -8,6 +8,14 @@ use std::sync::Arc;
 
 static NEXT_SCHEMA_ID: AtomicU64 = AtomicU64::new(1);
 
+/// The schemas [`Schema::interned`] handed out, by their names.
+#[derive(Default)]
+struct Interned {
+    map: AHashMap<Vec<Str>, std::sync::Weak<Schema>>,
+    /// Entries left after the last sweep of dead ones.
+    swept: usize,
+}
+
 /// Field names of a record and their positions. Shared by every record of the same shape, so a
 /// field lookup resolved once (see [`FieldSlot`]) is valid for all of them.
 #[derive(Debug)]
@@ -43,6 +51,35 @@ impl Schema {
             index,
             spare: AtomicUsize::new(0),
         })
+    }
+    /// The schema of `names`, shared: every call with the same names gets the same schema (and
+    /// so the same id), as long as one is alive. Steps that derive an output schema use it, so
+    /// that instances of one step (one per worker of a sharded run) give their outputs one
+    /// schema, and per-schema caches downstream (a [`FieldSlot`]) keep hitting when outputs of
+    /// several workers are interleaved.
+    ///
+    /// ```
+    /// use rill_core::Schema;
+    /// let a = Schema::interned(vec!["x".into(), "y".into()]);
+    /// let b = Schema::interned(vec!["x".into(), "y".into()]);
+    /// assert_eq!(a.id(), b.id());
+    /// assert_ne!(a.id(), Schema::interned(vec!["y".into(), "x".into()]).id());
+    /// ```
+    pub fn interned(names: Vec<Str>) -> Arc<Schema> {
+        static SHARED: std::sync::Mutex<Option<Interned>> = std::sync::Mutex::new(None);
+        let mut guard = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        let shared = guard.get_or_insert_with(Interned::default);
+        if let Some(s) = shared.map.get(&names).and_then(std::sync::Weak::upgrade) {
+            return s;
+        }
+        let schema = Schema::new(names.clone());
+        shared.map.insert(names, Arc::downgrade(&schema));
+        // forget schemas no longer alive once the map has doubled since the last sweep
+        if shared.map.len() > 2 * shared.swept.max(64) {
+            shared.map.retain(|_, w| w.strong_count() > 0);
+            shared.swept = shared.map.len();
+        }
+        schema
     }
     /// How much room to leave in a new record of this schema for fields that steps add later
     /// (e.g. aggregation features): learned from the records seen so far, so a source creating
@@ -370,7 +407,7 @@ impl SchemaExtender {
         self.out = Some(if names.len() == schema.len() {
             schema.clone()
         } else {
-            Schema::new(names)
+            Schema::interned(names)
         });
         self.cached_in = schema.id;
     }
