@@ -64,6 +64,18 @@ enum Command {
         #[command(flatten)]
         args: PipelineArgs,
     },
+    /// Draw a pipeline's flow (source, steps, targets, recovery chains) as Graphviz DOT or
+    /// SVG, after checking it as `validate` does.
+    Graph {
+        #[command(flatten)]
+        args: PipelineArgs,
+        /// Output format; default: `svg` when `-o` ends in `.svg`, else `dot`.
+        #[arg(long, value_enum)]
+        format: Option<GraphFormat>,
+        /// Write to this file (atomically) instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
     /// Print the features and attributes of keys from a table's store, one JSON line per key
     /// (`{"key", "found", "at", "features", "attributes"}`).
     Query {
@@ -102,6 +114,15 @@ enum Command {
         #[arg(long, value_enum, default_value_t = HeadFormat::Table)]
         format: HeadFormat,
     },
+}
+
+/// What `rill graph` writes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GraphFormat {
+    /// Graphviz DOT text.
+    Dot,
+    /// An SVG drawing.
+    Svg,
 }
 
 /// How `rill head` prints rows.
@@ -283,6 +304,20 @@ fn install_signal_handlers() -> Result<(Arc<AtomicBool>, Arc<AtomicBool>)> {
     Ok((cancel, term))
 }
 
+/// Writes `bytes` to `path` through a temporary file beside it, renamed over it when
+/// complete: a reader never sees half a drawing.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use anyhow::Context;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let name = path.file_name().context("the output path names no file")?;
+    let tmp = dir.join(format!(".{}.partial", name.to_string_lossy()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// Why a command could not start: a usage/configuration error (exit 2) or anything else
 /// (exit 1).
 fn exit_code_of(e: &anyhow::Error) -> u8 {
@@ -322,6 +357,30 @@ fn run(cli: Cli) -> Result<ExitCode> {
                 eprintln!("warning: {w}");
             }
             println!("{}: ok", args.pipeline.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph {
+            args,
+            format,
+            output,
+        } => {
+            let p = load(&args)?;
+            let dot = p.graph_dot()?;
+            let svg = match format {
+                Some(f) => f == GraphFormat::Svg,
+                None => output
+                    .as_ref()
+                    .is_some_and(|o| o.extension().is_some_and(|e| e == "svg")),
+            };
+            let text = if svg {
+                rill::graph_view::dot_to_svg(&dot)?
+            } else {
+                dot
+            };
+            match output {
+                Some(path) => write_atomically(&path, text.as_bytes())?,
+                None => print!("{text}"),
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Query {

@@ -27,6 +27,8 @@ pub enum ErrorPolicy {
 #[derive(Clone)]
 pub(crate) struct NodeSpec {
     pub name: String,
+    /// The name the step was added under (a route's first step is renamed after the route).
+    pub label: String,
     pub step: Arc<dyn StepFactory>,
     /// Predecessors; `None` = the flow's source.
     pub inputs: Vec<Option<usize>>,
@@ -110,9 +112,11 @@ impl Flow {
         step: Arc<dyn StepFactory>,
         inputs: Vec<Option<usize>>,
     ) -> usize {
+        let label = name.to_string();
         let name = self.unique_name(name);
         self.nodes.push(NodeSpec {
             name,
+            label,
             step,
             inputs,
             recovery: Vec::new(),

@@ -15,6 +15,7 @@ pub mod config;
 mod controller;
 mod expr_fn;
 mod flow;
+mod flow_view;
 mod graph;
 mod run;
 pub mod source;
@@ -27,6 +28,7 @@ mod workers;
 
 pub use controller::{Controller, ControllerOptions};
 pub use flow::{ErrorPolicy, Flow, NodeRef};
+pub use flow_view::{EdgeKind, FlowEdge, FlowView};
 pub use graph::Graph;
 pub use run::{run, Clock, MaxRejects, RunError, RunOptions, RunOutcome};
 pub use source::{IterSource, Source, SourceBatch};

@@ -10,6 +10,7 @@
 //! ```
 
 mod checks;
+pub mod graph_view;
 mod load;
 mod overrides;
 mod paths;

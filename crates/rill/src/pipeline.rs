@@ -356,6 +356,37 @@ impl Pipeline {
         Ok(flow)
     }
 
+    /// The pipeline's flow as drawn by `rill graph` (DOT): checked as [`Pipeline::validate`]
+    /// checks it, creating nothing.
+    pub fn graph_dot(&self) -> Result<String> {
+        let flow = self
+            .prepare(&BuildContext::default(), Mode::Check)
+            .and_then(|flow| flow.build().map(|_| flow))
+            .map_err(|e| self.locate(e))?;
+        let mut targets = Vec::new();
+        rill_flow::config::for_each_target(
+            &self.config.steps,
+            &self.config.targets,
+            "",
+            &mut |_, t| targets.push(target_name(t)),
+        );
+        let drawing = crate::graph_view::Drawing {
+            dead_letter: self.config.dead_letter.as_ref().map(target_name),
+            title: self
+                .config
+                .name
+                .clone()
+                .unwrap_or_else(|| self.origin.clone()),
+            source: Some(format!(
+                "{}:{}",
+                self.config.source.kind(),
+                source_name(&self.config.source)
+            )),
+            targets,
+        };
+        Ok(crate::graph_view::flow_dot(&flow.view(), &drawing))
+    }
+
     /// Checks the pipeline without running it: the source's options, that its files exist and
     /// have the columns the options name, every step, target and expression, and the graph.
     /// Creates nothing (no output directory, no file).
