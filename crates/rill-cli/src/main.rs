@@ -8,6 +8,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+mod files;
+mod plot;
 mod serve;
 
 // Events are built and dropped at a high rate; mimalloc's thread-local free lists make that
@@ -103,6 +105,28 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:7070")]
         listen: String,
     },
+    /// Draw a file's numeric columns as time series, one panel per column over a shared time
+    /// axis, to SVG or PNG (e.g. features a run wrote).
+    Plot {
+        /// The file: `.csv`, `.jsonl` / `.ndjson`, or `.parquet`, rows in time order.
+        file: PathBuf,
+        /// Write the drawing here: `.svg` or `.png` (written whole or not at all).
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// The time column (timestamps, RFC 3339 text, or seconds since the epoch); default
+        /// `timestamp`, else `time`.
+        #[arg(long)]
+        time: Option<String>,
+        /// Columns to draw, comma-separated; default every numeric column.
+        #[arg(long, value_delimiter = ',')]
+        columns: Vec<String>,
+        /// Width in pixels.
+        #[arg(long, default_value_t = 1000)]
+        width: u32,
+        /// Height of each panel in pixels.
+        #[arg(long, default_value_t = 220)]
+        panel_height: u32,
+    },
     /// Print the first rows of a CSV, JSON lines or Parquet file (chosen by its extension).
     Head {
         /// The file: `.csv`, `.jsonl` / `.ndjson`, or `.parquet`.
@@ -148,25 +172,7 @@ fn cell_text(v: &rill::core::Value) -> String {
 /// `rill head`: reads the first `n` records with rill's own sources, so the values shown are
 /// the values a pipeline would see.
 fn head(file: &std::path::Path, n: usize, format: HeadFormat) -> Result<()> {
-    use rill::core::Error;
-    use rill::io::{CsvSource, CsvSourceConfig, JsonlSource, JsonlSourceConfig};
-    use rill::io::{ParquetSource, ParquetSourceConfig};
-    let shown = file.display().to_string();
-    if !file.is_file() {
-        return Err(Error::config(format!("'{shown}' is not a file (no such file?)")).into());
-    }
-    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let mut src: Box<dyn rill::flow::Source> = match ext.to_ascii_lowercase().as_str() {
-        "csv" => Box::new(CsvSource::new(CsvSourceConfig::new(&shown))?),
-        "jsonl" | "ndjson" => Box::new(JsonlSource::new(JsonlSourceConfig::new(&shown))?),
-        "parquet" => Box::new(ParquetSource::new(ParquetSourceConfig::new(&shown))?),
-        _ => {
-            return Err(Error::config(format!(
-                "'{shown}': unknown extension '{ext}' (expected .csv, .jsonl, .ndjson or .parquet)"
-            ))
-            .into())
-        }
-    };
+    let mut src = files::open(file)?;
     let mut rows = Vec::new();
     let mut rejected = 0;
     let mut batch = rill::flow::SourceBatch::default();
@@ -398,6 +404,23 @@ fn run(cli: Cli) -> Result<ExitCode> {
             listen,
         } => {
             serve::serve(&url, &tables, &listen)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plot {
+            file,
+            output,
+            time,
+            columns,
+            width,
+            panel_height,
+        } => {
+            let opts = plot::PlotOptions {
+                time: time.as_deref(),
+                columns: &columns,
+                width: width.max(200),
+                panel_height: panel_height.max(80),
+            };
+            plot::plot(&file, &output, &opts)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Head { file, n, format } => {
