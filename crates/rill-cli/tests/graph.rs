@@ -77,12 +77,7 @@ targets: [{csv: {path: out.csv}}]
         assert!(dot.contains(edge), "{dot}");
     }
     // drawing creates nothing
-    let mut names: Vec<String> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["in.csv", "p.yaml"]);
+    assert_eq!(common::file_names(d), ["in.csv", "p.yaml"]);
 }
 
 #[test]

@@ -76,12 +76,7 @@ fn every_numeric_column_gets_a_panel_and_a_missing_value_breaks_its_line() {
     // a: one line of 4 points; b: 10.5 alone, then 11.5 → 12.0 (its empty value is a gap)
     assert_eq!(lines(&svg), [4, 1, 2]);
     // nothing else is left beside the drawing
-    let mut names: Vec<String> = std::fs::read_dir(d)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    assert_eq!(names, ["f.csv", "f.svg"]);
+    assert_eq!(common::file_names(d), ["f.csv", "f.svg"]);
 }
 
 #[test]

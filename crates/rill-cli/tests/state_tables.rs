@@ -349,12 +349,7 @@ fn serve_answers_what_query_answers() {
         .unwrap();
     let mut child = KillOnDrop(child);
     let mut err = child.0.stderr.take().unwrap();
-    let mut banner = Vec::new();
-    let mut byte = [0u8];
-    while err.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        banner.push(byte[0]);
-    }
-    let banner = String::from_utf8(banner).unwrap();
+    let banner = common::first_line(&mut err);
     let addr = banner.rsplit("http://").next().unwrap().trim().to_string();
     assert_eq!(
         get(&addr, "/health"),
@@ -724,12 +719,7 @@ fn serving_run(dir: &Path, extra: &[&str]) -> ServingRun {
     let mut child = KillOnDrop(child);
     let stdin = child.0.stdin.take().unwrap();
     let mut err = child.0.stderr.take().unwrap();
-    let mut banner = Vec::new();
-    let mut byte = [0u8];
-    while err.read(&mut byte).unwrap() == 1 && byte[0] != b'\n' {
-        banner.push(byte[0]);
-    }
-    let banner = String::from_utf8(banner).unwrap();
+    let banner = common::first_line(&mut err);
     assert!(
         banner.starts_with("serving the run's tables on http://"),
         "{banner}"
