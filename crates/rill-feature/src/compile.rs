@@ -1,7 +1,7 @@
 //! Compiling features into ONE rill flow: the deduplicated DAG ([`CompiledGraph`]: one node
 //! per distinct [`FeatureId`], shared sub-graphs computed once) and its flow — an entry step per
-//! data source, a step per feature (its [`crate::FeatureLogic`]), and a collector step that
-//! hands the outputs the caller watches back to the driver. Live emission and offline replay
+//! data source, a step per feature (its [`crate::FeatureLogic`]), and, as the first outlet of
+//! each node the caller watches, a collector step handing its events back to the driver. Live emission and offline replay
 //! run this same flow.
 
 use crate::definition::{Definition, EventSchema, FeatureDefinition, Output};
@@ -192,21 +192,15 @@ impl CompiledGraph {
                 }
             };
             refs.push(r);
-        }
-        let watched_refs: Vec<NodeRef> = (0..self.nodes.len())
-            .filter(|&i| watched[i])
-            .map(|i| refs[i])
-            .collect();
-        if !watched_refs.is_empty() {
-            let ids = (0..self.nodes.len())
-                .filter(|&i| watched[i])
-                .map(|i| (self.nodes[i].schema.id(), i as u32))
-                .collect();
-            let f = Arc::new(CollectFactory {
-                sink: sink.clone(),
-                ids,
-            });
-            flow.then_after_factory(&watched_refs, "collect outputs", f);
+            if watched[refs.len() - 1] {
+                // the node's first outlet: its events reach the caller before anything
+                // downstream of it runs
+                let f = Arc::new(CollectFactory {
+                    sink: sink.clone(),
+                    node: (refs.len() - 1) as u32,
+                });
+                flow.then_after_factory(&[r], &format!("collect {}", node.name), f);
+            }
         }
         let entries = self.sources.iter().map(|&i| refs[i]).collect();
         Ok((flow, entries))
@@ -323,32 +317,27 @@ impl Step for FeatureStep {
     }
 }
 
-/// The collector: watched nodes' events into the sink, tagged with their node.
+/// A collector: a watched node's events into the sink, tagged with the node.
 struct CollectFactory {
     sink: Sink,
-    ids: Vec<(u64, u32)>,
+    node: u32,
 }
 struct Collect {
     sink: Sink,
-    ids: Vec<(u64, u32)>,
+    node: u32,
 }
 
 impl StepFactory for CollectFactory {
     fn build(&self, _: &BuildContext) -> rill_core::Result<Box<dyn Step>> {
         Ok(Box::new(Collect {
             sink: self.sink.clone(),
-            ids: self.ids.clone(),
+            node: self.node,
         }))
     }
 }
 impl Step for Collect {
     fn process(&mut self, event: Event, _cx: &mut Cx) -> StepResult {
-        if let Value::Record(r) = &event.body {
-            let id = r.schema().id();
-            if let Some(&(_, node)) = self.ids.iter().find(|(s, _)| *s == id) {
-                self.sink.lock().push((node, event));
-            }
-        }
+        self.sink.lock().push((self.node, event));
         Ok(())
     }
 }

@@ -2,6 +2,7 @@
 //! by event time and pushed through the same compiled graph as live emission; a lazy iterator
 //! of the grouped outputs.
 
+use crate::builtins::common::Projector;
 use crate::compile::CompiledGraph;
 use crate::definition::{Definition, Preprocess};
 use crate::error::{FeatureError, Result};
@@ -94,7 +95,10 @@ impl OfflineFeatureStreamGenerator {
             };
             let params = node.feature.params();
             streams.push(match input {
-                OfflineInput::Events(evs) => Box::new(VecInput::new(&name, evs)),
+                OfflineInput::Events(evs) => Box::new(Projecting {
+                    inner: VecInput::new(&name, evs),
+                    projector: Projector::new(node.schema.clone(), node.feature.schema()),
+                }),
                 OfflineInput::Synthetic { start, end } => {
                     let evs = def
                         .synthetic(params, &node.schema, start, end)
@@ -225,5 +229,32 @@ impl InputStream for ParquetInput {
     }
     fn stats(&mut self) -> &mut SourceStats {
         &mut self.stats
+    }
+}
+
+/// Events given in memory, projected onto the source's schema (their time is their
+/// `timestamp`) before the merge orders them; an event that does not fit is counted and
+/// reported.
+struct Projecting {
+    inner: VecInput,
+    projector: Projector,
+}
+
+impl InputStream for Projecting {
+    fn next_event(&mut self) -> Result<Option<Event>> {
+        while let Some(ev) = self.inner.next_event()? {
+            match self.projector.project(&ev) {
+                Ok(e) => return Ok(Some(e)),
+                Err(why) => {
+                    let st = self.inner.stats();
+                    st.rejected += 1;
+                    st.problem(format!("{}: {why}", ev.describe()));
+                }
+            }
+        }
+        Ok(None)
+    }
+    fn stats(&mut self) -> &mut SourceStats {
+        self.inner.stats()
     }
 }

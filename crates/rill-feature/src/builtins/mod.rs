@@ -7,6 +7,7 @@ pub mod l2_inc;
 pub mod l2_snapshot;
 pub mod mid_price;
 pub mod min_max;
+pub mod ohlcv;
 pub mod spread;
 pub mod synthetic_sine;
 pub mod ticker;
@@ -31,6 +32,7 @@ pub fn all() -> Vec<Definition> {
         Definition::Feature(Arc::new(volatility::VolatilityStddev)),
         Definition::Feature(Arc::new(spread::RelativeSpread)),
         Definition::Feature(Arc::new(tvi::TradeVolumeImbalance)),
+        Definition::Feature(Arc::new(ohlcv::Ohlcv)),
         // transforms
         Definition::Feature(Arc::new(diff::Diff)),
         Definition::Feature(Arc::new(ewma::Ewma)),
