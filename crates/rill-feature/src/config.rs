@@ -61,7 +61,7 @@ impl FeaturizerConfig {
     pub fn from_yaml(text: &str) -> Result<FeaturizerConfig> {
         serde_saphyr::from_str(text).map_err(|source| FeatureError::Yaml {
             file: "<string>".into(),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -74,7 +74,7 @@ impl FeaturizerConfig {
         })?;
         serde_saphyr::from_str(&text).map_err(|source| FeatureError::Yaml {
             file: path.display().to_string(),
-            source,
+            source: Box::new(source),
         })
     }
 
@@ -99,8 +99,8 @@ impl FeaturizerConfig {
         let mut table: Vec<(String, Feature)> = Vec::new();
         while built.iter().any(Option::is_none) {
             let mut progress = false;
-            for i in 0..n {
-                if built[i].is_some() {
+            for (i, slot) in built.iter_mut().enumerate() {
+                if slot.is_some() {
                     continue;
                 }
                 let c = &self.feature_configs[i];
@@ -137,7 +137,7 @@ impl FeaturizerConfig {
                     &mut Vec::new(),
                 )?;
                 add_names(&f, &mut table);
-                built[i] = Some(f);
+                *slot = Some(f);
                 progress = true;
             }
             if !progress {

@@ -21,7 +21,7 @@ pub enum FeatureError {
         file: String,
         /// The parser's error (with line and column).
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// A file that cannot be read.
     #[error("reading '{path}': {source}")]
