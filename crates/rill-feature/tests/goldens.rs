@@ -167,3 +167,25 @@ fn tvi_raw_and_1s_goldens() {
     close(f(last, "tvi"), 0.000962, 1e-6);
     assert_eq!(f(last, "dt_ts"), 1622120624.0);
 }
+
+#[test]
+fn l2_snapshot_arrival_order_matches_the_independent_reference() {
+    // rill's default `row_order: arrival`, against tests/fixtures/svoe/l2_arrival_golden.py (an
+    // independent Python implementation): on these blocks svoe's reordering of same-timestamp
+    // rows changes no top-5 snapshot, so both orders give the same 1592 outputs
+    let arrival = features(
+        "feature_configs:\n  - {feature_definition: l2_book.l2_snapshot, name: l2, params: {depth: 5, source: {name: book}}}",
+    );
+    let svoe = features(
+        "feature_configs:\n  - {feature_definition: l2_book.l2_snapshot, name: l2, params: {depth: 5, source: {name: book, row_order: svoe}}}",
+    );
+    let input = || vec![("book", OfflineInput::Parquet(blocks("l2_inc")))];
+    let a = series(&offline(&arrival, input()), "l2");
+    let s = series(&offline(&svoe, input()), "l2");
+    assert_eq!(a.len(), 1592);
+    assert_eq!(a, s);
+    let last = &a[1591];
+    close(f(last, "timestamp"), 1664779008.080, 1e-6);
+    assert_eq!(levels(last, "bids")[0], (19195.6, 0.001));
+    assert_eq!(levels(last, "asks")[0], (19195.7, 17.562));
+}

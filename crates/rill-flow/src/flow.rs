@@ -189,15 +189,16 @@ impl Flow {
     /// routing one source by a tag. The tail is left as it was.
     ///
     /// ```
-    /// use rill_flow::{Flow, steps, step_factory};
+    /// use rill_flow::{Flow, Step, steps, step_factory};
     /// use rill_core::{Event, Value};
     /// let mut flow = Flow::new();
     /// let a = flow.entry_factory("a", step_factory::from_fn(|_| {
-    ///     Ok(Box::new(steps::Map::new(|v: &Value| Value::Int(v.as_i64().unwrap() * 10))))
+    ///     Ok(Box::new(steps::Map::new(|v: &Value| Value::Int(v.as_i64().unwrap() * 10))) as Box<dyn Step>)
     /// }));
     /// let mut graph = flow.build().unwrap();
     /// graph.push_at(a, Event::new(Value::Int(4))).unwrap();
     /// assert_eq!(graph.step_names(), vec!["a"]);
+    /// graph.finish().unwrap();
     /// ```
     pub fn entry_factory(&mut self, name: &str, step: Arc<dyn StepFactory>) -> NodeRef {
         NodeRef(self.push(name, step, Vec::new()))
