@@ -129,6 +129,21 @@ impl CompiledGraph {
             .map(|&i| self.nodes[i].name.as_str())
             .collect()
     }
+    /// The schema of [`crate::GroupedNamedDataEvent::to_record`]: `time`, `source`, then
+    /// `<output>.<field>` for every field of every output.
+    pub fn grouped_schema(&self) -> Arc<Schema> {
+        let mut names = vec!["time".to_string(), "source".to_string()];
+        for &o in &self.outputs {
+            let n = &self.nodes[o];
+            names.extend(
+                n.feature
+                    .schema()
+                    .iter()
+                    .map(|f| format!("{}.{}", n.name, f.name)),
+            );
+        }
+        Schema::new(names)
+    }
     /// The node named `name` (any of its names).
     pub(crate) fn node(&self, name: &str) -> Option<usize> {
         self.aliases
@@ -136,8 +151,9 @@ impl CompiledGraph {
             .find(|(n, _)| n == name)
             .map(|&(_, i)| i)
     }
-    /// The position among the sources of the source named `name`.
-    pub(crate) fn source_index(&self, name: &str) -> Result<usize> {
+    /// The position among the sources (in merge order) of the source named `name` (any of its
+    /// names); an error lists the graph's sources.
+    pub fn source_index(&self, name: &str) -> Result<usize> {
         self.node(name)
             .and_then(|n| self.sources.iter().position(|&s| s == n))
             .ok_or_else(|| FeatureError::UnknownSource {

@@ -1,7 +1,7 @@
 //! [`GroupedNamedDataEvent`]: every output feature's latest event, by name, after one input
 //! event — the request shape of an online model.
 
-use rill_core::{Event, Record, Timestamp, Value};
+use rill_core::{Event, Record, Schema, Timestamp, Value};
 use std::sync::Arc;
 
 /// The state of a graph's outputs after one input event: for each output feature (in the
@@ -17,10 +17,16 @@ pub struct GroupedNamedDataEvent {
     pub(crate) source_names: Arc<[String]>,
     pub(crate) latest: Vec<Option<Event>>,
     pub(crate) updated: Vec<bool>,
+    /// The number of fields of each output (for [`Self::to_record`]).
+    pub(crate) widths: Arc<[usize]>,
 }
 
 impl GroupedNamedDataEvent {
-    pub(crate) fn new(names: Arc<[String]>, source_names: Arc<[String]>) -> Self {
+    pub(crate) fn new(
+        names: Arc<[String]>,
+        source_names: Arc<[String]>,
+        widths: Arc<[usize]>,
+    ) -> Self {
         let n = names.len();
         GroupedNamedDataEvent {
             time: Timestamp::default(),
@@ -29,6 +35,7 @@ impl GroupedNamedDataEvent {
             source_names,
             latest: vec![None; n],
             updated: vec![false; n],
+            widths,
         }
     }
     /// The time of the input event.
@@ -73,6 +80,21 @@ impl GroupedNamedDataEvent {
             .zip(&self.latest)
             .zip(&self.updated)
             .map(|((n, e), u)| (n.as_str(), e.as_ref(), *u))
+    }
+    /// As one flat record over `schema` ([`crate::CompiledGraph::grouped_schema`]): `time`,
+    /// `source`, then every output's fields as `<output>.<field>` (null before its first
+    /// value) — a row for a JSON lines, CSV or Parquet target.
+    pub fn to_record(&self, schema: &Arc<Schema>) -> Record {
+        let mut values = Vec::with_capacity(schema.len());
+        values.push(Value::Time(self.time));
+        values.push(Value::from(self.source()));
+        for (e, &w) in self.latest.iter().zip(self.widths.iter()) {
+            match e.as_ref().and_then(|e| e.body.as_record()) {
+                Some(r) => values.extend(r.values().iter().cloned()),
+                None => values.extend(std::iter::repeat_n(Value::Null, w)),
+            }
+        }
+        Record::new(schema.clone(), values)
     }
     /// As one JSON object: `time` (epoch ns), `source`, then per output its record or null.
     pub fn to_json(&self) -> serde_json::Value {

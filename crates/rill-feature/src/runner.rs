@@ -53,8 +53,13 @@ impl Runner {
             .collect();
         let names: Arc<[String]> = graph.output_names().into_iter().map(String::from).collect();
         let sources: Arc<[String]> = graph.source_names().into_iter().map(String::from).collect();
+        let widths: Arc<[usize]> = graph
+            .outputs
+            .iter()
+            .map(|&o| graph.nodes[o].schema.len())
+            .collect();
         Ok(Runner {
-            grouped: GroupedNamedDataEvent::new(names, sources),
+            grouped: GroupedNamedDataEvent::new(names, sources, widths),
             graph,
             flow,
             entries,
