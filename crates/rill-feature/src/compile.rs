@@ -88,7 +88,7 @@ impl CompiledGraph {
                     deps,
                     name: f.display_name(),
                 });
-                if f.definition().is_source() {
+                if f.definition().is_source() && !f.is_label() {
                     self.sources.push(i);
                 }
                 by_id.push((f.id(), i));

@@ -154,3 +154,19 @@ fn mid_price_from_the_ticker_fixture() {
     close(f(&mid[0], "timestamp"), 1621165424.585, 1e-3);
     close(f(&mid[867], "timestamp"), 1621165535.497, 1e-3);
 }
+
+#[test]
+fn a_label_of_a_data_source_is_not_a_source() {
+    let fs = features(&format!("{TRANSFORMS}label_feature: src\n"));
+    let graph = rill_feature::CompiledGraph::new(&fs).unwrap();
+    assert_eq!(graph.source_names(), vec!["src"]);
+    let g = offline(
+        &fs,
+        vec![("src", OfflineInput::Events(series_events(&POINTS)))],
+    );
+    let label: Vec<f64> = series(&g, "label_src")
+        .iter()
+        .map(|r| f(r, "mid_price"))
+        .collect();
+    assert_eq!(label, vec![100.0, 101.0, 102.0, 99.0, 100.0]);
+}
