@@ -169,6 +169,45 @@ impl Flow {
         self
     }
 
+    /// [`Flow::then_after`] with a factory: a step fed by several earlier steps, made by
+    /// `step` at each build. Returns its reference (it also becomes the tail).
+    pub fn then_after_factory(
+        &mut self,
+        inputs: &[NodeRef],
+        name: &str,
+        step: Arc<dyn StepFactory>,
+    ) -> NodeRef {
+        if inputs.is_empty() {
+            self.errors.push(format!(
+                "step '{name}': then_after needs at least one input"
+            ));
+        }
+        let i = self.push(name, step, inputs.iter().map(|r| Some(r.0)).collect());
+        self.tail = Some(i);
+        NodeRef(i)
+    }
+
+    /// Adds an *entry* step: one that reads neither the flow's source nor another step, only
+    /// the events a caller pushes into it with [`Graph::push_at`]. A flow with several inputs
+    /// (a feature graph: one entry per data source) gives each its own entry instead of
+    /// routing one source by a tag. The tail is left as it was.
+    ///
+    /// ```
+    /// use rill_flow::{Flow, Step, steps, step_factory};
+    /// use rill_core::{Event, Value};
+    /// let mut flow = Flow::new();
+    /// let a = flow.entry_factory("a", step_factory::from_fn(|_| {
+    ///     Ok(Box::new(steps::Map::new(|v: &Value| Value::Int(v.as_i64().unwrap() * 10))) as Box<dyn Step>)
+    /// }));
+    /// let mut graph = flow.build().unwrap();
+    /// graph.push_at(a, Event::new(Value::Int(4))).unwrap();
+    /// assert_eq!(graph.step_names(), vec!["a"]);
+    /// graph.finish().unwrap();
+    /// ```
+    pub fn entry_factory(&mut self, name: &str, step: Arc<dyn StepFactory>) -> NodeRef {
+        NodeRef(self.push(name, step, Vec::new()))
+    }
+
     /// The current tail (to use as a fan-in input later).
     pub fn tail(&self) -> Option<NodeRef> {
         self.tail.map(NodeRef)

@@ -273,6 +273,34 @@ impl Graph {
         self.drain_stack(0)
     }
 
+    /// Processes one event pushed by the caller into the entry step `entry` (see
+    /// [`crate::Flow::entry_factory`]; any step of the flow may serve), through the rest of
+    /// the graph depth first, on the caller's thread, before returning: no source, no channel,
+    /// no worker thread. The clock is event time (the newest event time pushed so far).
+    pub fn push_at(&mut self, entry: crate::NodeRef, event: Event) -> Result<()> {
+        let i = entry.0;
+        if i >= self.nodes.len() {
+            return Err(Error::config(format!(
+                "push_at: the graph has no step #{i} (it has {})",
+                self.nodes.len()
+            )));
+        }
+        if event.time > self.now {
+            self.now = event.time;
+        }
+        self.summary.records_read += 1;
+        self.stack.push((i, event));
+        self.drain_stack(0)
+    }
+
+    /// Ends a caller-driven graph ([`Graph::push_at`]): every step terminates in topological
+    /// order (what one flushes reaches the next before it terminates); returns the termination
+    /// result, if a step has one.
+    pub fn finish(&mut self) -> Result<Option<Value>> {
+        let now = self.now;
+        self.terminate(now)
+    }
+
     /// Delivers the events on the stack above `floor`, depth first.
     fn drain_stack(&mut self, floor: usize) -> Result<()> {
         while self.stack.len() > floor {

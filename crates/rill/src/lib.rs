@@ -22,6 +22,7 @@ pub use pipeline::{Pipeline, PipelineConfig};
 pub use rill_agg as agg;
 pub use rill_core as core;
 pub use rill_expr as expr;
+pub use rill_feature as feature;
 pub use rill_flow as flow;
 pub use rill_io as io;
 pub use rill_table as table;
