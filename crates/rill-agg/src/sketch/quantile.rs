@@ -46,25 +46,6 @@ pub(super) fn code_of(x: f64) -> i32 {
     }
 }
 
-/// A bucket's quantile data: `(bin code, count)` sorted by code, one entry per bin it holds
-/// (a bucket needs no rank queries, only to be added to or removed from a window).
-#[derive(Default)]
-pub(crate) struct BucketQ(pub(super) Vec<(i32, u32)>);
-
-impl BucketQ {
-    /// Adds a value of bin code `code` (see [`code_of`]).
-    #[inline]
-    pub(super) fn add(&mut self, code: i32) {
-        match self.0.binary_search_by_key(&code, |e| e.0) {
-            Ok(i) => self.0[i].1 += 1,
-            Err(i) => self.0.insert(i, (code, 1)),
-        }
-    }
-    pub(super) fn heap_bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<(i32, u32)>()
-    }
-}
-
 /// Bins per block of a dense store: a quantile walk skips whole blocks by their sums.
 pub(super) const BLOCK: usize = 64;
 
@@ -387,13 +368,6 @@ impl QHist {
             (None, Some(b), true) => b.add(k, c),
             (None, Some(b), false) => b.sub(k, c),
             (None, None, _) => unreachable!("a code is a counter or a bin"),
-        }
-    }
-
-    /// Adds (`add`) or removes every value of a bucket.
-    pub fn apply_bucket(&mut self, b: &BucketQ, add: bool) {
-        for &(code, c) in &b.0 {
-            self.apply(code, c, add);
         }
     }
 
