@@ -238,11 +238,16 @@ impl Buckets {
         });
     }
 
-    /// Drops the buckets `<= cut` (older than every window: they hold no map values).
-    pub(super) fn drop_until(&mut self, cut: i64) {
-        let k = self.ids.partition_point(|&b| b <= cut);
+    /// Drops the buckets `<= cut` (older than every window: they hold no map values); returns
+    /// how many (usually none or one: walked from the front).
+    pub(super) fn drop_until(&mut self, cut: i64) -> usize {
+        let mut k = 0;
+        while self.ids.get(k).is_some_and(|&b| b <= cut) {
+            k += 1;
+        }
         debug_assert!(self.data.range(..k).all(|b| b.latest == 0));
         self.drop_front(k);
+        k
     }
 
     /// Drops the first `k` entries and their data.

@@ -412,7 +412,10 @@ pub(crate) fn decode(
         let lo = win.range(newest).0;
         let start = buckets.ids.partition_point(|&b| b < lo);
         let inside = || buckets.data.range(start..);
-        let mut w = WinSk::default();
+        let mut w = WinSk {
+            first: start,
+            ..WinSk::default()
+        };
         for bk in inside() {
             w.vals += bk.vals;
             w.distinct += bk.latest;
@@ -459,9 +462,10 @@ pub(crate) fn decode(
         wins.push(w);
     }
     Ok(AggSketch {
-        buckets,
         last,
         floor,
+        floor_first: buckets.ids.partition_point(|&b| b < floor),
+        buckets,
         wins: wins.into(),
     })
 }
@@ -589,10 +593,20 @@ pub(crate) fn differences(a: &AggSketch, b: &AggSketch) -> Vec<String> {
     if last(a) != last(b) {
         d.push("value → newest bucket maps differ".into());
     }
-    if a.floor != b.floor {
-        d.push(format!("floors {} vs {}", a.floor, b.floor));
+    if (a.floor, a.floor_first) != (b.floor, b.floor_first) {
+        d.push(format!(
+            "floors {:?} vs {:?}",
+            (a.floor, a.floor_first),
+            (b.floor, b.floor_first)
+        ));
     }
     for (wi, (x, y)) in a.wins.iter().zip(b.wins.iter()).enumerate() {
+        if x.first != y.first {
+            d.push(format!(
+                "window {wi}: first bucket {} vs {}",
+                x.first, y.first
+            ));
+        }
         if (x.vals, x.distinct) != (y.vals, y.distinct) {
             d.push(format!(
                 "window {wi}: vals/distinct {:?} vs {:?}",

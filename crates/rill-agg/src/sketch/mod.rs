@@ -94,6 +94,10 @@ pub(crate) struct WinSk {
     /// Where each quantile op's rank was found last (the aggregator's quantile ops, in order;
     /// made at the first value).
     cur: SmallVec<[Cursor; 2]>,
+    /// Index of the first retained bucket inside the window at the newest bucket: a slide
+    /// walks from here over the buckets that leave (one or two) instead of two binary searches
+    /// over the bucket indices, each a few cache misses.
+    pub(super) first: usize,
 }
 
 impl WinSk {
@@ -107,12 +111,13 @@ impl WinSk {
             }
     }
 
-    /// Empties the window (keeping its cursors' storage).
+    /// Empties the window (keeping its cursors' storage and its first bucket).
     fn reset(&mut self) {
         let mut cur = std::mem::take(&mut self.cur);
         cur.iter_mut().for_each(Cursor::reset);
         *self = WinSk {
             cur,
+            first: self.first,
             ..WinSk::default()
         };
     }
@@ -179,6 +184,8 @@ pub(crate) struct AggSketch {
     /// The oldest bucket inside some window at the newest bucket (see [`floor_at`]); the
     /// buckets before it have `latest == 0`.
     floor: i64,
+    /// Index of the first retained bucket `>= floor` (see [`WinSk::first`]).
+    floor_first: usize,
     wins: Box<[WinSk]>,
 }
 
@@ -204,6 +211,7 @@ impl AggSketch {
             buckets: Buckets::default(),
             last: HashTable::new(),
             floor: i64::MIN,
+            floor_first: 0,
             wins: (0..windows).map(|_| WinSk::default()).collect(),
         }
     }
@@ -249,9 +257,21 @@ impl AggSketch {
     /// subtracts the buckets leaving each sliding window, resets windows that start afresh,
     /// then drops the buckets older than the retained span.
     pub fn slide(&mut self, p: &AggPlan, n: i64, m: i64) {
+        let ids = &self.buckets.ids;
+        // Index of the first bucket `>= lo`, walking from `i` (the one for an older `lo`).
+        let walk = |mut i: usize, lo: i64| {
+            while ids.get(i).is_some_and(|&b| b < lo) {
+                i += 1;
+            }
+            i
+        };
         if n != NONE {
             for (wi, win) in p.wins.iter().enumerate() {
                 let w = &mut self.wins[wi];
+                // Buckets i0..i1 leave the window.
+                let i0 = w.first;
+                let i1 = walk(i0, win.range(m).0);
+                w.first = i1;
                 if w.vals == 0 {
                     continue;
                 }
@@ -267,8 +287,8 @@ impl AggSketch {
                 }
                 // Buckets in (n − nb, m − nb] leave.
                 let cutoff = m - win.nb;
-                let i0 = self.buckets.ids.partition_point(|&b| b <= n - win.nb);
-                let i1 = self.buckets.ids.partition_point(|&b| b <= cutoff);
+                debug_assert_eq!(i0, ids.partition_point(|&b| b <= n - win.nb));
+                debug_assert_eq!(i1, ids.partition_point(|&b| b <= cutoff));
                 for bk in self.buckets.data.range(i0..i1) {
                     w.vals -= bk.vals;
                     w.distinct -= bk.latest;
@@ -300,19 +320,25 @@ impl AggSketch {
             }
         }
         let floor = floor_at(p, m);
+        let (i0, i1) = (self.floor_first, walk(self.floor_first, floor));
         if p.needs.distinct {
-            self.evict(floor);
+            self.evict(i0, i1);
         }
         self.floor = floor;
-        self.buckets.drop_until(m - p.ring);
+        self.floor_first = i1;
+        let gone = self.buckets.drop_until(m - p.ring);
+        if gone > 0 {
+            self.floor_first -= gone;
+            for w in self.wins.iter_mut() {
+                w.first -= gone;
+            }
+        }
     }
 
-    /// count_distinct: the values whose newest bucket left the last window (buckets in
-    /// `[self.floor, floor)`) leave the map; those buckets hold no window's values any more.
-    fn evict(&mut self, floor: i64) {
+    /// count_distinct: the values whose newest bucket left the last window (buckets `i0..i1`)
+    /// leave the map; those buckets hold no window's values any more.
+    fn evict(&mut self, i0: usize, i1: usize) {
         let bs = &mut self.buckets;
-        let i0 = bs.ids.partition_point(|&b| b < self.floor);
-        let i1 = bs.ids.partition_point(|&b| b < floor);
         for i in i0..i1 {
             if bs.data[i].latest == 0 {
                 continue;
@@ -333,7 +359,7 @@ impl AggSketch {
     /// Adds one value at bucket `b` (the aggregator's newest bucket being `newest >= b`) to its
     /// bucket and to every window that holds that bucket at the newest bucket.
     pub fn add(&mut self, p: &AggPlan, b: i64, newest: i64, v: &SketchIn<'_>) {
-        let i = self.bucket_index(b);
+        let i = self.bucket_index(p, b, newest);
         let h = v.key.map_or(0, DistinctKey::hash64);
         // count_distinct: the newest bucket the value occurred in before (NONE: never), when
         // this value moves it to `b` (then it enters the windows that hold `b` but not that).
@@ -443,7 +469,7 @@ impl AggSketch {
     /// Index of bucket `b`'s entry, inserting an empty one (late buckets: searched from the
     /// newest back, where late events usually land).
     #[inline]
-    fn bucket_index(&mut self, b: i64) -> usize {
+    fn bucket_index(&mut self, p: &AggPlan, b: i64, newest: i64) -> usize {
         let ids = &mut self.buckets.ids;
         let len = ids.len();
         if len > 0 && ids[len - 1] == b {
@@ -454,6 +480,15 @@ impl AggSketch {
             return at;
         }
         self.buckets.insert(at, b);
+        // a late bucket before a window (or the floor) shifts the index of its first bucket
+        for (w, win) in self.wins.iter_mut().zip(&p.wins) {
+            if b < win.range(newest).0 {
+                w.first += 1;
+            }
+        }
+        if b < self.floor {
+            self.floor_first += 1;
+        }
         at
     }
 
