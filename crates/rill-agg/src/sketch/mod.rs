@@ -397,7 +397,9 @@ impl AggSketch {
             if p.needs.hll && p.needs.distinct {
                 // The exact count is at hand: the estimate is that count (zero error, inside
                 // any bound), and no registers are kept.
-                w.hll = WinHll::Exact;
+                if !matches!(w.hll, WinHll::Exact) {
+                    w.hll = WinHll::Exact;
+                }
                 continue;
             }
             if !hll_changed {
