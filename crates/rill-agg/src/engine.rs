@@ -209,7 +209,11 @@ impl Aggregations {
     #[inline]
     pub fn prefetch(&self, st: &KeyState) {
         prefetch_slice(&st.words[..PREFETCH_MAX_WORDS.min(st.words.len())]);
-        prefetch_slice(&st.sketches[..]);
+        for (sk, p) in st.sketches.iter().zip(&self.plans) {
+            if p.needs.sketches() {
+                prefetch_slice(std::slice::from_ref(sk));
+            }
+        }
     }
 
     /// Whether [`prefetch_sketches`](Self::prefetch_sketches) has anything to load.
@@ -225,7 +229,12 @@ impl Aggregations {
     /// a few events apart, in order, to overlap the waits of the next events' keys.
     #[inline]
     pub fn prefetch_sketches(&self, st: &KeyState, stage: u8) {
-        for sk in st.sketches.iter() {
+        // only the aggregators with sketch ops: the others' (empty) structs would be read for
+        // nothing, a few cache lines per event
+        for (sk, p) in st.sketches.iter().zip(&self.plans) {
+            if !p.needs.sketches() {
+                continue;
+            }
             match stage {
                 0 => sk.prefetch_structs(),
                 _ => sk.prefetch_data(),

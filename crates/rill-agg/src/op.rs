@@ -158,8 +158,14 @@ impl Rank {
     /// The 0-based rank `⌊q·(n − 1)⌋` of the quantile among `n > 0` sorted values, exactly.
     #[inline]
     pub fn of(self, n: u64) -> u64 {
-        let r = self.num as u128 * n.saturating_sub(1) as u128 / self.den as u128;
-        (r as u64).min(n.saturating_sub(1))
+        let m = n.saturating_sub(1);
+        // 64-bit arithmetic when the product fits (always, for whole-percent quantiles of up
+        // to 2^57 values): a 128-bit division is a library call, and this runs per read.
+        let r = match self.num.checked_mul(m) {
+            Some(x) => x / self.den,
+            None => (self.num as u128 * m as u128 / self.den as u128) as u64,
+        };
+        r.min(m)
     }
 
     /// The quantile as a float (for display; ranks use [`of`](Self::of)).

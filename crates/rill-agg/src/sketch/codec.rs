@@ -10,7 +10,8 @@
 //! ```text
 //! sketch   = bucket × n (the entries of the words part, same order) · modes
 //! bucket   = [distinct] [hll] [quantile]        (each when the aggregator needs it)
-//! distinct = k varint, k × (value, occurrences − 1 varint)
+//! distinct = k varint, k × (value, occurrences − 1 varint: written as 0, read and checked,
+//!            not kept)
 //! value    = varint: 0..=5 a value not seen before, of that kind, follows (int zigzag,
 //!            float 8 bytes, string length varint + UTF-8, false, true, time zigzag);
 //!            6 + i: the i-th value seen before (values repeat across buckets)
@@ -56,18 +57,6 @@ const MAX_RHO: u8 = (64 - HLL_P + 1) as u8;
 /// test checks): bounds the dense histograms a decoded state can make a window allocate.
 const MAX_BIN: i64 = 40_000;
 
-/// A total order on values: a table-held bucket's values are written in it, so that equal
-/// states encode to equal bytes whatever their hash tables' histories.
-fn sort_key(k: &DistinctKey) -> (u8, i64, &str) {
-    match k {
-        DistinctKey::Int(i) => (0, *i, ""),
-        DistinctKey::Float(b) => (1, *b as i64, ""),
-        DistinctKey::Str(s) => (2, 0, s.as_str()),
-        DistinctKey::Bool(b) => (3, *b as i64, ""),
-        DistinctKey::Time(t) => (4, *t, ""),
-    }
-}
-
 fn put_key(out: &mut Vec<u8>, k: &DistinctKey) {
     match k {
         DistinctKey::Int(i) => {
@@ -103,16 +92,13 @@ pub(crate) fn encode(p: &AggPlan, sk: &AggSketch, newest: i64, out: &mut Vec<u8>
     // Values and hashes written so far → their index.
     let mut keys: HashTable<(&DistinctKey, u64)> = HashTable::new();
     let mut hashes: HashTable<(u64, u64)> = HashTable::new();
-    let mut sorted: Vec<&(DistinctKey, u32)> = Vec::new();
-    for bk in &sk.buckets.data {
+    let mut listed: Vec<&DistinctKey> = Vec::new();
+    for (i, bk) in sk.buckets.data.iter().enumerate() {
         if pt.distinct {
-            sorted.clear();
-            sorted.extend(bk.distinct.iter());
-            if matches!(bk.distinct, Counts::Table(_)) {
-                sorted.sort_unstable_by(|a, b| sort_key(&a.0).cmp(&sort_key(&b.0)));
-            }
-            put_varint(out, sorted.len() as u64);
-            for (k, occ) in sorted.iter().map(|e| (&e.0, e.1)) {
+            listed.clear();
+            listed.extend(sk.buckets.keys_in(i, i + 1));
+            put_varint(out, listed.len() as u64);
+            for &k in &listed {
                 let h = k.hash64();
                 match keys.find(h, |e| e.0 == k) {
                     Some(&(_, i)) => put_varint(out, KINDS + i),
@@ -122,7 +108,8 @@ pub(crate) fn encode(p: &AggPlan, sk: &AggSketch, newest: i64, out: &mut Vec<u8>
                         keys.insert_unique(h, (k, i), |e| e.0.hash64());
                     }
                 }
-                put_varint(out, u64::from(occ).saturating_sub(1));
+                // occurrences − 1: no longer kept (no read depends on them), written as one
+                put_varint(out, 0);
             }
         }
         if pt.hll {
@@ -162,7 +149,7 @@ pub(crate) fn encode(p: &AggPlan, sk: &AggSketch, newest: i64, out: &mut Vec<u8>
             }
         }
         if pt.quantile {
-            let q = &bk.q.0;
+            let q = &sk.buckets.bins_of(i);
             debug_assert_eq!(q.iter().map(|e| e.1 as u64).sum::<u64>(), bk.vals);
             if bk.vals > 1 {
                 put_varint(out, q.len() as u64);
@@ -252,12 +239,12 @@ pub(crate) fn decode(
     let mut dict_index: HashTable<usize> = HashTable::new();
     let mut hashes: Vec<u64> = Vec::new();
     let mut hash_index: HashTable<usize> = HashTable::new();
-    let mut data = VecDeque::with_capacity(ids.len());
+    let mut buckets = Buckets::default();
+    let mut keys: Vec<DistinctKey> = Vec::new();
     for (i, &vals) in counts.iter().enumerate() {
-        let mut bk = BucketSk {
-            vals,
-            ..BucketSk::default()
-        };
+        keys.clear();
+        let mut hll = BucketHll::default();
+        let mut q = Vec::new();
         if pt.distinct {
             let at = r.pos();
             let k = r.varint("distinct value count")?;
@@ -300,7 +287,7 @@ pub(crate) fn decode(
                 if occurrences > vals {
                     return Err(r.invalid_at(at, "more occurrences than the bucket holds values"));
                 }
-                bk.distinct.add(&dict[j].0, dict[j].1, occ as u32);
+                keys.push(dict[j].0.clone());
             }
         }
         if pt.hll {
@@ -319,7 +306,7 @@ pub(crate) fn decode(
                     format!("registers in a bucket of {vals} values (one keeps its hashes up to {HLL_SPARSE_MAX})"),
                 ));
             }
-            bk.hll = if !dense {
+            hll = if !dense {
                 let mut s: Vec<u64> = Vec::with_capacity(v as usize);
                 for _ in 0..v {
                     let at = r.pos();
@@ -385,7 +372,6 @@ pub(crate) fn decode(
             if bins == 0 {
                 return Err(r.invalid_at(at, "no quantile bins for the bucket's values"));
             }
-            let mut q = Vec::new();
             let (mut prev, mut left) = (0i64, vals);
             for j in 0..bins {
                 let at = r.pos();
@@ -408,32 +394,34 @@ pub(crate) fn decode(
                 left -= c;
                 q.push((code, c as u32));
             }
-            bk.q = BucketQ(q);
         }
-        data.push_back(bk);
+        buckets.push_decoded(ids[i], vals, keys.drain(..), q, hll);
     }
     // Each value is held last by the newest bucket listing it.
     let mut last = HashTable::with_capacity(dict.len());
+    // ... while that bucket is inside some window (see `AggSketch::last`)
+    let floor = floor_at(p, newest);
     for ((key, h), &i) in dict.into_iter().zip(&last_in) {
-        data[i].latest += 1;
-        last.insert_unique(h, (key, ids[i]), |e: &(DistinctKey, i64)| e.0.hash64());
+        if ids[i] >= floor {
+            buckets.data[i].latest += 1;
+            last.insert_unique(h, (key, ids[i]), |e: &(DistinctKey, i64)| e.0.hash64());
+        }
     }
-    let buckets = Buckets {
-        ids: ids.iter().copied().collect(),
-        data,
-    };
     let mut wins = Vec::with_capacity(p.wins.len());
     for win in &p.wins {
         let lo = win.range(newest).0;
         let start = buckets.ids.partition_point(|&b| b < lo);
         let inside = || buckets.data.range(start..);
-        let mut w = WinSk::default();
+        let mut w = WinSk {
+            first: start,
+            ..WinSk::default()
+        };
         for bk in inside() {
             w.vals += bk.vals;
             w.distinct += bk.latest;
-            for &(code, c) in &bk.q.0 {
-                w.q.apply(code, c, true);
-            }
+        }
+        for (code, c) in buckets.codes_in(start, buckets.data.len()) {
+            w.q.apply(code, c, true);
         }
         if w.vals > 0 {
             if pt.quantile {
@@ -474,10 +462,11 @@ pub(crate) fn decode(
         wins.push(w);
     }
     Ok(AggSketch {
-        buckets,
         last,
+        floor,
+        floor_first: buckets.ids.partition_point(|&b| b < floor),
+        buckets,
         wins: wins.into(),
-        spare: None,
     })
 }
 
@@ -519,8 +508,12 @@ pub(crate) fn differences(a: &AggSketch, b: &AggSketch) -> Vec<String> {
         v.sort();
         v
     }
-    fn keys(c: &Counts<DistinctKey>) -> Vec<(String, u32)> {
-        let mut v: Vec<_> = c.iter().map(|(k, n)| (format!("{k:?}"), *n)).collect();
+    fn keys(s: &AggSketch, i: usize) -> Vec<String> {
+        let mut v: Vec<_> = s
+            .buckets
+            .keys_in(i, i + 1)
+            .map(|k| format!("{k:?}"))
+            .collect();
         v.sort();
         v
     }
@@ -581,17 +574,15 @@ pub(crate) fn differences(a: &AggSketch, b: &AggSketch) -> Vec<String> {
                 (y.vals, y.latest)
             ));
         }
-        if keys(&x.distinct) != keys(&y.distinct) {
+        if keys(a, i) != keys(b, i) {
             d.push(format!("bucket {id}: distinct values differ"));
         }
         if bucket_hll(&x.hll) != bucket_hll(&y.hll) {
             d.push(format!("bucket {id}: hyperloglog differs"));
         }
-        if x.q.0 != y.q.0 {
-            d.push(format!(
-                "bucket {id}: quantile bins {:?} vs {:?}",
-                x.q.0, y.q.0
-            ));
+        let (qx, qy) = (a.buckets.bins_of(i), b.buckets.bins_of(i));
+        if qx != qy {
+            d.push(format!("bucket {id}: quantile bins {qx:?} vs {qy:?}"));
         }
     }
     let last = |s: &AggSketch| {
@@ -602,7 +593,20 @@ pub(crate) fn differences(a: &AggSketch, b: &AggSketch) -> Vec<String> {
     if last(a) != last(b) {
         d.push("value → newest bucket maps differ".into());
     }
+    if (a.floor, a.floor_first) != (b.floor, b.floor_first) {
+        d.push(format!(
+            "floors {:?} vs {:?}",
+            (a.floor, a.floor_first),
+            (b.floor, b.floor_first)
+        ));
+    }
     for (wi, (x, y)) in a.wins.iter().zip(b.wins.iter()).enumerate() {
+        if x.first != y.first {
+            d.push(format!(
+                "window {wi}: first bucket {} vs {}",
+                x.first, y.first
+            ));
+        }
         if (x.vals, x.distinct) != (y.vals, y.distinct) {
             d.push(format!(
                 "window {wi}: vals/distinct {:?} vs {:?}",

@@ -1,16 +1,11 @@
-//! Exact multisets: value → occurrences, small inline, large in a hash table (count_distinct,
-//! and the exact hashes of a small approx_count_distinct window).
+//! Exact multisets: value → occurrences, small in a vector, large in a hash table (the exact
+//! hashes of a small approx_count_distinct window).
 
 use super::*;
 
 /// A key of a [`Counts`] multiset and its hash (recomputed only when the table grows).
 pub(crate) trait CountKey: Eq + Clone {
     fn rehash(&self) -> u64;
-}
-impl CountKey for DistinctKey {
-    fn rehash(&self) -> u64 {
-        self.hash64()
-    }
 }
 /// HyperLogLog hashes are already uniform: they are their own table hash.
 impl CountKey for u64 {
@@ -72,23 +67,6 @@ impl<K: CountKey> Counts<K> {
         }
     }
 
-    /// Adds one occurrence of `k`, which the caller knows is not present (no search).
-    #[inline]
-    pub fn insert_new(&mut self, k: &K, h: u64) {
-        match self {
-            Counts::Small(v) if v.len() < SMALL => {
-                v.reserve_exact(if v.is_empty() { 1 } else { v.len() });
-                v.push((k.clone(), 1));
-            }
-            Counts::Small(_) => {
-                self.add(k, h, 1);
-            }
-            Counts::Table(t) => {
-                t.insert_unique(h, (k.clone(), 1), |e| e.0.rehash());
-            }
-        }
-    }
-
     /// Removes `n` occurrences of `k`, which must be present that often.
     #[inline]
     pub fn sub(&mut self, k: &K, h: u64, n: u32) {
@@ -117,14 +95,6 @@ impl<K: CountKey> Counts<K> {
         }
     }
 
-    /// Hints the CPU to load a small multiset's entries (a table's place depends on the key).
-    #[inline]
-    pub fn prefetch(&self) {
-        if let Counts::Small(v) = self {
-            crate::prefetch::prefetch_slice(&v[..]);
-        }
-    }
-
     /// Number of distinct keys.
     #[inline]
     pub fn len(&self) -> usize {
@@ -134,20 +104,13 @@ impl<K: CountKey> Counts<K> {
         }
     }
 
+    #[cfg(test)]
     pub fn iter(&self) -> impl Iterator<Item = &(K, u32)> {
         let (a, b) = match self {
             Counts::Small(v) => (Some(v.iter()), None),
             Counts::Table(t) => (None, Some(t.iter())),
         };
         a.into_iter().flatten().chain(b.into_iter().flatten())
-    }
-
-    /// Empties the multiset, keeping a small vector's allocation (for reuse).
-    pub(super) fn clear(&mut self) {
-        match self {
-            Counts::Small(v) => v.clear(),
-            Counts::Table(_) => *self = Counts::default(),
-        }
     }
 
     pub fn heap_bytes(&self) -> usize {

@@ -10,12 +10,27 @@ use crate::Rank;
 /// the value of rank `⌊q·(n − 1)⌋`, and how many values have a smaller code. The histogram
 /// keeps `below` true on every change ([`Cursor::note`]); [`QHist::seek`] then moves the cursor
 /// to the rank of the current count.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) struct Cursor {
     /// The quantile.
     pub q: Rank,
     code: i32,
     below: u64,
+    /// The value of bin code `code` (an `exp` to compute: kept while the cursor stays put,
+    /// which it mostly does from one read to the next).
+    val: f64,
+}
+
+/// The value a bin code stands for (see `code_of`).
+#[inline]
+fn code_value(code: i32) -> f64 {
+    match code {
+        i32::MIN => f64::NEG_INFINITY,
+        0 => 0.0,
+        i32::MAX => f64::INFINITY,
+        k if k > 0 => bin_value(k - CODE_OFF),
+        k => -bin_value(-k - CODE_OFF),
+    }
 }
 
 impl Cursor {
@@ -25,6 +40,7 @@ impl Cursor {
             q,
             code: i32::MIN,
             below: 0,
+            val: f64::NEG_INFINITY,
         }
     }
 
@@ -116,6 +132,7 @@ impl QHist {
             return;
         }
         let r = c.q.of(n);
+        let from = c.code;
         loop {
             if c.below > r {
                 c.code = self.prev_code(c.code).expect("values below the cursor");
@@ -124,10 +141,13 @@ impl QHist {
             }
             let here = self.count_at(c.code);
             if c.below + here > r {
-                return;
+                break;
             }
             c.below += here;
             c.code = self.next_code(c.code).expect("values above the cursor");
+        }
+        if c.code != from {
+            c.val = code_value(c.code);
         }
     }
 
@@ -147,13 +167,8 @@ impl QHist {
         if self.count() == 0 {
             return f64::NAN;
         }
-        match c.code {
-            i32::MIN => f64::NEG_INFINITY,
-            0 => 0.0,
-            i32::MAX => f64::INFINITY,
-            k if k > 0 => bin_value(k - CODE_OFF),
-            k => -bin_value(-k - CODE_OFF),
-        }
+        debug_assert_eq!(c.val.to_bits(), code_value(c.code).to_bits());
+        c.val
     }
 }
 

@@ -29,12 +29,14 @@ use smallvec::SmallVec;
 use std::collections::VecDeque;
 use twox_hash::XxHash64;
 
+mod buckets;
 pub(crate) mod codec;
 mod counts;
 mod cursor;
 mod hll;
 mod quantile;
 
+pub(crate) use buckets::*;
 pub(crate) use counts::*;
 pub(crate) use cursor::*;
 pub(crate) use hll::*;
@@ -80,26 +82,6 @@ impl DistinctKey {
     }
 }
 
-/// What a bucket needs to be removed from a window again (and to answer reads at other times).
-#[derive(Default)]
-pub(crate) struct BucketSk {
-    /// Values aggregated into this bucket.
-    vals: u64,
-    /// The distinct values of this bucket (count_distinct), with their occurrences.
-    distinct: Counts<DistinctKey>,
-    /// How many of them occur in no newer bucket (the key's [`AggSketch::last`] names this
-    /// bucket): the values a window loses when this bucket leaves it.
-    latest: u64,
-    hll: BucketHll,
-    q: BucketQ,
-}
-
-impl BucketSk {
-    fn heap_bytes(&self) -> usize {
-        self.distinct.heap_bytes() + self.hll.heap_bytes() + self.q.heap_bytes()
-    }
-}
-
 /// Running sketch state of one window at the aggregator's newest bucket.
 #[derive(Default)]
 pub(crate) struct WinSk {
@@ -112,6 +94,10 @@ pub(crate) struct WinSk {
     /// Where each quantile op's rank was found last (the aggregator's quantile ops, in order;
     /// made at the first value).
     cur: SmallVec<[Cursor; 2]>,
+    /// Index of the first retained bucket inside the window at the newest bucket: a slide
+    /// walks from here over the buckets that leave (one or two) instead of two binary searches
+    /// over the bucket indices, each a few cache misses.
+    pub(super) first: usize,
 }
 
 impl WinSk {
@@ -125,12 +111,13 @@ impl WinSk {
             }
     }
 
-    /// Empties the window (keeping its cursors' storage).
+    /// Empties the window (keeping its cursors' storage and its first bucket).
     fn reset(&mut self) {
         let mut cur = std::mem::take(&mut self.cur);
         cur.iter_mut().for_each(Cursor::reset);
         *self = WinSk {
             cur,
+            first: self.first,
             ..WinSk::default()
         };
     }
@@ -179,29 +166,37 @@ impl WinSk {
     }
 }
 
-/// An aggregator's non-empty buckets in bucket order: their indices apart from their data, so
-/// the binary searches of a slide read a few cache lines of indices only.
-#[derive(Default)]
-struct Buckets {
-    ids: VecDeque<i64>,
-    data: VecDeque<BucketSk>,
-}
-
 /// The sketch state of one aggregator of one key: its non-empty buckets (bucket order) and the
 /// running state of each window at the newest bucket. Empty (no allocation) for aggregators
 /// without sketch ops.
 #[derive(Default)]
 pub(crate) struct AggSketch {
     buckets: Buckets,
-    /// count_distinct: every distinct value of the retained buckets → the newest bucket it
-    /// occurs in. One map serves every window: a window at the newest bucket holds a value iff
-    /// it holds the value's newest bucket, so a window's count moves by one when a value enters
-    /// it and by a bucket's [`BucketSk::latest`] when a bucket leaves it, whatever the values.
+    /// count_distinct: every distinct value whose newest bucket is inside some window at the
+    /// newest bucket (`>= floor`) → that bucket. One map serves every window: a window at the
+    /// newest bucket holds a value iff it holds the value's newest bucket, so a window's count
+    /// moves by one when a value enters it and by a bucket's [`BucketSk::latest`] when a
+    /// bucket leaves it, whatever the values. A value whose newest bucket has left every
+    /// window leaves the map then (not when the bucket is dropped, a whole span later): the
+    /// map holds the largest window's values, not the retained buckets' (half as many for
+    /// sliding windows), and no window can hold it again unless it occurs again.
     last: HashTable<(DistinctKey, i64)>,
+    /// The oldest bucket inside some window at the newest bucket (see [`floor_at`]); the
+    /// buckets before it have `latest == 0`.
+    floor: i64,
+    /// Index of the first retained bucket `>= floor` (see [`WinSk::first`]).
+    floor_first: usize,
     wins: Box<[WinSk]>,
-    /// The storage of a dropped bucket, reused for the next new bucket (in the steady state a
-    /// key opens buckets as fast as it drops them, so this avoids allocating per bucket).
-    spare: Option<BucketSk>,
+}
+
+/// The oldest bucket inside some window of `p` at newest bucket `newest`: every window ends at
+/// the newest bucket, so the windows together hold exactly the buckets `floor..=newest`.
+pub(super) fn floor_at(p: &AggPlan, newest: i64) -> i64 {
+    p.wins
+        .iter()
+        .map(|w| w.range(newest).0)
+        .min()
+        .unwrap_or(newest)
 }
 
 /// The values one event adds to the sketches.
@@ -215,8 +210,9 @@ impl AggSketch {
         AggSketch {
             buckets: Buckets::default(),
             last: HashTable::new(),
+            floor: i64::MIN,
+            floor_first: 0,
             wins: (0..windows).map(|_| WinSk::default()).collect(),
-            spare: None,
         }
     }
 
@@ -227,18 +223,10 @@ impl AggSketch {
 
     /// Heap bytes held by this aggregator's sketches.
     pub fn heap_bytes(&self) -> usize {
-        self.buckets.ids.capacity() * 8
+        self.buckets.heap_bytes()
             + self.last.allocation_size()
-            + self.buckets.data.capacity() * std::mem::size_of::<BucketSk>()
-            + self
-                .buckets
-                .data
-                .iter()
-                .map(BucketSk::heap_bytes)
-                .sum::<usize>()
             + self.wins.len() * std::mem::size_of::<WinSk>()
             + self.wins.iter().map(WinSk::heap_bytes).sum::<usize>()
-            + self.spare.as_ref().map_or(0, BucketSk::heap_bytes)
     }
 
     /// Prefetch stage 0: the windows' structs and the newest bucket's entry.
@@ -254,7 +242,7 @@ impl AggSketch {
     }
 
     /// Prefetch stage 1 (after stage 0's lines arrived): the histogram lines at each
-    /// quantile's cursor, and the newest bucket's lists.
+    /// quantile's cursor, and where the newest bucket's data goes in the rings.
     #[inline]
     pub fn prefetch_data(&self) {
         for w in self.wins.iter() {
@@ -262,20 +250,28 @@ impl AggSketch {
                 w.q.prefetch_at(c);
             }
         }
-        if let Some(b) = self.buckets.data.back() {
-            b.distinct.prefetch();
-            b.hll.prefetch();
-            prefetch_slice(&b.q.0[..b.q.0.len().min(8)]);
-        }
+        self.buckets.prefetch_back();
     }
 
     /// Slides the running windows from newest bucket `n` (`NONE`: no data yet) to `m > n`:
     /// subtracts the buckets leaving each sliding window, resets windows that start afresh,
     /// then drops the buckets older than the retained span.
     pub fn slide(&mut self, p: &AggPlan, n: i64, m: i64) {
+        let ids = &self.buckets.ids;
+        // Index of the first bucket `>= lo`, walking from `i` (the one for an older `lo`).
+        let walk = |mut i: usize, lo: i64| {
+            while ids.get(i).is_some_and(|&b| b < lo) {
+                i += 1;
+            }
+            i
+        };
         if n != NONE {
             for (wi, win) in p.wins.iter().enumerate() {
                 let w = &mut self.wins[wi];
+                // Buckets i0..i1 leave the window.
+                let i0 = w.first;
+                let i1 = walk(i0, win.range(m).0);
+                w.first = i1;
                 if w.vals == 0 {
                     continue;
                 }
@@ -291,18 +287,20 @@ impl AggSketch {
                 }
                 // Buckets in (n − nb, m − nb] leave.
                 let cutoff = m - win.nb;
-                let i0 = self.buckets.ids.partition_point(|&b| b <= n - win.nb);
-                let i1 = self.buckets.ids.partition_point(|&b| b <= cutoff);
+                debug_assert_eq!(i0, ids.partition_point(|&b| b <= n - win.nb));
+                debug_assert_eq!(i1, ids.partition_point(|&b| b <= cutoff));
                 for bk in self.buckets.data.range(i0..i1) {
                     w.vals -= bk.vals;
                     w.distinct -= bk.latest;
-                    for &(code, c) in &bk.q.0 {
-                        w.apply_q(code, c, false);
-                    }
                     if let (WinHll::Sparse(c), BucketHll::Sparse(s)) = (&mut w.hll, &bk.hll) {
                         for &h in s.iter() {
                             c.sub(&h, h, 1);
                         }
+                    }
+                }
+                if p.needs.quantile {
+                    for (code, c) in self.buckets.codes_in(i0, i1) {
+                        w.apply_q(code, c, false);
                     }
                 }
                 if w.vals == 0 {
@@ -321,20 +319,39 @@ impl AggSketch {
                 }
             }
         }
-        let cut = m - p.ring;
-        while let Some(id) = self.buckets.ids.front().copied().filter(|&b| b <= cut) {
-            self.buckets.ids.pop_front();
-            let b = self.buckets.data.pop_front().expect("ids and data match");
-            if b.latest > 0 {
-                // values seen last in this bucket leave the key's map
-                for (k, _) in b.distinct.iter() {
-                    if let Ok(e) = self.last.find_entry(k.hash64(), |e| e.1 == id && e.0 == *k) {
-                        e.remove();
-                    }
-                }
+        let floor = floor_at(p, m);
+        let (i0, i1) = (self.floor_first, walk(self.floor_first, floor));
+        if p.needs.distinct {
+            self.evict(i0, i1);
+        }
+        self.floor = floor;
+        self.floor_first = i1;
+        let gone = self.buckets.drop_until(m - p.ring);
+        if gone > 0 {
+            self.floor_first -= gone;
+            for w in self.wins.iter_mut() {
+                w.first -= gone;
             }
-            if self.spare.is_none() {
-                self.spare = Some(recycle(b));
+        }
+    }
+
+    /// count_distinct: the values whose newest bucket left the last window (buckets `i0..i1`)
+    /// leave the map; those buckets hold no window's values any more.
+    fn evict(&mut self, i0: usize, i1: usize) {
+        let bs = &mut self.buckets;
+        for i in i0..i1 {
+            if bs.data[i].latest == 0 {
+                continue;
+            }
+            bs.data[i].latest = 0;
+            let id = bs.ids[i];
+            for key in bs.keys_in(i, i + 1) {
+                if let Ok(e) = self
+                    .last
+                    .find_entry(key.hash64(), |e| e.1 == id && e.0 == *key)
+                {
+                    e.remove();
+                }
             }
         }
     }
@@ -342,7 +359,7 @@ impl AggSketch {
     /// Adds one value at bucket `b` (the aggregator's newest bucket being `newest >= b`) to its
     /// bucket and to every window that holds that bucket at the newest bucket.
     pub fn add(&mut self, p: &AggPlan, b: i64, newest: i64, v: &SketchIn<'_>) {
-        let i = self.bucket_index(b);
+        let i = self.bucket_index(p, b, newest);
         let h = v.key.map_or(0, DistinctKey::hash64);
         // count_distinct: the newest bucket the value occurred in before (NONE: never), when
         // this value moves it to `b` (then it enters the windows that hold `b` but not that).
@@ -360,7 +377,7 @@ impl AggSketch {
             _ => None,
         };
         if let Some(code) = code {
-            bk.q.add(code);
+            self.buckets.add_code(i, b, code);
         }
         for (wi, win) in p.wins.iter().enumerate() {
             if b < newest && !win.contains_at(b, newest) {
@@ -380,7 +397,9 @@ impl AggSketch {
             if p.needs.hll && p.needs.distinct {
                 // The exact count is at hand: the estimate is that count (zero error, inside
                 // any bound), and no registers are kept.
-                w.hll = WinHll::Exact;
+                if !matches!(w.hll, WinHll::Exact) {
+                    w.hll = WinHll::Exact;
+                }
                 continue;
             }
             if !hll_changed {
@@ -413,29 +432,37 @@ impl AggSketch {
     /// windows holding `b` but not that bucket; `None` when `b` is not newer (nothing enters).
     #[inline]
     fn note_distinct(&mut self, i: usize, b: i64, k: &DistinctKey, h: u64) -> Option<i64> {
+        if b < self.floor {
+            // a late value outside every window: only its bucket's list (for reads at its
+            // time) learns it; the map holds the windows' values
+            if !self.buckets.has_key(i, k) {
+                self.buckets.add_key(i, b, k);
+            }
+            return None;
+        }
         match self.last.find_mut(h, |e| e.0 == *k) {
             None => {
                 self.last.insert_unique(h, (k.clone(), b), |e| e.0.hash64());
-                let bk = &mut self.buckets.data[i];
-                bk.distinct.insert_new(k, h);
-                bk.latest += 1;
+                self.buckets.add_key(i, b, k);
+                self.buckets.data[i].latest += 1;
                 Some(NONE)
             }
             Some(e) if e.1 == b => None,
             Some(e) if e.1 < b => {
                 let before = std::mem::replace(&mut e.1, b);
-                // `before` is retained (its values leave the map when it is dropped)
+                // `before >= floor` is retained (its values leave the map before it is dropped)
                 let j = self.buckets.ids.partition_point(|&x| x < before);
                 debug_assert_eq!(self.buckets.ids.get(j), Some(&before));
                 self.buckets.data[j].latest -= 1;
-                let bk = &mut self.buckets.data[i];
-                bk.distinct.insert_new(k, h);
-                bk.latest += 1;
+                self.buckets.add_key(i, b, k);
+                self.buckets.data[i].latest += 1;
                 Some(before)
             }
             // a late value seen again later: it may already be among this bucket's values
             Some(_) => {
-                self.buckets.data[i].distinct.add(k, h, 1);
+                if !self.buckets.has_key(i, k) {
+                    self.buckets.add_key(i, b, k);
+                }
                 None
             }
         }
@@ -444,7 +471,7 @@ impl AggSketch {
     /// Index of bucket `b`'s entry, inserting an empty one (late buckets: searched from the
     /// newest back, where late events usually land).
     #[inline]
-    fn bucket_index(&mut self, b: i64) -> usize {
+    fn bucket_index(&mut self, p: &AggPlan, b: i64, newest: i64) -> usize {
         let ids = &mut self.buckets.ids;
         let len = ids.len();
         if len > 0 && ids[len - 1] == b {
@@ -454,9 +481,16 @@ impl AggSketch {
         if at < len && ids[at] == b {
             return at;
         }
-        let fresh = self.spare.take().unwrap_or_default();
-        ids.insert(at, b);
-        self.buckets.data.insert(at, fresh);
+        self.buckets.insert(at, b);
+        // a late bucket before a window (or the floor) shifts the index of its first bucket
+        for (w, win) in self.wins.iter_mut().zip(&p.wins) {
+            if b < win.range(newest).0 {
+                w.first += 1;
+            }
+        }
+        if b < self.floor {
+            self.floor_first += 1;
+        }
         at
     }
 
@@ -467,18 +501,20 @@ impl AggSketch {
         let end = self.buckets.ids.partition_point(|&b| b <= hi);
         let mut regs: Option<Box<[u8; HLL_M]>> = None;
         let mut hashes: HashTable<u64> = HashTable::new();
-        for bk in self.buckets.data.range(start..end) {
-            if p.needs.distinct {
-                for (k, _) in bk.distinct.iter() {
-                    let h = k.hash64();
-                    if m.distinct.find(h, |x| *x == k).is_none() {
-                        m.distinct.insert_unique(h, k, |x| x.hash64());
-                    }
+        if p.needs.distinct {
+            for k in self.buckets.keys_in(start, end) {
+                let h = k.hash64();
+                if m.distinct.find(h, |x| *x == k).is_none() {
+                    m.distinct.insert_unique(h, k, |x| x.hash64());
                 }
             }
-            if p.needs.quantile {
-                m.q.apply_bucket(&bk.q, true);
+        }
+        if p.needs.quantile {
+            for (code, c) in self.buckets.codes_in(start, end) {
+                m.q.apply(code, c, true);
             }
+        }
+        for bk in self.buckets.data.range(start..end) {
             if p.needs.hll && !p.needs.distinct {
                 match (&bk.hll, &mut regs) {
                     (BucketHll::Sparse(s), None) => {
@@ -534,23 +570,6 @@ fn hll_of(hashes: HashTable<u64>, regs: Option<Box<[u8; HLL_M]>>) -> f64 {
             hll_estimate(sum, zeros).round()
         }
     }
-}
-
-/// Clears a dropped bucket for reuse, keeping its (small) allocations; a dense HyperLogLog is
-/// dropped rather than kept for a bucket that may stay small.
-fn recycle(mut b: BucketSk) -> BucketSk {
-    b.vals = 0;
-    b.latest = 0;
-    b.distinct.clear();
-    b.q.0.clear();
-    b.hll = match b.hll {
-        BucketHll::Sparse(mut s) => {
-            s.clear();
-            BucketHll::Sparse(s)
-        }
-        BucketHll::Dense(_) => BucketHll::default(),
-    };
-    b
 }
 
 /// Rebuilds window `w`'s HyperLogLog state from its buckets at newest bucket `newest`: exact
@@ -666,20 +685,18 @@ mod tests {
             );
         }
         // Removing the values again (as a leaving bucket does) leaves exactly the rest.
-        let mut part = BucketQ::default();
         for &x in &xs[..1500] {
-            part.add(code_of(x));
+            h.apply(code_of(x), 1, false);
         }
-        h.apply_bucket(&part, false);
         assert_eq!(h.count(), 500);
         let mut tail: Vec<f64> = xs[1500..].to_vec();
         tail.sort_by(f64::total_cmp);
         let got = h.quantile(pct(0.5));
         let want = tail[(0.5 * 499.0) as usize];
         assert!((got - want).abs() <= ALPHA * want.abs(), "{got} vs {want}");
-        let mut rest = BucketQ::default();
-        xs[1500..].iter().for_each(|&x| rest.add(code_of(x)));
-        h.apply_bucket(&rest, false);
+        xs[1500..]
+            .iter()
+            .for_each(|&x| h.apply(code_of(x), 1, false));
         assert_eq!(h.count(), 0);
         assert!(h.quantile(pct(0.5)).is_nan());
         assert_eq!(h.heap_bytes(), 0, "an emptied histogram frees its storage");

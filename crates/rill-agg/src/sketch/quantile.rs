@@ -46,25 +46,6 @@ pub(super) fn code_of(x: f64) -> i32 {
     }
 }
 
-/// A bucket's quantile data: `(bin code, count)` sorted by code, one entry per bin it holds
-/// (a bucket needs no rank queries, only to be added to or removed from a window).
-#[derive(Default)]
-pub(crate) struct BucketQ(pub(super) Vec<(i32, u32)>);
-
-impl BucketQ {
-    /// Adds a value of bin code `code` (see [`code_of`]).
-    #[inline]
-    pub(super) fn add(&mut self, code: i32) {
-        match self.0.binary_search_by_key(&code, |e| e.0) {
-            Ok(i) => self.0[i].1 += 1,
-            Err(i) => self.0.insert(i, (code, 1)),
-        }
-    }
-    pub(super) fn heap_bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<(i32, u32)>()
-    }
-}
-
 /// Bins per block of a dense store: a quantile walk skips whole blocks by their sums.
 pub(super) const BLOCK: usize = 64;
 
@@ -92,10 +73,15 @@ impl Default for BinsRepr {
     }
 }
 
-/// A sparse list this long turns dense when the bins it spans are at most 4× as many (the
-/// dense array is then no larger), or in any case at this length × 16 (insertion into a long
-/// sorted list moves too much).
+/// A sparse list this long turns dense when the bins it spans are at most 16× as many (the
+/// dense array is then at most 8× its bytes), or in any case at this length × 16 (insertion
+/// into a long sorted list moves too much). Only windows keep histograms (a key has a few), and
+/// every window update reads the bins at the new value and at each quantile's cursor: in a
+/// dense array one load each, in a sparse list a binary search each (with 4× as the limit, a
+/// 1-hour window of W1's amounts, ~36 values over ~300 bins, stayed sparse).
 pub(super) const SPARSE_BINS: usize = 32;
+/// See [`SPARSE_BINS`].
+const DENSE_SPAN: usize = 16;
 
 impl Bins {
     #[inline]
@@ -108,7 +94,7 @@ impl Bins {
                     v.insert(i, (k, c));
                     if v.len() >= SPARSE_BINS {
                         let span = (v[v.len() - 1].0 - v[0].0) as usize + 1;
-                        if span <= 4 * v.len() || v.len() >= 16 * SPARSE_BINS {
+                        if span <= DENSE_SPAN * v.len() || v.len() >= 16 * SPARSE_BINS {
                             self.densify();
                         }
                     }
@@ -387,13 +373,6 @@ impl QHist {
             (None, Some(b), true) => b.add(k, c),
             (None, Some(b), false) => b.sub(k, c),
             (None, None, _) => unreachable!("a code is a counter or a bin"),
-        }
-    }
-
-    /// Adds (`add`) or removes every value of a bucket.
-    pub fn apply_bucket(&mut self, b: &BucketQ, add: bool) {
-        for &(code, c) in &b.0 {
-            self.apply(code, c, add);
         }
     }
 
