@@ -94,11 +94,17 @@ impl Runner {
         let event = if ready {
             event
         } else {
+            // (what names the event in an error, kept without formatting it per event)
+            let what = Event {
+                offset: event.offset,
+                key: event.key.clone(),
+                ..Default::default()
+            };
             self.projectors[source]
-                .project(&event)
+                .project_owned(event)
                 .map_err(|why| FeatureError::Input {
                     source_name: self.graph.nodes[node].name.clone(),
-                    source: Error::user(format!("{}: {why}", event.describe())),
+                    source: Error::user(format!("{}: {why}", what.describe())),
                 })?
         };
         self.grouped.time = event.time;

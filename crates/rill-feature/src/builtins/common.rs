@@ -112,27 +112,68 @@ impl Projector {
             ..Default::default()
         })
     }
+
+    /// [`Projector::project`] taking the event: the values move into the new record instead
+    /// of being copied (no deep copy of lists such as an L2 update's orders).
+    pub fn project_owned(&self, row: Event) -> Result<Event, String> {
+        let offset = row.offset;
+        let Value::Record(mut rec) = row.body else {
+            return Err(format!("expected a record, got {}", row.body.type_name()));
+        };
+        let mut at = Vec::with_capacity(self.slots.len());
+        for (slot, ty) in &self.slots {
+            let i = slot
+                .index(rec.schema())
+                .ok_or_else(|| format!("field '{}' is missing", slot.name()))?;
+            if !type_ok(rec.get_at(i), *ty) {
+                return Err(type_error(slot.name(), rec.get_at(i), *ty));
+            }
+            at.push(i);
+        }
+        let mut values = rec.take_values();
+        let out: Vec<Value> = at
+            .iter()
+            .zip(&self.slots)
+            .map(|(&i, (_, ty))| match (std::mem::take(&mut values[i]), ty) {
+                (Value::Int(n), FieldType::Float) => Value::Float(n as f64),
+                (v, _) => v,
+            })
+            .collect();
+        let time = event_time(&out[0])?;
+        Ok(Event {
+            body: Value::Record(Record::new(self.schema.clone(), out)),
+            time,
+            offset,
+            ..Default::default()
+        })
+    }
+}
+
+fn type_ok(v: &Value, ty: FieldType) -> bool {
+    matches!(
+        (ty, v),
+        (FieldType::Float, Value::Float(_) | Value::Int(_))
+            | (FieldType::Int, Value::Int(_))
+            | (FieldType::Bool, Value::Bool(_))
+            | (FieldType::Str, Value::Str(_))
+            | (FieldType::List, Value::List(_))
+    )
+}
+
+fn type_error(name: &str, v: &Value, ty: FieldType) -> String {
+    format!(
+        "field '{name}': expected {ty:?}, got {} {}",
+        v.type_name(),
+        rill_core::shorten(&v.to_string(), 40)
+    )
 }
 
 /// `v` as a value of type `ty` (ints become floats where floats are declared).
 pub fn check_type(name: &str, v: &Value, ty: FieldType) -> Result<Value, String> {
-    let ok = match (ty, v) {
-        (FieldType::Float, Value::Float(_)) => return Ok(v.clone()),
-        (FieldType::Float, Value::Int(i)) => return Ok(Value::Float(*i as f64)),
-        (FieldType::Int, Value::Int(_))
-        | (FieldType::Bool, Value::Bool(_))
-        | (FieldType::Str, Value::Str(_))
-        | (FieldType::List, Value::List(_)) => true,
-        _ => false,
-    };
-    if ok {
-        Ok(v.clone())
-    } else {
-        Err(format!(
-            "field '{name}': expected {ty:?}, got {} {}",
-            v.type_name(),
-            rill_core::shorten(&v.to_string(), 40)
-        ))
+    match (ty, v) {
+        (FieldType::Float, Value::Int(i)) => Ok(Value::Float(*i as f64)),
+        _ if type_ok(v, ty) => Ok(v.clone()),
+        _ => Err(type_error(name, v, ty)),
     }
 }
 
