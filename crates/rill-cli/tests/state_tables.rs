@@ -9,110 +9,12 @@
 //! to replay, after which the state is exactly that of an uninterrupted run.
 
 mod common;
+mod tables;
 
 use common::rill;
-use std::io::{Read, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-/// A unique name per test and process (Redis prefixes, PostgreSQL schemas).
-fn unique(what: &str) -> String {
-    static N: AtomicU32 = AtomicU32::new(0);
-    format!(
-        "rill_{what}_{}_{}",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    )
-}
-
-/// `rows` click events over `keys` users, time ordered with some late ones, deterministic.
-fn clicks(rows: usize, keys: u64) -> String {
-    let mut s = String::from("time,user,click,amount,page\n");
-    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-    let t0 = 1_595_368_800i64; // 2020-07-21T22:00:00Z
-    for i in 0..rows {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        // mostly increasing time, every 17th event 20 minutes late
-        let late = if i % 17 == 0 { 1200 } else { 0 };
-        let t = t0 + (i as i64) * 37 - late;
-        let time = chrono_like(t);
-        let user = format!("u{}", x % keys);
-        let click = (x >> 8) % 2;
-        let amount = ((x >> 16) % 20_000) as f64 / 100.0;
-        let page = format!("p{}", (x >> 32) % 12);
-        s.push_str(&format!("{time},{user},{click},{amount},{page}\n"));
-    }
-    s
-}
-
-/// Seconds since the epoch as RFC 3339 UTC (no date library in the tests).
-fn chrono_like(t: i64) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    // civil-from-days (Howard Hinnant)
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-/// Aggregations (plain, quantile, distinct), attributes, per-key state and a query of the
-/// same table: every kind of state a table keeps.
-fn pipeline(url: &str, input: &str, out: &str) -> String {
-    format!(
-        r#"
-tables:
-  features: {{url: "{url}", flush_interval: 0s}}
-source:
-  csv: {{path: {input}, key: user, time: time}}
-steps:
-  - map_with_state:
-      table: features
-      initial: {{visits: 0}}
-      state: "state + {{visits: state.visits + 1}}"
-      output: "body + {{visits: new_state.visits}}"
-  - aggregate_by_key:
-      table: features
-      aggregates:
-        - {{name: clicks, field: click, ops: [count, sum], windows: {{sliding: [1h, 24h], period: 10m}}}}
-        - {{name: amount, field: amount, ops: [avg, max, p50, p99], windows: {{sliding: [2h], period: 10m}}}}
-        - {{name: pages, field: page, ops: [count_distinct], windows: {{sliding: [1h, 6h], period: 10m}}}}
-  - write_to_table: {{table: features, columns: [page]}}
-  - query_by_key:
-      table: features
-      features: [clicks_count_1h, pages_count_distinct_6h, page, visits]
-      aliases: {{clicks_count_1h: q_clicks_1h, pages_count_distinct_6h: q_pages_6h, page: q_page, visits: q_visits}}
-targets:
-  - csv: {{path: {out}}}
-"#
-    )
-}
-
-fn write(dir: &Path, name: &str, text: &str) {
-    std::fs::write(dir.join(name), text).unwrap();
-}
-
-fn run_ok(dir: &Path, args: &[&str]) -> String {
-    let o = rill(dir, args);
-    let err = String::from_utf8_lossy(&o.stderr).to_string();
-    assert!(o.status.success(), "rill {args:?} failed: {err}");
-    err
-}
+use tables::*;
 
 /// The data split in two files at row `at` (both with the header).
 fn halves(dir: &Path, data: &str, at: usize) {
@@ -308,21 +210,6 @@ fn the_postgres_layout_is_readable_with_psql() {
     psql(&format!("DROP SCHEMA \"{schema}\" CASCADE"));
 }
 
-/// A GET over a plain TCP connection (HTTP/1.1, `Connection: close`): (status, body).
-fn get(addr: &str, path: &str) -> (u16, serde_json::Value) {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = text.split_once("\r\n\r\n").unwrap().1;
-    (status, serde_json::from_str(body).unwrap())
-}
-
 #[test]
 fn serve_answers_what_query_answers() {
     let dir = restart_equals_one_run("state");
@@ -382,16 +269,6 @@ fn serve_answers_what_query_answers() {
     );
     common::signal(&child.0, "-TERM");
     assert!(child.0.wait().unwrap().success());
-}
-
-/// Kills the server if the test fails before stopping it.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]
@@ -695,120 +572,4 @@ fn a_bounded_cache_changes_no_result() {
             redis_clear(&url);
         }
     }
-}
-
-/// `rill run --input - --serve`: the run, reading standard input, with its server's address.
-struct ServingRun {
-    child: KillOnDrop,
-    stdin: std::process::ChildStdin,
-    addr: String,
-}
-
-fn serving_run(dir: &Path, extra: &[&str]) -> ServingRun {
-    let mut args = vec!["run", "p.yaml", "--input", "-", "--set", "batch_size=1"];
-    args.extend_from_slice(extra);
-    args.extend_from_slice(&["--serve", "127.0.0.1:0"]);
-    let child = Command::new(env!("CARGO_BIN_EXE_rill"))
-        .current_dir(dir)
-        .args(&args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut child = KillOnDrop(child);
-    let stdin = child.0.stdin.take().unwrap();
-    let mut err = child.0.stderr.take().unwrap();
-    let banner = common::first_line(&mut err);
-    assert!(
-        banner.starts_with("serving the run's tables on http://"),
-        "{banner}"
-    );
-    let addr = banner.rsplit("http://").next().unwrap().trim().to_string();
-    // the summary goes to stderr: drain it so the run never blocks on a full pipe
-    std::thread::spawn(move || std::io::copy(&mut err, &mut std::io::sink()));
-    ServingRun { child, stdin, addr }
-}
-
-/// Polls `path` until `done` holds of the answer (the run flushes after each batch, a moment
-/// after its rows arrive); gives up after a minute.
-fn poll(
-    addr: &str,
-    path: &str,
-    done: impl Fn(u16, &serde_json::Value) -> bool,
-) -> serde_json::Value {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let (status, body) = get(addr, path);
-        if done(status, &body) {
-            return body;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "last answer: {status} {body}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-}
-
-#[test]
-fn a_run_serves_its_embedded_store_while_it_writes_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    let data = clicks(400, 7);
-    write(d, "p.yaml", &pipeline("state", "unused.csv", "out.csv"));
-    let mut run = serving_run(d, &[]);
-    let lines: Vec<&str> = data.lines().collect();
-    let (first, rest) = lines.split_at(201);
-    writeln!(run.stdin, "{}", first.join("\n")).unwrap();
-    run.stdin.flush().unwrap();
-    // the key's visits so far: its rows among those written
-    let visits = first[1..]
-        .iter()
-        .filter(|l| l.split(',').nth(1) == Some("u3"))
-        .count();
-    let body = poll(&run.addr, "/tables/features/keys/u3", |status, b| {
-        status == 200 && b["attributes"]["visits"] == serde_json::json!(visits)
-    });
-    assert_eq!(body["found"], serde_json::json!(true));
-    // the store is the run's: another process cannot open it meanwhile
-    let q = rill(d, &["query", "state", "u3", "--table", "features"]);
-    assert!(!q.status.success());
-    let (status, body) = get(&run.addr, "/tables");
-    assert_eq!(status, 200);
-    assert_eq!(body["tables"][0]["name"], serde_json::json!("features"));
-    writeln!(run.stdin, "{}", rest.join("\n")).unwrap();
-    drop(run.stdin);
-    assert!(run.child.0.wait().unwrap().success());
-    // the server stopped with the run; the store now opens elsewhere with every row's visits
-    assert!(std::net::TcpStream::connect(&run.addr).is_err());
-    let all = lines[1..]
-        .iter()
-        .filter(|l| l.split(',').nth(1) == Some("u3"))
-        .count();
-    let q = rill(d, &["query", "state", "u3", "--table", "features"]);
-    let got: serde_json::Value = serde_json::from_slice(&q.stdout).unwrap();
-    assert_eq!(got["attributes"]["visits"], serde_json::json!(all));
-}
-
-#[test]
-fn a_sharded_run_does_not_serve_a_memory_table_it_splits() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    write(d, "p.yaml", &pipeline("memory://", "unused.csv", "out.csv"));
-    let mut run = serving_run(d, &["--set", "workers=2"]);
-    writeln!(run.stdin, "{}", clicks(20, 3).trim_end()).unwrap();
-    run.stdin.flush().unwrap();
-    // (404 until the run has opened its tables)
-    let body = poll(&run.addr, "/tables/features/keys/u1", |status, _| {
-        status != 404
-    });
-    let (status, again) = get(&run.addr, "/tables/features/keys/u1");
-    assert_eq!((status, &again), (409, &body));
-    assert!(
-        body["error"].as_str().unwrap().contains("memory table"),
-        "{body}"
-    );
-    drop(run.stdin);
-    assert!(run.child.0.wait().unwrap().success());
 }
